@@ -1,0 +1,38 @@
+"""Search agents. ``make_agent(name, design_space, seed, **hyperparameters)`` builds one by name.
+
+Agents are imported lazily (RL agents pull in torch), so listing them is cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from archgym.agents.base import Agent, RunResult
+from archgym.spaces import DesignSpace
+
+#: registry name -> "module:Class"
+AGENTS: dict[str, str] = {
+    "random": "archgym.agents.random:RandomSearch",
+}
+
+
+def agent_class(name: str) -> type[Agent]:
+    """The class registered as ``name``; unknown names list the valid ones."""
+    try:
+        target = AGENTS[name]
+    except KeyError:
+        raise ValueError(f"unknown agent {name!r}; expected one of {', '.join(sorted(AGENTS))}") from None
+    module, _, cls = target.partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def make_agent(name: str, design_space: DesignSpace, seed: int | None = None, **hyperparameters: Any) -> Agent:
+    return agent_class(name)(design_space, seed=seed, **hyperparameters)
+
+
+def list_agents() -> list[str]:
+    return sorted(AGENTS)
+
+
+__all__ = ["AGENTS", "Agent", "RunResult", "agent_class", "list_agents", "make_agent"]

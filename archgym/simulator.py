@@ -61,6 +61,10 @@ class Simulator(abc.ABC):
         """Evaluate many designs; the default loops over :meth:`evaluate`."""
         return [self.evaluate(design, workload) for design in designs]
 
+    def workload_key(self, workload: str) -> str:
+        """A stable identity of ``workload`` for caching (override to hash file contents)."""
+        return str(workload)
+
     def metric(self, name: str) -> Metric:
         """Return the declared metric called ``name`` or raise a ``KeyError`` listing them all."""
         for metric in self.metrics:

@@ -1,0 +1,166 @@
+"""The generic design-space-exploration environment: DesignSpace + Simulator + Objective + workload.
+
+Every archgym environment is a :class:`DSEEnv` (concrete envs in :mod:`archgym.envs` only
+choose the simulator, design space, default objective and workloads).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Mapping, Sequence
+
+import gymnasium as gym
+import numpy as np
+
+from archgym.cache import CachedResult, EvaluationCache
+from archgym.objectives import Objective, make_objective
+from archgym.simulator import SimulationError, Simulator
+from archgym.spaces import Design, DesignSpace
+
+
+class DSEEnv(gym.Env):
+    """A one-design-per-step environment over a cost simulator.
+
+    ## Description
+    Each step proposes one complete design (a point of the design space); the simulator
+    evaluates it on the workload and the objective turns the metrics into a reward. The
+    episode carries no other state: what an agent learns is which designs score well.
+
+    ## Action Space
+    The design space's gymnasium space: ``MultiDiscrete`` of choice indices when every
+    parameter is discrete (else a ``Box``). ``step`` also accepts a design ``dict`` directly
+    (what :mod:`archgym.agents` use). An action outside the space raises ``ValueError``.
+
+    ## Observation Space
+    ``Box(-1, 1, (k,), float32)``: the last design's observed metrics ``x``, each squashed as
+    ``x / (|x| + s)`` with scale ``s`` (the metric's target where one is set, else its
+    declared scale), which keeps order, is finite and reads 0.5 when ``x = s``. Before the
+    first step (after ``reset``) it is all zeros; after a failed design it is the worst value
+    of each metric (1 for a metric to minimise, 0 for one to maximise).
+
+    ## Rewards
+    From the objective (``reward=`` one of :data:`archgym.objectives.OBJECTIVES`, with
+    ``targets=`` and optionally ``weights=``). A design the simulator cannot evaluate gets
+    the objective's ``failure_reward`` and ``info["error"]``.
+
+    ## Episode End
+    Never terminates on its own; the episode length is the registration's
+    ``max_episode_steps`` (truncation by gymnasium's ``TimeLimit``).
+
+    ## Info
+    ``design``, ``metrics`` (all simulator metrics; empty on failure), ``workload``,
+    ``feasible``, ``error`` (message or ``None``), ``cached`` (served from the evaluation
+    cache), ``eval_time_s`` (simulation wall time, 0 when cached).
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        simulator: Simulator,
+        design_space: DesignSpace,
+        workload: str,
+        *,
+        reward: str | Objective = "target_distance",
+        targets: Mapping[str, float] | None = None,
+        weights: Mapping[str, float] | None = None,
+        observed_metrics: Sequence[str] | None = None,
+        metric_scales: Mapping[str, float] | None = None,
+        cache: bool | EvaluationCache = True,
+        reward_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.simulator = simulator
+        self.design_space = design_space
+        self.workload = workload
+        declared = {m.name: m for m in simulator.metrics}
+        if isinstance(reward, Objective):
+            self.objective = reward
+        else:
+            self.objective = make_objective(reward, declared, targets or {}, weights, **dict(reward_kwargs or {}))
+
+        observed = list(observed_metrics) if observed_metrics is not None else list(self.objective.targets)
+        for name in observed:
+            if name not in declared:
+                raise ValueError(f"unknown observed metric {name!r}; expected one of {', '.join(declared)}")
+        self.observed_metrics = tuple(observed)
+        scales = {**dict(metric_scales or {}), **self.objective.targets}
+        self._scales = np.array([float(scales.get(name, 1.0)) for name in observed], dtype=np.float64)
+        if np.any(self._scales <= 0):
+            raise ValueError(f"metric scales must be positive, got {dict(zip(observed, self._scales))}")
+        self._worst = np.array(
+            [1.0 if declared[name].goal == "minimize" else 0.0 for name in observed], dtype=np.float32
+        )
+
+        self.action_space = design_space.gym_space()
+        self.observation_space = gym.spaces.Box(-1.0, 1.0, shape=(len(observed),), dtype=np.float32)
+        if cache is True:
+            self.cache: EvaluationCache | None = EvaluationCache()
+        elif cache is False or cache is None:
+            self.cache = None
+        else:
+            self.cache = cache
+        self._workload_key: str | None = None
+
+    # ------------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        if seed is not None:
+            self.action_space.seed(seed)
+        return np.zeros(self.observation_space.shape, dtype=np.float32), {"workload": self.workload}
+
+    def step(self, action: Any):
+        design = self.to_design(action)
+        metrics, error, cached, elapsed = self._evaluate(design)
+        if error is None:
+            reward = self.objective(metrics)
+            observation = self._observe(metrics)
+        else:
+            reward = self.objective.failure_reward
+            observation = self._worst.copy()
+        info = {
+            "design": design,
+            "metrics": dict(metrics),
+            "workload": self.workload,
+            "feasible": error is None,
+            "error": error,
+            "cached": cached,
+            "eval_time_s": elapsed,
+        }
+        return observation, float(reward), False, False, info
+
+    # ------------------------------------------------------------------------------
+    def to_design(self, action: Any) -> Design:
+        """An action (vector of the action space, or a design dict) as a validated design."""
+        if isinstance(action, Mapping):
+            return self.design_space.validate(action)
+        return self.design_space.decode(action)
+
+    @property
+    def workload_key(self) -> str:
+        if self._workload_key is None:
+            self._workload_key = self.simulator.workload_key(self.workload)
+        return self._workload_key
+
+    def _evaluate(self, design: Design) -> tuple[dict[str, float], str | None, bool, float]:
+        key = None
+        if self.cache is not None:
+            key = EvaluationCache.key(self.simulator.identity, self.workload_key, design)
+            hit = self.cache.get(key)
+            if hit is not None:
+                return dict(hit.metrics or {}), hit.error, True, 0.0
+        start = time.perf_counter()
+        try:
+            metrics = {k: float(v) for k, v in self.simulator.evaluate(design, self.workload).items()}
+            error = None
+        except SimulationError as exc:
+            metrics, error = {}, f"{type(exc).__name__}: {exc}"
+        elapsed = time.perf_counter() - start
+        if key is not None:
+            self.cache.put(key, CachedResult(metrics if error is None else None, error))
+        return metrics, error, False, elapsed
+
+    def _observe(self, metrics: Mapping[str, float]) -> np.ndarray:
+        values = np.array([metrics[name] for name in self.observed_metrics], dtype=np.float64)
+        squashed = values / (np.abs(values) + self._scales)
+        return np.clip(np.nan_to_num(squashed, nan=1.0), -1.0, 1.0).astype(np.float32)

@@ -1,0 +1,104 @@
+"""``archgym/DRAM-v0``: memory-controller design space exploration on the DRAM simulator."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from archgym.cache import EvaluationCache
+from archgym.env import DSEEnv
+from archgym.objectives import Objective
+from archgym.simulator import Simulator
+from archgym.spaces import Categorical, DesignSpace, Values
+from archgym.simulators.dram.config import ControllerConfig, KNOB_VALUES
+
+#: ArchGym's DRAM experiments: meet a latency target and a power target together.
+DEFAULT_TARGETS: dict[str, float] = {"avg_read_latency_ns": 40.0, "avg_power_mw": 1000.0}
+#: scales for observed metrics that have no target (a typical magnitude of each)
+DEFAULT_SCALES: dict[str, float] = {
+    "energy_nj": 1e5,
+    "avg_power_mw": 1000.0,
+    "avg_read_latency_ns": 50.0,
+    "bandwidth_gbps": 10.0,
+}
+
+
+def controller_design_space() -> DesignSpace:
+    """The 10 DRAMSys controller knobs as a design space (defaults = DRAMSys' FR-FCFS example)."""
+    defaults = ControllerConfig().to_design()
+    parameters = []
+    for knob, values in KNOB_VALUES.items():
+        if isinstance(values[0], str):
+            parameters.append(Categorical(knob, values, default=defaults[knob]))
+        else:
+            parameters.append(Values(knob, values, default=defaults[knob]))
+    return DesignSpace(parameters)
+
+
+class DRAMEnv(DSEEnv):
+    """Memory-controller design for a DDR device running a memory trace.
+
+    ## Description
+    Each step picks one value for each of ArchGym's ten DRAMSys controller knobs (page
+    policy, scheduler, buffers, response queue, refresh, arbiter; see
+    :mod:`archgym.simulators.dram.config` for their semantics). archgym's cycle-level
+    simulator replays the workload trace through that controller and reports latency,
+    bandwidth, row-buffer hit rate and IDD-model energy/power.
+
+    ## Action Space
+    ``MultiDiscrete([4, 3, 3, 8, 2, 3, 4, 4, 3, 8])`` — the knobs in the order of
+    :data:`~archgym.simulators.dram.config.KNOB_VALUES`; ``step`` also takes a design dict.
+
+    ## Observation Space
+    ``Box(-1, 1, (4,))``: energy (nJ), average power (mW), average read latency (ns) and
+    bandwidth (GB/s) of the last design, squashed as in :class:`archgym.env.DSEEnv`.
+
+    ## Rewards
+    Default ArchGym's latency-and-power target form: ``target_distance`` with targets
+    :data:`DEFAULT_TARGETS`. Any objective of :mod:`archgym.objectives` via ``reward=``,
+    ``targets=``, ``weights=``.
+
+    ## Episode End
+    Truncated after ``max_episode_steps`` (100 by registration).
+
+    ## Arguments
+    ``workload``: ``stream`` | ``random`` | ``cloud-1`` | ``cloud-2`` (ArchGym's traces), a trace
+    file path (DRAMSys ``.stl`` or DRAMsim3 format) or a generator spec ``gen:KIND?k=v&...``.
+    ``device``: a preset name (default ArchGym's ``MICRON_1Gb_DDR3-1600_8bit_G``) or a DRAMSys
+    memspec path. ``address_mapping``: field string such as ``rochrababgco``.
+    ``max_requests``: replay only the first N requests. ``simulator``: any Simulator with
+    the same metrics (e.g. a trained proxy) replaces the built-in one.
+    ``reward``, ``targets``, ``weights``, ``cache``: as :class:`archgym.env.DSEEnv`.
+
+    ## Version History
+    * v0: initial release.
+    """
+
+    def __init__(
+        self,
+        workload: str = "stream",
+        device: str = "MICRON_1Gb_DDR3-1600_8bit_G",
+        address_mapping: str | None = None,
+        max_requests: int | None = None,
+        reward: str | Objective = "target_distance",
+        targets: Mapping[str, float] | None = None,
+        weights: Mapping[str, float] | None = None,
+        simulator: Simulator | None = None,
+        cache: bool | EvaluationCache = True,
+        reward_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        if simulator is None:
+            from archgym.simulators.dram import DRAMSimulator
+
+            simulator = DRAMSimulator(device=device, address_mapping=address_mapping, max_requests=max_requests)
+        super().__init__(
+            simulator,
+            controller_design_space(),
+            workload,
+            reward=reward,
+            targets=DEFAULT_TARGETS if targets is None else targets,
+            weights=weights,
+            observed_metrics=("energy_nj", "avg_power_mw", "avg_read_latency_ns", "bandwidth_gbps"),
+            metric_scales=DEFAULT_SCALES,
+            cache=cache,
+            reward_kwargs=reward_kwargs,
+        )
