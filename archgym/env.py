@@ -7,6 +7,7 @@ choose the simulator, design space, default objective and workloads).
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import gymnasium as gym
@@ -16,6 +17,14 @@ from archgym.cache import CachedResult, EvaluationCache
 from archgym.objectives import Objective, make_objective
 from archgym.simulator import SimulationError, Simulator
 from archgym.spaces import Design, DesignSpace
+
+
+@dataclass(frozen=True)
+class EvaluationStats:
+    """How the last step was served: from the cache or simulated, and the simulation wall time."""
+
+    cached: bool = False
+    eval_time_s: float = 0.0
 
 
 class DSEEnv(gym.Env):
@@ -49,8 +58,8 @@ class DSEEnv(gym.Env):
 
     ## Info
     ``design``, ``metrics`` (all simulator metrics; empty on failure), ``workload``,
-    ``feasible``, ``error`` (message or ``None``), ``cached`` (served from the evaluation
-    cache), ``eval_time_s`` (simulation wall time, 0 when cached).
+    ``feasible``, ``error`` (message or ``None``). Info is deterministic; how the last step
+    was served (cache hit, simulation wall time) is in :attr:`last_evaluation`.
     """
 
     metadata = {"render_modes": []}
@@ -101,6 +110,7 @@ class DSEEnv(gym.Env):
         else:
             self.cache = cache
         self._workload_key: str | None = None
+        self.last_evaluation = EvaluationStats()
 
     # ------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -124,9 +134,8 @@ class DSEEnv(gym.Env):
             "workload": self.workload,
             "feasible": error is None,
             "error": error,
-            "cached": cached,
-            "eval_time_s": elapsed,
         }
+        self.last_evaluation = EvaluationStats(cached=cached, eval_time_s=elapsed)
         return observation, float(reward), False, False, info
 
     # ------------------------------------------------------------------------------

@@ -1,0 +1,42 @@
+# Two commands do the whole set-up on a fresh machine:
+#   make demo   create .venv, install archgym (CPU torch), run a small real study
+#   make test   create .venv if needed, run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_DIR ?= runs/demo
+# The CPU build of torch, taken before anything else so no dependency pulls a CUDA build.
+TORCH_CPU ?= torch==2.13.0+cpu
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+PYTEST_ARGS ?=
+
+.PHONY: install demo test test-fast benchmarks clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH_CPU)" || \
+		$(BIN)/python -m pip install --quiet "$(TORCH_CPU)" --extra-index-url $(TORCH_CPU_INDEX)
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+demo: install
+	rm -rf $(DEMO_DIR)
+	$(BIN)/archgym run --env archgym/DRAM-v0 --env-arg workload=stream --agent random --budget 40 --seed 0 --study demo --dataset $(DEMO_DIR)
+	$(BIN)/archgym run --env archgym/DRAM-v0 --env-arg workload=random --agent random --budget 40 --seed 1 --study demo --dataset $(DEMO_DIR)
+	$(BIN)/archgym dataset info $(DEMO_DIR)
+
+test: install
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+test-fast: install
+	$(BIN)/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
+
+benchmarks: install
+	$(BIN)/python benchmarks/dram_throughput.py
+	$(BIN)/python benchmarks/dram_validation.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info runs

@@ -1,0 +1,229 @@
+"""The ``archgym`` command line.
+
+    archgym list envs|agents [--json]
+    archgym run --env ID [--env-arg K=V]... --agent NAME [--agent-arg K=V]... --budget N --seed S [--dataset DIR]
+    archgym simulate dram --trace PATH|NAME [--device NAME] [--param K=V]... [--json]
+    archgym dataset info DIR [--json]
+
+User mistakes end with one clear ``archgym: error: ...`` line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any, Sequence
+
+EXIT_USER_ERROR = 2
+
+
+class UserError(Exception):
+    """A mistake in the command line or its inputs: reported in one line, no traceback."""
+
+
+def parse_assignments(items: Sequence[str] | None, option: str) -> dict[str, Any]:
+    """``["k=v", ...]`` -> dict; values are parsed as JSON when they can be (numbers, lists, dicts)."""
+    result: dict[str, Any] = {}
+    for item in items or ():
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"{option} expects KEY=VALUE, got {item!r}")
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        result[key.strip()] = value
+    return result
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, float):
+        if value == 0 or (1e-3 <= abs(value) < 1e7):
+            return f"{value:.4g}" if abs(value) < 1e4 else f"{value:,.1f}"
+        return f"{value:.4e}"
+    return str(value)
+
+
+def _table(rows: Sequence[tuple[str, Any]], title: str | None = None) -> str:
+    width = max((len(k) for k, _ in rows), default=0)
+    lines = [title] if title else []
+    lines += [f"  {k.ljust(width)}  {_format_value(v)}" for k, v in rows]
+    return "\n".join(lines)
+
+
+def _emit_json(data: Any) -> None:
+    def default(obj: Any) -> Any:
+        if hasattr(obj, "item"):
+            return obj.item()
+        return str(obj)
+
+    print(json.dumps(data, indent=2, sort_keys=False, default=default))
+
+
+# -- commands ------------------------------------------------------------------------
+def cmd_list(args: argparse.Namespace) -> int:
+    if args.what == "envs":
+        from archgym.registration import list_envs
+
+        entries = list_envs()
+        if args.json:
+            _emit_json([{"id": e.id, "max_episode_steps": e.max_episode_steps, "description": e.description} for e in entries])
+        else:
+            for e in entries:
+                print(f"{e.id:<24} {e.description}")
+    else:
+        from archgym.agents import agent_class, list_agents
+
+        names = list_agents()
+        if args.json:
+            _emit_json(
+                [
+                    {
+                        "name": n,
+                        "hyperparameters": (agent_class(n).hyperparameter_space.describe().splitlines()
+                                            if agent_class(n).hyperparameter_space else []),
+                    }
+                    for n in names
+                ]
+            )
+        else:
+            for n in names:
+                doc = (agent_class(n).__doc__ or "").strip().splitlines()[0]
+                print(f"{n:<12} {doc}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from archgym.runner import run_agent
+
+    if args.budget < 1:
+        raise UserError(f"--budget must be a positive number of evaluations, got {args.budget}")
+    env_kwargs = parse_assignments(args.env_arg, "--env-arg")
+    agent_params = parse_assignments(args.agent_arg, "--agent-arg")
+    progress = tqdm(total=args.budget, desc=f"{args.agent} on {args.env}", unit="eval",
+                    disable=args.no_progress or args.json, file=sys.stderr)
+    best = [-math.inf]
+
+    def on_step(step: int, design: dict, reward: float, info: Any) -> None:
+        best[0] = max(best[0], reward)
+        progress.update(1)
+        progress.set_postfix(best=f"{best[0]:.4g}")
+
+    try:
+        result = run_agent(
+            args.env, args.agent, args.budget, seed=args.seed, env_kwargs=env_kwargs,
+            agent_params=agent_params, dataset=args.dataset, study=args.study, callback=on_step,
+        )
+    finally:
+        progress.close()
+    if args.json:
+        _emit_json({"env": args.env, "agent": args.agent, "evaluations": result.evaluations,
+                    "best_reward": result.best_reward, "best_design": result.best_design,
+                    "best_metrics": result.best_metrics})
+        return 0
+    print(_table([("evaluations", result.evaluations), ("best reward", result.best_reward)],
+                 f"{args.agent} on {args.env}"))
+    print(_table(list((result.best_design or {}).items()), "best design"))
+    print(_table(sorted(result.best_metrics.items()), "its metrics"))
+    if args.dataset:
+        print(f"evaluations logged to {args.dataset}")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from archgym.simulators.dram import DRAMSimulator
+
+    params = parse_assignments(args.param, "--param")
+    simulator = DRAMSimulator(device=args.device, address_mapping=args.mapping, max_requests=args.max_requests)
+    metrics = simulator.evaluate(params, args.trace)
+    if args.json:
+        _emit_json(metrics)
+    else:
+        print(_table(sorted(metrics.items()), f"dram: {args.trace} on {args.device}"))
+    return 0
+
+
+def cmd_dataset_info(args: argparse.Namespace) -> int:
+    from archgym.dataset import info
+
+    summary = info(args.path)
+    if args.json:
+        from dataclasses import asdict
+
+        _emit_json(asdict(summary))
+    else:
+        print(summary.to_text() if hasattr(summary, "to_text") else str(summary))
+    return 0
+
+
+# -- parser ----------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="archgym", description="ML-driven computer-architecture design space exploration")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("list", help="list registered environments or agents")
+    p.add_argument("what", choices=("envs", "agents"))
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("run", help="run one agent on one environment")
+    p.add_argument("--env", required=True, help="environment id, e.g. archgym/DRAM-v0")
+    p.add_argument("--env-arg", action="append", metavar="K=V", help="gym.make keyword (repeatable; JSON values)")
+    p.add_argument("--agent", required=True, help="agent name (archgym list agents)")
+    p.add_argument("--agent-arg", action="append", metavar="K=V", help="agent hyperparameter (repeatable)")
+    p.add_argument("--budget", type=int, required=True, help="number of evaluations")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dataset", help="dataset folder to log every evaluation to")
+    p.add_argument("--study", default="adhoc", help="study name recorded in the dataset")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("simulate", help="run a simulator on its own")
+    simulators = p.add_subparsers(dest="simulator", required=True)
+    d = simulators.add_parser("dram", help="the DDR memory-controller simulator")
+    d.add_argument("--trace", required=True, help="stream|random|cloud-1|cloud-2, a trace file, or gen:KIND?k=v")
+    d.add_argument("--device", default="DDR4_8Gb_x8_2400", help="device preset or DRAMSys memspec path")
+    d.add_argument("--mapping", default=None, help="address mapping field string, e.g. rochrababgco")
+    d.add_argument("--param", action="append", metavar="K=V", help="controller knob (repeatable)")
+    d.add_argument("--max-requests", type=int, default=None, help="replay only the first N requests")
+    d.add_argument("--json", action="store_true", help="machine-readable output")
+    d.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("dataset", help="inspect an evaluation dataset")
+    datasets = p.add_subparsers(dest="action", required=True)
+    i = datasets.add_parser("info", help="summarise a dataset folder")
+    i.add_argument("path")
+    i.add_argument("--json", action="store_true", help="machine-readable output")
+    i.set_defaults(func=cmd_dataset_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import gymnasium
+
+    from archgym.simulator import SimulationError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("archgym: interrupted", file=sys.stderr)
+        return 130
+    except (UserError, ValueError, KeyError, TypeError, FileNotFoundError, SimulationError, gymnasium.error.Error) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        print(f"archgym: error: {message}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except Exception as exc:  # dataset errors and others defined in optional modules
+        if type(exc).__name__.endswith("Error") and type(exc).__module__.startswith("archgym"):
+            print(f"archgym: error: {exc}", file=sys.stderr)
+            return EXIT_USER_ERROR
+        raise
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Shared fixtures: a tiny synthetic simulator with a known optimum (a test double, not a real model)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from archgym.simulator import Metric, SimulationError, Simulator  # noqa: E402
+from archgym.spaces import Categorical, DesignSpace, Integer, PowerOfTwo  # noqa: E402
+
+
+class SyntheticTestSimulator(Simulator):
+    """Separable test function: cost = Σ distance of each parameter from its optimum.
+
+    ``speed`` maximises; ``cost`` minimises; the design ``{"mode": "fail"}`` raises
+    SimulationError so failure handling can be tested. Counts its calls.
+    """
+
+    name = "synthetic-test"
+    version = "1"
+    metrics = (
+        Metric("cost", "units", "minimize"),
+        Metric("speed", "units", "maximize"),
+    )
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def evaluate(self, design: Mapping[str, Any], workload: str) -> dict[str, float]:
+        self.calls += 1
+        if design["mode"] == "fail":
+            raise SimulationError("synthetic failure requested by the design")
+        cost = abs(design["size"] - 10) + abs(np.log2(design["buffer"]) - 4) + (design["mode"] != "fast") * 3
+        cost += 0.5 if workload == "heavy" else 0.0
+        return {"cost": float(cost) + 1.0, "speed": 100.0 / (1.0 + cost)}
+
+
+def synthetic_space() -> DesignSpace:
+    return DesignSpace(
+        [
+            Categorical("mode", ("slow", "fast", "fail")),
+            Integer("size", 1, 20),
+            PowerOfTwo("buffer", 1, 64),
+        ]
+    )
+
+
+@pytest.fixture
+def simulator() -> SyntheticTestSimulator:
+    return SyntheticTestSimulator()
+
+
+@pytest.fixture
+def space() -> DesignSpace:
+    return synthetic_space()
