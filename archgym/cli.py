@@ -104,14 +104,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UserError(f"--budget must be a positive number of evaluations, got {args.budget}")
     env_kwargs = parse_assignments(args.env_arg, "--env-arg")
     agent_params = parse_assignments(args.agent_arg, "--agent-arg")
-    progress = tqdm(total=args.budget, desc=f"{args.agent} on {args.env}", unit="eval",
-                    disable=args.no_progress or args.json, file=sys.stderr)
-    best = [-math.inf]
+    best = -math.inf
+    progress = None  # created at the first evaluation, so set-up errors print alone
 
     def on_step(step: int, design: dict, reward: float, info: Any) -> None:
-        best[0] = max(best[0], reward)
+        nonlocal best, progress
+        if progress is None:
+            progress = tqdm(total=args.budget, desc=f"{args.agent} on {args.env}", unit="eval",
+                            disable=args.no_progress or args.json, file=sys.stderr)
+        best = max(best, reward)
         progress.update(1)
-        progress.set_postfix(best=f"{best[0]:.4g}")
+        progress.set_postfix(best=f"{best:.4g}")
 
     try:
         result = run_agent(
@@ -119,7 +122,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             agent_params=agent_params, dataset=args.dataset, study=args.study, callback=on_step,
         )
     finally:
-        progress.close()
+        if progress is not None:
+            progress.close()
     if args.json:
         _emit_json({"env": args.env, "agent": args.agent, "evaluations": result.evaluations,
                     "best_reward": result.best_reward, "best_design": result.best_design,
@@ -152,11 +156,9 @@ def cmd_dataset_info(args: argparse.Namespace) -> int:
 
     summary = info(args.path)
     if args.json:
-        from dataclasses import asdict
-
-        _emit_json(asdict(summary))
+        _emit_json(summary.to_dict())
     else:
-        print(summary.to_text() if hasattr(summary, "to_text") else str(summary))
+        print(summary.to_text())
     return 0
 
 

@@ -1,0 +1,38 @@
+"""The wheel maps envs/, agents/, simulators/ into the archgym namespace and ships its data."""
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_wheel_installs_every_subpackage_and_data(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+    )
+    wheel = next(tmp_path.glob("archgym-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert not any(n.startswith(("envs/", "agents/", "simulators/")) for n in names), "bare top-level package in wheel"
+    assert "archgym/simulators/dram/traces/stream.stl" in names
+    assert "archgym/simulators/dram/traces/LICENSE" in names
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)], check=True)
+    code = (
+        "import archgym, archgym.envs, archgym.agents, archgym.simulators, archgym.simulators.dram, archgym.envs.dram;"
+        "import gymnasium as gym;"
+        f"assert archgym.__file__.startswith({str(target)!r}), archgym.__file__;"
+        "assert archgym.simulators.dram.__file__.startswith(archgym.__file__.rsplit('/', 1)[0]);"
+        "from archgym.simulators.dram import list_workloads; assert 'stream' in list_workloads();"
+        "print('ok')"
+    )
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
