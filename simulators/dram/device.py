@@ -11,22 +11,22 @@ Devices come from three places, all through :func:`load_device`:
 * a preset-style JSON file of your own (the same flat keys as the dataclass fields),
 * a DRAMSys memspec JSON of a DDR3 or DDR4 device (``{"memspec": {...}}``), converted as follows:
 
-  ==============================  ===================================================================
-  DeviceSpec                      DRAMSys memspec
-  ==============================  ===================================================================
-  ``bankgroups``                  ``nbrOfBankGroups`` (1 when absent, e.g. DDR3)
-  ``banks_per_group``             ``nbrOfBanks // nbrOfBankGroups`` (``nbrOfBanks`` counts a rank's banks)
-  ``device_width``                ``width``
-  ``bus_width``                   ``width * nbrOfDevicesOnDIMM`` (devices per rank; 64 when absent)
-  ``tCK``                         ``1000 / clkMhz``
-  ``CL`` / ``CWL``                ``RL`` / ``WL`` (falling back to ``CL``; RL = CL + AL)
-  ``tRRD_S`` / ``tRRD_L``         ``RRD_S`` / ``RRD_L``, or both ``RRD`` (no bank groups)
-  ``tWTR_S`` / ``tWTR_L``         ``WTR_S`` / ``WTR_L``, or both ``WTR``
-  ``tCCD_S`` / ``tCCD_L``         ``CCD_S`` / ``CCD_L``, or both ``CCD``
-  ``tRFCpb``                      ``RFCPB`` if present, else the estimate ``ceil(tRFC / 2)`` (below)
-  ``IDD5AB``                      ``idd5``
-  ``VPP`` / ``IPP0``              ``vdd2`` / ``idd02`` (DDR4's second supply), else ``vpp``/``ipp0``, else 0
-  ==============================  ===================================================================
+  ========================  ===============================================================
+  DeviceSpec                DRAMSys memspec
+  ========================  ===============================================================
+  ``bankgroups``            ``nbrOfBankGroups`` (1 when absent, e.g. DDR3)
+  ``banks_per_group``       ``nbrOfBanks // nbrOfBankGroups`` (``nbrOfBanks``: banks per rank)
+  ``device_width``          ``width``
+  ``bus_width``             ``width * nbrOfDevicesOnDIMM`` (devices per rank; 64 when absent)
+  ``tCK``                   ``1000 / clkMhz``
+  ``CL`` / ``CWL``          ``RL`` / ``WL`` (falling back to ``CL``; RL = CL + AL)
+  ``tRRD_S`` / ``tRRD_L``   ``RRD_S`` / ``RRD_L``, or both ``RRD`` (no bank groups)
+  ``tWTR_S`` / ``tWTR_L``   ``WTR_S`` / ``WTR_L``, or both ``WTR``
+  ``tCCD_S`` / ``tCCD_L``   ``CCD_S`` / ``CCD_L``, or both ``CCD``
+  ``tRFCpb``                ``RFCPB`` if present, else the estimate ``ceil(tRFC / 2)`` (below)
+  ``IDD5AB``                ``idd5``
+  ``VPP`` / ``IPP0``        ``vdd2`` / ``idd02`` (DDR4's pump supply), else ``vpp``/``ipp0``, else 0
+  ========================  ===============================================================
 
 DDR3 and DDR4 have no per-bank refresh, but the controller design space offers a ``PerBank``
 refresh policy (as ArchGym's DRAMSys configuration does). For such devices ``tRFCpb`` is
@@ -130,7 +130,9 @@ class DeviceSpec:
     # -- validation --------------------------------------------------------------------------
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
-            raise ValueError(f"DeviceSpec field 'name' = {self.name!r}: expected a non-empty string")
+            raise ValueError(
+                f"DeviceSpec field 'name' = {self.name!r}: expected a non-empty string"
+            )
         if not isinstance(self.standard, str) or not self.standard:
             raise ValueError(
                 f"DeviceSpec field 'standard' = {self.standard!r}: expected a non-empty string "
