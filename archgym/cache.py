@@ -1,6 +1,6 @@
 """An in-memory LRU cache of simulator results.
 
-Keyed by simulator identity (name + version), the workload's identity and the canonical
+Keyed by the simulator's fingerprint (name, version and configuration), the workload's identity and the canonical
 design, so identical evaluations are served without re-simulating, and any change of
 simulator version or workload content misses. Failures are cached too (as their error
 message): a deterministic simulator fails the same way again.
@@ -31,8 +31,8 @@ class EvaluationCache:
         self.misses = 0
 
     @staticmethod
-    def key(simulator_identity: str, workload_key: str, design: Mapping[str, Any]) -> Hashable:
-        return (simulator_identity, workload_key, tuple(sorted((k, repr(v)) for k, v in design.items())))
+    def key(simulator_fingerprint: str, workload_key: str, design: Mapping[str, Any]) -> Hashable:
+        return (simulator_fingerprint, workload_key, tuple(sorted((k, repr(v)) for k, v in design.items())))
 
     def get(self, key: Hashable) -> CachedResult | None:
         entry = self._entries.get(key)

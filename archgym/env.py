@@ -109,7 +109,8 @@ class DSEEnv(gym.Env):
             self.cache = None
         else:
             self.cache = cache
-        self._workload_key: str | None = None
+        #: the workload's identity for the cache; computing it up front rejects a bad workload early
+        self.workload_key = simulator.workload_key(workload)
         self.last_evaluation = EvaluationStats()
 
     # ------------------------------------------------------------------------------
@@ -145,16 +146,10 @@ class DSEEnv(gym.Env):
             return self.design_space.validate(action)
         return self.design_space.decode(action)
 
-    @property
-    def workload_key(self) -> str:
-        if self._workload_key is None:
-            self._workload_key = self.simulator.workload_key(self.workload)
-        return self._workload_key
-
     def _evaluate(self, design: Design) -> tuple[dict[str, float], str | None, bool, float]:
         key = None
         if self.cache is not None:
-            key = EvaluationCache.key(self.simulator.identity, self.workload_key, design)
+            key = EvaluationCache.key(self.simulator.fingerprint(), self.workload_key, design)
             hit = self.cache.get(key)
             if hit is not None:
                 return dict(hit.metrics or {}), hit.error, True, 0.0

@@ -61,6 +61,14 @@ class Simulator(abc.ABC):
         """Evaluate many designs; the default loops over :meth:`evaluate`."""
         return [self.evaluate(design, workload) for design in designs]
 
+    def fingerprint(self) -> str:
+        """Everything besides design and workload that determines results (default: identity).
+
+        Simulators with construction options (device, mapping, ...) include them, so a cache
+        shared between differently configured simulators never mixes their results.
+        """
+        return self.identity
+
     def workload_key(self, workload: str) -> str:
         """A stable identity of ``workload`` for caching (override to hash file contents)."""
         return str(workload)

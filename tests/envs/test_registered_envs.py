@@ -1,0 +1,34 @@
+"""Every registered archgym id passes gymnasium's and stable-baselines3's environment checkers."""
+
+import gymnasium as gym
+import pytest
+from gymnasium.utils.env_checker import check_env as gym_check_env
+
+import archgym
+from archgym.registration import list_envs
+
+#: keep the checkers fast: small variants of each env (still the real simulator)
+FAST_KWARGS = {"archgym/DRAM-v0": {"max_requests": 500}}
+
+IDS = [e.id for e in list_envs()]
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_gymnasium_check_env(env_id):
+    env = gym.make(env_id, **FAST_KWARGS.get(env_id, {}))
+    gym_check_env(env.unwrapped, skip_render_check=True)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_sb3_check_env(env_id):
+    from stable_baselines3.common.env_checker import check_env
+
+    check_env(gym.make(env_id, **FAST_KWARGS.get(env_id, {})).unwrapped, warn=True)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_docstring_has_gymnasium_sections(env_id):
+    env = gym.make(env_id, **FAST_KWARGS.get(env_id, {}))
+    doc = type(env.unwrapped).__doc__
+    for section in ("Description", "Action Space", "Observation Space", "Rewards", "Episode End", "Arguments", "Version History"):
+        assert f"## {section}" in doc, f"{env_id} docstring lacks '## {section}'"
