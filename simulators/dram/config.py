@@ -4,36 +4,45 @@ Every knob keeps the name and the meaning DRAMSys gives it, so a design found he
 written into a DRAMSys ``mcconfig`` file unchanged.
 
 ==========================  ==========================================================================
-knob                        semantics (as in DRAMSys)
+knob                        semantics (as in DRAMSys; the model is in :mod:`.engine`)
 ==========================  ==========================================================================
 ``PagePolicy``              ``Open``: a row stays open after an access until a conflict forces a
-                            precharge. ``OpenAdaptive``: as Open, but the row is precharged right
-                            after an access when the buffer holds no further hit to it and does hold
-                            a miss to the same bank. ``Closed``: every access auto-precharges
-                            (RDA/WRA). ``ClosedAdaptive``: auto-precharge unless the buffer holds
-                            another hit to the same row.
-``Scheduler``               ``Fifo``: requests are served strictly in arrival order (per buffer).
-                            ``FrFcfs``: first-ready first-come-first-served — the oldest row hit
-                            first, else the oldest request. ``FrFcfsGrp``: FR-FCFS that also groups
-                            reads and writes (prefers the direction of the last column command) to
-                            save bus turnarounds.
-``SchedulerBuffer``         ``Bankwise``: one buffer of ``RequestBufferSize`` entries per bank.
-                            ``ReadWrite``: one read and one write buffer of ``RequestBufferSize``
-                            entries each. ``Shared``: a single buffer of ``RequestBufferSize`` entries.
+                            precharge. ``OpenAdaptive``: as Open, but the access auto-precharges
+                            (RDA/WRA) when the bank's buffer holds a further request and no further
+                            hit to the open row. ``Closed``: every access auto-precharges (RDA/WRA).
+                            ``ClosedAdaptive``: auto-precharge unless the buffer holds another hit
+                            to the same row.
+``Scheduler``               Chooses each bank's next request (banks work in parallel; the command
+                            bus takes the ready command of the oldest request). ``Fifo``: each bank
+                            serves its requests in arrival order. ``FrFcfs``: first-ready
+                            first-come-first-served — the bank's oldest row hit first, else its
+                            oldest request. ``FrFcfsGrp``: FR-FCFS that prefers row hits in the
+                            direction (read/write) of the last column command to save bus
+                            turnarounds, never passing an older request to the same address.
+``SchedulerBuffer``         How ``RequestBufferSize`` limits the controller's requests (back-pressure
+                            when the incoming request does not fit): ``Bankwise``: per bank.
+                            ``ReadWrite``: one limit for reads and one for writes. ``Shared``: one
+                            limit for all.
 ``RequestBufferSize``       entries per scheduler buffer (see ``SchedulerBuffer``).
-``RespQueue``               ``Fifo``: read responses leave the controller in the order they
-                            complete. ``Reorder``: responses are returned in request order (an
-                            early completion waits for older requests).
-``RefreshPolicy``           ``NoRefresh``; ``AllBank``: one REFab per tREFI per rank (all banks
-                            precharged first, rank busy for tRFC); ``PerBank``: REFpb round-robin
-                            over the banks every tREFI/banks, only that bank busy (tRFCpb).
-``RefreshMaxPostponed``     how many refreshes may be postponed while the rank has pending requests.
-``RefreshMaxPulledin``      how many refreshes may be issued early while the rank is idle.
-``Arbiter``                 ``Simple``: requests go straight to the controller, unlimited in flight.
-                            ``Fifo``: an arbiter queue forwards one request per cycle in order and
-                            admits at most ``MaxActiveTransactions`` outstanding. ``Reorder``: as
-                            Fifo, and also returns responses to the initiator in request order.
-``MaxActiveTransactions``   outstanding transactions per initiator (Fifo and Reorder arbiters only).
+``RespQueue``               ``Fifo``: responses (reads and writes) leave the controller in the order
+                            their data completes. ``Reorder``: in the order the controller accepted
+                            the requests (an early completion waits for older requests).
+``RefreshPolicy``           ``NoRefresh``; ``AllBank``: one REFab per tREFI per rank (ranks
+                            staggered; all banks precharged first, rank busy for tRFC); ``PerBank``:
+                            one REFpb every tREFI/banks, round-robin so each round refreshes every
+                            bank once, preferring idle banks; only that bank is busy (tRFCpb).
+``RefreshMaxPostponed``     how many refreshes may be postponed while the rank (bank) has pending
+                            requests; at the limit the refresh is forced (its banks stop issuing,
+                            are precharged and refreshed).
+``RefreshMaxPulledin``      how many refreshes may be issued ahead of schedule, right after a due
+                            refresh, while the rank (bank) stays idle.
+``Arbiter``                 ``Simple``: requests go straight to the controller (its back-pressure
+                            reaches the initiator), unlimited in flight. ``Fifo``: an arbiter queue
+                            accepts up to ``MaxActiveTransactions`` outstanding requests and forwards
+                            them in order, one per cycle. ``Reorder``: as Fifo, and also returns
+                            responses to the initiator in request order.
+``MaxActiveTransactions``   outstanding transactions per initiator (Fifo and Reorder arbiters only;
+                            Simple ignores it, as in DRAMSys).
 ==========================  ==========================================================================
 """
 

@@ -1,0 +1,1477 @@
+"""The cycle-level DDR memory-controller model: a numba-compiled, event-skipping core.
+
+This module replaces the C++ DRAMSys controller ArchGym drives. It is written from DRAMSys'
+documented behaviour (bank machines, schedulers, buffer counters, response queues, refresh
+managers, arbiters), not from its code.
+
+Model and assumptions
+=====================
+
+**Clock.** Everything is counted in memory-controller clock cycles (the DRAM command clock,
+``tCK``). The simulation starts at cycle 0; trace cycles are absolute. The engine jumps from one
+event to the next (a command becoming legal, a request arriving, a response becoming due, a
+refresh trigger), so idle cycles cost nothing.
+
+**Front end (trace player and arbiter).** One initiator replays the trace in order and offers
+request *i* at ``max(trace cycle, acceptance of request i-1 + 1)``: at most one request per cycle
+and never out of order. If the memory system cannot take it, the initiator waits
+(**back-pressure**) and every later request is delayed with it; the delay is reported as
+``backpressure`` (mean of acceptance cycle minus trace cycle), not as latency.
+
+* ``Arbiter=Simple``: the request goes straight to the controller, which accepts it when the
+  scheduler buffer that would hold it has room (see ``SchedulerBuffer``). No limit on requests in
+  flight.
+* ``Arbiter=Fifo``: the arbiter accepts the request at once if fewer than
+  ``MaxActiveTransactions`` requests are in flight (accepted but not yet answered), queues it and
+  forwards the queue to the controller in order, one per cycle, as buffer space allows.
+* ``Arbiter=Reorder``: as Fifo, and responses reach the initiator in request order.
+
+**Controller** (per channel). A request accepted by the controller is stored in its bank's
+queue (buffers are *counted* per bank, per direction or shared, as DRAMSys' buffer counters do,
+but requests always sit in per-bank lists). Each bank has a *bank machine* that picks its next
+request (``Scheduler``), and derives the next command: ACT if the bank is precharged, PRE on a
+row miss, else RD/WR or, by ``PagePolicy``, RDA/WRA. Once a bank machine has activated a row for
+a request it keeps that request (it may only switch to another hit on the same row) until its
+column command, so it never thrashes. Every cycle the command bus of the channel carries at
+most one command: among the commands whose timing constraints are all met, a pending refresh
+command first, otherwise the one of the oldest request (DRAMSys' "oldest" command multiplexer).
+Column commands to the same address are never reordered (FR-FCFS picks the oldest row hit;
+FrFcfsGrp skips a hit with an older same-address request before it), so a read after a write to
+the same address is served after it, in order, from the DRAM.
+
+**Timing** (per bank / bank group / rank / channel, in cycles): ACT->ACT same bank tRC, same
+bank group tRRD_L, same rank tRRD_S, at most four ACTs per tFAW; ACT->RD/WR tRCD; ACT->PRE tRAS;
+PRE->ACT tRP; RD->PRE tRTP; WR->PRE CWL+BL/2+tWR; RD->RD/WR->WR tCCD_L (same group) or tCCD_S;
+RD->WR CL+BL/2+2-CWL; WR->RD CWL+BL/2+tWTR_L/S; across ranks the data bus needs tRTRS between
+bursts of different ranks (RD->RD, WR->WR BL/2+tRTRS; RD->WR CL+BL/2+tRTRS-CWL; WR->RD
+CWL+BL/2+tRTRS-CL). RDA/WRA precharge internally at ``max(CAS + tRTP or CWL+BL/2+tWR, ACT +
+tRAS)``. REFab needs every bank of the rank precharged (tRP elapsed) and blocks ACT for tRFC;
+REFpb needs its bank precharged, blocks it for tRFCpb and keeps tRRD_S to ACTs of the rank.
+Read data occupies the bus during [RD+CL, RD+CL+BL/2), write data during [WR+CWL, WR+CWL+BL/2).
+
+**Responses and latency.** A request's data is complete at its last data beat (CAS + CL or CWL +
+BL/2). The controller returns one response per cycle per channel (``RespQueue=Fifo``: in
+completion order; ``Reorder``: in the order the controller accepted the requests) and the
+initiator takes one response per cycle (in request order with ``Arbiter=Reorder``). **Latency is
+measured from the request's acceptance by the memory system (the controller with the Simple
+arbiter, the arbiter otherwise) to the cycle its response reaches the initiator**; without
+contention on the response path that is exactly the last data beat, so a read to an idle bank
+takes tRCD+CL+BL/2 and a row hit CL+BL/2. Writes get a response too (DRAMSys answers writes
+after their data burst). Latencies go into a fixed-size histogram (1-cycle bins up to 16,383
+cycles, 64-cycle bins up to ~1.06 M cycles), so memory does not grow with the trace.
+
+**Refresh** (per rank, triggers staggered across ranks). A flexibility counter ``f`` counts
+postponed minus pulled-in refreshes, ``-RefreshMaxPulledin <= f <= RefreshMaxPostponed``. At a
+trigger (every tREFI; tREFI/banks for per-bank refresh): if ``f`` reached RefreshMaxPostponed
+the refresh is forced (the rank's / bank's machines stop issuing, open banks are precharged,
+REF issued); else if the rank (bank) has pending requests the refresh is postponed (``f+1``,
+next trigger); else it is issued (after a precharge-all if rows are open). After a refresh, while
+the rank stays idle, further refreshes are pulled in (``f-1`` each) until ``f`` reaches
+``-RefreshMaxPulledin``. The number of refreshes therefore equals the number of triggers minus
+``f`` (within the slack). PerBank refresh refreshes the banks round-robin, each round visiting
+every bank once and preferring idle banks.
+
+**Energy** is computed afterwards from the counters (see :mod:`.power`). Per-rank background
+time with at least one bank open (or refreshing) is tracked exactly as the union of bank open
+intervals.
+
+**Progress guarantee.** The oldest request of a bank is always eligible, refresh blocking is
+released by the refresh itself, and the front end only waits for events that must happen, so
+every knob combination drains. As a safety net the engine stops with an error status when no
+response reaches the initiator for ``watchdog`` cycles while requests are in flight, or when
+no further event exists while work is pending; :mod:`.simulator` turns both into
+:class:`~archgym.simulator.SimulationError`.
+
+Known simplifications: no power-down or self-refresh (a rank is always in active or precharge
+standby), no additive latency, no write data masking, no ECC; every request is one burst (the
+trace reader splits longer ones); DRAMSys' per-request pipeline delays (``thinkDelay``,
+``phyDelay``, ``arbitrationDelay``) are zero; the trace player has no outstanding-request limit
+of its own (DRAMSys' ``maxPendingReadRequests``); DRAMSys' Bankwise buffer counter is modelled as
+a true per-bank limit (DRAMSys checks only the bank of the most recently stored request) and its
+ReadWrite counter checks only the incoming request's direction (DRAMSys checks both).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable
+
+import numpy as np
+from numba import njit
+
+from archgym.simulator import SimulationError
+
+if TYPE_CHECKING:
+    from .config import ControllerConfig
+    from .device import DeviceSpec
+    from .mapping import AddressMapping
+    from .traces import TraceChunk
+
+# --------------------------------------------------------------------------------------------
+# Command codes (also the ``command`` column of the command log)
+# --------------------------------------------------------------------------------------------
+CMD_NONE = -1
+ACT = 0
+PRE = 1
+RD = 2
+WR = 3
+RDA = 4
+WRA = 5
+REFAB = 6
+REFPB = 7
+PREA = 8
+COMMAND_NAMES = ("ACT", "PRE", "RD", "WR", "RDA", "WRA", "REF", "REFpb", "PREA")
+
+# knob encodings
+PAGE_OPEN = 0
+PAGE_OPEN_ADAPTIVE = 1
+PAGE_CLOSED = 2
+PAGE_CLOSED_ADAPTIVE = 3
+SCHED_FIFO = 0
+SCHED_FRFCFS = 1
+SCHED_FRFCFS_GRP = 2
+BUF_BANKWISE = 0
+BUF_READWRITE = 1
+BUF_SHARED = 2
+RESP_FIFO = 0
+RESP_REORDER = 1
+REF_NONE = 0
+REF_ALLBANK = 1
+REF_PERBANK = 2
+ARB_SIMPLE = 0
+ARB_FIFO = 1
+ARB_REORDER = 2
+
+# what a channel issued in a cycle (decides which cached ready times must be recomputed)
+ISS_NONE = 0
+ISS_LOCAL = 1  # PRE / PREA / REF / refresh PRE: only banks marked dirty change
+ISS_ACT = 2  # ACT / REFpb: ACT readiness of the rank's banks
+ISS_CAS = 3  # RD / WR / RDA / WRA: column-command readiness of the channel's banks
+
+# engine return codes
+ST_NEED_MORE = 0
+ST_DONE = 1
+ST_DEADLOCK = 2
+ST_WATCHDOG = 3
+
+INF = 1 << 62
+NEG = -(1 << 40)
+
+# --------------------------------------------------------------------------------------------
+# Parameter vector P (read-only)
+# --------------------------------------------------------------------------------------------
+P_CL = 0
+P_CWL = 1
+P_RCD = 2
+P_RP = 3
+P_RAS = 4
+P_RC = 5
+P_RFC = 6
+P_REFI = 7
+P_RRDS = 8
+P_RRDL = 9
+P_WTRS = 10
+P_WTRL = 11
+P_FAW = 12
+P_WR = 13
+P_RTP = 14
+P_CCDS = 15
+P_CCDL = 16
+P_RTRS = 17
+P_RFCPB = 18
+P_BURST = 19
+P_NCH = 20
+P_NRANK = 21  # ranks per channel
+P_BPR = 22  # banks per rank
+P_BPG = 23  # banks per bank group
+P_PAGE = 24
+P_SCHED = 25
+P_SBUF = 26
+P_BUFSZ = 27
+P_RESPQ = 28
+P_REFPOL = 29
+P_MAXPOST = 30
+P_MAXPULL = 31
+P_ARB = 32
+P_MAXACT = 33
+P_POOL = 34
+P_LOGCAP = 35
+P_WATCHDOG = 36
+P_REFI_PB = 37
+P_RTW = 38  # RD -> WR same rank
+N_P = 39
+
+# --------------------------------------------------------------------------------------------
+# Scalar state S
+# --------------------------------------------------------------------------------------------
+S_NOW = 0
+S_NEXT_ID = 1  # controller acceptance order
+S_HELD = 2  # the initiator holds a request it could not hand over yet
+S_H_CYC = 3
+S_H_WRITE = 4
+S_H_BANK = 5
+S_H_ROW = 6
+S_H_COL = 7
+S_H_OFFER = 8
+S_LAST_INIT_ACC = 9
+S_ACTIVE = 10  # accepted by the memory system, response not yet at the initiator
+S_NFREE = 11
+S_LAST_INIT_RESP = 12
+S_LAST_PROGRESS = 13
+S_END = 14  # cycle of the last response
+S_READS = 15
+S_WRITES = 16
+S_RLAT_SUM = 17
+S_WLAT_SUM = 18
+S_RLAT_MAX = 19
+S_WLAT_MAX = 20
+S_BP_SUM = 21
+S_ACTS = 22
+S_PRES = 23
+S_REFAB = 24
+S_REFPB = 25
+S_ROWHITS = 26
+S_RDCMD = 27
+S_WRCMD = 28
+S_LOGN = 29
+S_LOGDROP = 30
+S_ACCEPTED = 31
+S_INITQ = 32  # ring id of the initiator response queue
+S_FIRST = 33
+S_LAST_TRACE_CYC = 34
+S_PREA = 35
+S_STEPS = 36  # event steps executed (for benchmarks)
+N_S = 37
+
+# slot (in-flight request) fields
+SL_ID = 0
+SL_ACC = 1
+SL_BANK = 2
+SL_ROW = 3
+SL_COL = 4
+SL_WRITE = 5
+SL_DONE = 6
+SL_CRESP = 7
+SL_TCYC = 8
+N_SL = 9
+
+# bank fields
+BK_OPEN = 0
+BK_ROW = 1
+BK_CUR = 2
+BK_KEEP = 3
+BK_BLOCK = 4
+BK_NACT = 5
+BK_NPRE = 6
+BK_NRD = 7
+BK_NWR = 8
+BK_CMD = 9
+BK_CSLOT = 10
+BK_ACTT = 11
+BK_DIRTY = 12
+BK_QLEN = 13
+BK_CASN = 14
+BK_READY = 15
+N_BK = 16
+
+# bank-group fields
+GR_NACT = 0
+GR_NRD = 1
+GR_NWR = 2
+N_GR = 3
+
+# rank fields (ranks are global: channel * ranks_per_channel + rank)
+RK_NACT = 0
+RK_NRD = 1
+RK_NWR = 2
+RK_FAW0 = 3  # ..RK_FAW0+3: times of the last four ACTs
+RK_FAWI = 7
+RK_REFT = 8  # next refresh trigger
+RK_FLEX = 9
+RK_STATE = 10  # 0 regular, 1 pulled-in
+RK_RCMD = 11
+RK_RBANK = 12
+RK_SKIP = 13
+RK_REMAIN = 14  # per-bank refresh: bit mask of banks still to refresh in this round
+RK_NOPEN = 15
+RK_SEGS = 16  # start of the current "some bank open" interval (-1: none)
+RK_SEGE = 17  # latest effective close time seen in the interval
+RK_ACTCYC = 18
+RK_PEND = 19  # requests in the scheduler buffers for this rank
+RK_BLOCKED = 20
+N_RK = 21
+
+# channel fields
+CH_QTOTAL = 0
+CH_QREAD = 1
+CH_QWRITE = 2
+CH_LASTCMD = 3
+CH_LASTACC = 4
+CH_LASTCRESP = 5
+CH_LASTDIR = 6
+N_CH = 7
+
+# rings per channel
+RQ_ARB = 0
+RQ_RD = 1
+RQ_WR = 2
+RQ_ACC = 3
+N_RQ = 4
+
+# histogram layout
+HIST_FINE = 16384
+HIST_COARSE_SHIFT = 6
+HIST_BINS = 2 * HIST_FINE
+
+LOG_FIELDS = 8  # cycle, command, channel, rank, bankgroup, bank, row, column
+
+
+# --------------------------------------------------------------------------------------------
+# small helpers
+# --------------------------------------------------------------------------------------------
+@njit(cache=True, inline="always")
+def _push(RING, RH, RT, k, v):
+    RING[k, RT[k] % RING.shape[1]] = v
+    RT[k] += 1
+
+
+@njit(cache=True, inline="always")
+def _pop(RING, RH, RT, k):
+    v = RING[k, RH[k] % RING.shape[1]]
+    RH[k] += 1
+    return v
+
+
+@njit(cache=True, inline="always")
+def _head(RING, RH, k):
+    return RING[k, RH[k] % RING.shape[1]]
+
+
+@njit(cache=True, inline="always")
+def _hist_bin(lat):
+    if lat < HIST_FINE:
+        return lat
+    b = HIST_FINE + ((lat - HIST_FINE) >> HIST_COARSE_SHIFT)
+    if b >= HIST_BINS:
+        b = HIST_BINS - 1
+    return b
+
+
+@njit(cache=True)
+def _log(P, S, LOG, t, cmd, rank, bank, row, col):
+    n = S[S_LOGN]
+    if n < LOG.shape[0]:
+        nr = P[P_NRANK]
+        bpr = P[P_BPR]
+        LOG[n, 0] = t
+        LOG[n, 1] = cmd
+        LOG[n, 2] = rank // nr
+        LOG[n, 3] = rank % nr
+        if bank >= 0:
+            lb = bank % bpr
+            LOG[n, 4] = lb // P[P_BPG]
+            LOG[n, 5] = lb % P[P_BPG]
+        else:
+            LOG[n, 4] = -1
+            LOG[n, 5] = -1
+        LOG[n, 6] = row
+        LOG[n, 7] = col
+        S[S_LOGN] = n + 1
+    elif LOG.shape[0] > 0:
+        S[S_LOGDROP] += 1
+
+
+@njit(cache=True, inline="always")
+def _rank_open(RK, r, t):
+    if RK[RK_NOPEN, r] == 0:
+        if RK[RK_SEGS, r] >= 0 and t <= RK[RK_SEGE, r]:
+            pass
+        else:
+            if RK[RK_SEGS, r] >= 0:
+                RK[RK_ACTCYC, r] += RK[RK_SEGE, r] - RK[RK_SEGS, r]
+            RK[RK_SEGS, r] = t
+            RK[RK_SEGE, r] = t
+    RK[RK_NOPEN, r] += 1
+
+
+@njit(cache=True, inline="always")
+def _rank_close(RK, r, te):
+    RK[RK_NOPEN, r] -= 1
+    if te > RK[RK_SEGE, r]:
+        RK[RK_SEGE, r] = te
+
+
+# --------------------------------------------------------------------------------------------
+# controller buffers
+# --------------------------------------------------------------------------------------------
+@njit(cache=True, inline="always")
+def _ctrl_has_space(P, BK, CH, ch, bank, is_write):
+    mode = P[P_SBUF]
+    size = P[P_BUFSZ]
+    if mode == BUF_BANKWISE:
+        return BK[BK_QLEN, bank] < size
+    if mode == BUF_READWRITE:
+        if is_write:
+            return CH[CH_QWRITE, ch] < size
+        return CH[CH_QREAD, ch] < size
+    return CH[CH_QTOTAL, ch] < size
+
+
+@njit(cache=True)
+def _ctrl_store(P, S, SL, BK, BQ, RK, CH, RING, RH, RT, slot, now):
+    bank = SL[SL_BANK, slot]
+    bpr = P[P_BPR]
+    r = bank // bpr
+    ch = r // P[P_NRANK]
+    SL[SL_ID, slot] = S[S_NEXT_ID]
+    S[S_NEXT_ID] += 1
+    q = BK[BK_QLEN, bank]
+    BQ[bank, q] = slot
+    BK[BK_QLEN, bank] = q + 1
+    BK[BK_DIRTY, bank] = 1
+    CH[CH_QTOTAL, ch] += 1
+    if SL[SL_WRITE, slot]:
+        CH[CH_QWRITE, ch] += 1
+    else:
+        CH[CH_QREAD, ch] += 1
+    RK[RK_PEND, r] += 1
+    CH[CH_LASTACC, ch] = now
+    if P[P_RESPQ] == RESP_REORDER:
+        _push(RING, RH, RT, ch * N_RQ + RQ_ACC, slot)
+
+
+@njit(cache=True)
+def _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now):
+    """Hand requests over: initiator -> arbiter/controller, arbiter queue -> controller."""
+    nr = P[P_NRANK]
+    bpr = P[P_BPR]
+    arb = P[P_ARB]
+    if S[S_HELD] == 1 and S[S_H_OFFER] <= now and S[S_NFREE] > 0:
+        bank = S[S_H_BANK]
+        ch = (bank // bpr) // nr
+        ok = False
+        if arb == ARB_SIMPLE:
+            ok = CH[CH_LASTACC, ch] < now and _ctrl_has_space(P, BK, CH, ch, bank, S[S_H_WRITE])
+        else:
+            ok = S[S_ACTIVE] < P[P_MAXACT]
+        if ok:
+            S[S_NFREE] -= 1
+            slot = FREE[S[S_NFREE]]
+            SL[SL_ACC, slot] = now
+            SL[SL_BANK, slot] = bank
+            SL[SL_ROW, slot] = S[S_H_ROW]
+            SL[SL_COL, slot] = S[S_H_COL]
+            SL[SL_WRITE, slot] = S[S_H_WRITE]
+            SL[SL_DONE, slot] = -1
+            SL[SL_CRESP, slot] = -1
+            SL[SL_TCYC, slot] = S[S_H_CYC]
+            if S[S_ACTIVE] == 0:
+                S[S_LAST_PROGRESS] = now
+            S[S_ACTIVE] += 1
+            S[S_ACCEPTED] += 1
+            S[S_BP_SUM] += now - S[S_H_CYC]
+            S[S_LAST_INIT_ACC] = now
+            S[S_HELD] = 0
+            if arb == ARB_SIMPLE:
+                _ctrl_store(P, S, SL, BK, BQ, RK, CH, RING, RH, RT, slot, now)
+            else:
+                _push(RING, RH, RT, ch * N_RQ + RQ_ARB, slot)
+                if arb == ARB_REORDER:
+                    _push(RING, RH, RT, S[S_INITQ], slot)
+    if arb != ARB_SIMPLE:
+        for ch in range(P[P_NCH]):
+            k = ch * N_RQ + RQ_ARB
+            if RT[k] > RH[k] and CH[CH_LASTACC, ch] < now:
+                slot = _head(RING, RH, k)
+                if _ctrl_has_space(P, BK, CH, ch, SL[SL_BANK, slot], SL[SL_WRITE, slot]):
+                    _pop(RING, RH, RT, k)
+                    _ctrl_store(P, S, SL, BK, BQ, RK, CH, RING, RH, RT, slot, now)
+
+
+@njit(cache=True, inline="always")
+def _frontend_wake(P, S, SL, BK, CH, RING, RH, RT, now, more):
+    """Earliest future cycle at which the front end could act on its own (INF if none)."""
+    t = INF
+    if S[S_HELD] == 1:
+        if S[S_H_OFFER] > now:
+            t = S[S_H_OFFER]
+        elif S[S_NFREE] > 0:
+            bank = S[S_H_BANK]
+            ch = (bank // P[P_BPR]) // P[P_NRANK]
+            if P[P_ARB] == ARB_SIMPLE:
+                if _ctrl_has_space(P, BK, CH, ch, bank, S[S_H_WRITE]):
+                    t = now + 1
+            elif S[S_ACTIVE] < P[P_MAXACT]:
+                t = now + 1
+    elif more:
+        t = now + 1
+    if P[P_ARB] != ARB_SIMPLE:
+        for ch in range(P[P_NCH]):
+            k = ch * N_RQ + RQ_ARB
+            if RT[k] > RH[k]:
+                slot = _head(RING, RH, k)
+                if _ctrl_has_space(P, BK, CH, ch, SL[SL_BANK, slot], SL[SL_WRITE, slot]):
+                    if now + 1 < t:
+                        t = now + 1
+    return t
+
+
+# --------------------------------------------------------------------------------------------
+# responses
+# --------------------------------------------------------------------------------------------
+@njit(cache=True)
+def _responses(P, S, SL, FREE, RING, RH, RT, HIST, CH, now):
+    nch = P[P_NCH]
+    arb = P[P_ARB]
+    iq = S[S_INITQ]
+    # stage 1: controller response port, one per cycle and channel
+    for ch in range(nch):
+        if CH[CH_LASTCRESP, ch] >= now:
+            continue
+        pick = -1
+        if P[P_RESPQ] == RESP_FIFO:
+            kr = ch * N_RQ + RQ_RD
+            kw = ch * N_RQ + RQ_WR
+            best = INF
+            if RT[kr] > RH[kr]:
+                s = _head(RING, RH, kr)
+                if SL[SL_DONE, s] <= now:
+                    best = SL[SL_DONE, s]
+                    pick = kr
+            if RT[kw] > RH[kw]:
+                s = _head(RING, RH, kw)
+                d = SL[SL_DONE, s]
+                if d <= now:
+                    if d < best or (d == best and SL[SL_ID, s] < SL[SL_ID, _head(RING, RH, kr)]):
+                        pick = kw
+        else:
+            ka = ch * N_RQ + RQ_ACC
+            if RT[ka] > RH[ka]:
+                s = _head(RING, RH, ka)
+                if SL[SL_DONE, s] >= 0 and SL[SL_DONE, s] <= now:
+                    pick = ka
+        if pick >= 0:
+            s = _pop(RING, RH, RT, pick)
+            SL[SL_CRESP, s] = now
+            CH[CH_LASTCRESP, ch] = now
+            if arb != ARB_REORDER:
+                _push(RING, RH, RT, iq, s)
+    # stage 2: initiator, one response per cycle
+    if S[S_LAST_INIT_RESP] < now and RT[iq] > RH[iq]:
+        s = _head(RING, RH, iq)
+        if SL[SL_CRESP, s] >= 0:
+            _pop(RING, RH, RT, iq)
+            lat = now - SL[SL_ACC, s]
+            if SL[SL_WRITE, s]:
+                S[S_WRITES] += 1
+                S[S_WLAT_SUM] += lat
+                if lat > S[S_WLAT_MAX]:
+                    S[S_WLAT_MAX] = lat
+                HIST[1, _hist_bin(lat)] += 1
+            else:
+                S[S_READS] += 1
+                S[S_RLAT_SUM] += lat
+                if lat > S[S_RLAT_MAX]:
+                    S[S_RLAT_MAX] = lat
+                HIST[0, _hist_bin(lat)] += 1
+            FREE[S[S_NFREE]] = s
+            S[S_NFREE] += 1
+            S[S_ACTIVE] -= 1
+            S[S_LAST_INIT_RESP] = now
+            S[S_LAST_PROGRESS] = now
+            S[S_END] = now
+
+
+@njit(cache=True, inline="always")
+def _responses_wake(P, S, SL, RING, RH, RT, CH, now):
+    t = INF
+    for ch in range(P[P_NCH]):
+        port = CH[CH_LASTCRESP, ch] + 1
+        if P[P_RESPQ] == RESP_FIFO:
+            for kind in (RQ_RD, RQ_WR):
+                k = ch * N_RQ + kind
+                if RT[k] > RH[k]:
+                    d = max(SL[SL_DONE, _head(RING, RH, k)], port)
+                    if d < t:
+                        t = d
+        else:
+            k = ch * N_RQ + RQ_ACC
+            if RT[k] > RH[k]:
+                d = SL[SL_DONE, _head(RING, RH, k)]
+                if d >= 0:
+                    d = max(d, port)
+                    if d < t:
+                        t = d
+    iq = S[S_INITQ]
+    if RT[iq] > RH[iq]:
+        c = SL[SL_CRESP, _head(RING, RH, iq)]
+        if c >= 0:
+            d = max(c, S[S_LAST_INIT_RESP] + 1)
+            if d < t:
+                t = d
+    if t <= now:
+        t = now + 1
+    return t
+
+
+# --------------------------------------------------------------------------------------------
+# bank machines
+# --------------------------------------------------------------------------------------------
+@njit(cache=True)
+def _pick(P, SL, BK, BQ, CH, b):
+    """The scheduler's choice for bank ``b`` (a slot), DRAMSys' Fifo / FrFcfs / FrFcfsGrp."""
+    sched = P[P_SCHED]
+    q = BK[BK_QLEN, b]
+    if sched == SCHED_FIFO or BK[BK_OPEN, b] == 0:
+        return BQ[b, 0]
+    row = BK[BK_ROW, b]
+    if sched == SCHED_FRFCFS:
+        for i in range(q):
+            s = BQ[b, i]
+            if SL[SL_ROW, s] == row:
+                return s
+        return BQ[b, 0]
+    # FrFcfsGrp: prefer a row hit in the direction of the channel's last column command,
+    # unless an older hit targets the same address (never reorder same-address accesses)
+    ch = (b // P[P_BPR]) // P[P_NRANK]
+    last = CH[CH_LASTDIR, ch]
+    first_hit = -1
+    for i in range(q):
+        s = BQ[b, i]
+        if SL[SL_ROW, s] != row:
+            continue
+        if first_hit < 0:
+            first_hit = s
+        if SL[SL_WRITE, s] == last:
+            hazard = False
+            for j in range(i):
+                o = BQ[b, j]
+                if SL[SL_ROW, o] == row and SL[SL_COL, o] == SL[SL_COL, s]:
+                    hazard = True
+                    break
+            if not hazard:
+                return s
+    if first_hit >= 0:
+        return first_hit
+    return BQ[b, 0]
+
+
+@njit(cache=True, inline="always")
+def _further_row_hit(P, SL, BK, BQ, b, row):
+    """DRAMSys' hasFurtherRowHit: another buffered request (besides one) hits ``row``."""
+    q = BK[BK_QLEN, b]
+    if P[P_SCHED] == SCHED_FIFO:
+        return q >= 2 and SL[SL_ROW, BQ[b, 1]] == row
+    hits = 0
+    for i in range(q):
+        if SL[SL_ROW, BQ[b, i]] == row:
+            hits += 1
+            if hits >= 2:
+                return True
+    return False
+
+
+@njit(cache=True)
+def _bank_eval(P, SL, BK, BQ, CH, b):
+    BK[BK_CMD, b] = CMD_NONE
+    if BK[BK_BLOCK, b] != 0 or BK[BK_QLEN, b] == 0:
+        return
+    pick = _pick(P, SL, BK, BQ, CH, b)
+    if BK[BK_KEEP, b] != 0:
+        if SL[SL_ROW, pick] == BK[BK_ROW, b]:
+            BK[BK_CUR, b] = pick
+    else:
+        BK[BK_CUR, b] = pick
+    cur = BK[BK_CUR, b]
+    BK[BK_CSLOT, b] = cur
+    if BK[BK_OPEN, b] == 0:
+        BK[BK_CMD, b] = ACT
+        return
+    row = BK[BK_ROW, b]
+    if SL[SL_ROW, cur] != row:
+        BK[BK_CMD, b] = PRE
+        return
+    page = P[P_PAGE]
+    auto = False
+    if page == PAGE_CLOSED:
+        auto = True
+    elif page == PAGE_OPEN_ADAPTIVE:
+        auto = BK[BK_QLEN, b] >= 2 and not _further_row_hit(P, SL, BK, BQ, b, row)
+    elif page == PAGE_CLOSED_ADAPTIVE:
+        auto = not _further_row_hit(P, SL, BK, BQ, b, row)
+    if SL[SL_WRITE, cur]:
+        BK[BK_CMD, b] = WRA if auto else WR
+    else:
+        BK[BK_CMD, b] = RDA if auto else RD
+
+
+@njit(cache=True, inline="always")
+def _bank_ready(P, BK, GR, RK, b):
+    cmd = BK[BK_CMD, b]
+    g = b // P[P_BPG]
+    r = b // P[P_BPR]
+    if cmd == ACT:
+        t = BK[BK_NACT, b]
+        if GR[GR_NACT, g] > t:
+            t = GR[GR_NACT, g]
+        if RK[RK_NACT, r] > t:
+            t = RK[RK_NACT, r]
+        f = RK[RK_FAW0 + RK[RK_FAWI, r], r] + P[P_FAW]
+        if f > t:
+            t = f
+        return t
+    if cmd == PRE:
+        return BK[BK_NPRE, b]
+    if cmd == RD or cmd == RDA:
+        t = BK[BK_NRD, b]
+        if GR[GR_NRD, g] > t:
+            t = GR[GR_NRD, g]
+        if RK[RK_NRD, r] > t:
+            t = RK[RK_NRD, r]
+        return t
+    t = BK[BK_NWR, b]
+    if GR[GR_NWR, g] > t:
+        t = GR[GR_NWR, g]
+    if RK[RK_NWR, r] > t:
+        t = RK[RK_NWR, r]
+    return t
+
+
+# --------------------------------------------------------------------------------------------
+# refresh managers
+# --------------------------------------------------------------------------------------------
+@njit(cache=True)
+def _refresh_eval(P, BK, RK, r, now):
+    RK[RK_RCMD, r] = CMD_NONE
+    if now < RK[RK_REFT, r]:
+        return
+    bpr = P[P_BPR]
+    b0 = r * bpr
+    if P[P_REFPOL] == REF_ALLBANK:
+        busy = RK[RK_PEND, r] > 0
+        if RK[RK_STATE, r] == 0:
+            if RK[RK_FLEX, r] >= P[P_MAXPOST]:
+                if RK[RK_BLOCKED, r] == 0:
+                    for b in range(b0, b0 + bpr):
+                        BK[BK_BLOCK, b] = 1
+                        BK[BK_DIRTY, b] = 1
+                    RK[RK_BLOCKED, r] = 1
+            elif busy:
+                RK[RK_FLEX, r] += 1
+                RK[RK_REFT, r] += P[P_REFI]
+                return
+        elif busy:
+            RK[RK_STATE, r] = 0
+            RK[RK_REFT, r] += P[P_REFI]
+            return
+        RK[RK_RCMD, r] = PREA if RK[RK_NOPEN, r] > 0 else REFAB
+        return
+    # per-bank refresh
+    interval = P[P_REFI_PB]
+    remain = RK[RK_REMAIN, r]
+    sel = -1
+    if RK[RK_STATE, r] == 0:
+        forced = RK[RK_FLEX, r] >= P[P_MAXPOST]
+        if RK[RK_SKIP, r] != 0:
+            sel = RK[RK_RBANK, r]
+        else:
+            for i in range(bpr):
+                if (remain >> i) & 1 and BK[BK_QLEN, b0 + i] == 0:
+                    sel = b0 + i
+                    break
+            if sel < 0:
+                if not forced:
+                    RK[RK_FLEX, r] += 1
+                    RK[RK_REFT, r] += interval
+                    return
+                for i in range(bpr):
+                    if (remain >> i) & 1:
+                        sel = b0 + i
+                        break
+            if forced:
+                BK[BK_BLOCK, sel] = 1
+                BK[BK_DIRTY, sel] = 1
+                RK[RK_SKIP, r] = 1
+    else:
+        for i in range(bpr):
+            if (remain >> i) & 1 and BK[BK_QLEN, b0 + i] == 0:
+                sel = b0 + i
+                break
+        if sel < 0:
+            RK[RK_STATE, r] = 0
+            RK[RK_REFT, r] += interval
+            return
+    RK[RK_RBANK, r] = sel
+    RK[RK_RCMD, r] = PRE if BK[BK_OPEN, sel] != 0 else REFPB
+
+
+@njit(cache=True, inline="always")
+def _refresh_ready(P, BK, RK, r):
+    cmd = RK[RK_RCMD, r]
+    bpr = P[P_BPR]
+    b0 = r * bpr
+    t = 0
+    if cmd == PREA:
+        for b in range(b0, b0 + bpr):
+            if BK[BK_OPEN, b] != 0 and BK[BK_NPRE, b] > t:
+                t = BK[BK_NPRE, b]
+    elif cmd == REFAB:
+        for b in range(b0, b0 + bpr):
+            if BK[BK_NACT, b] > t:
+                t = BK[BK_NACT, b]
+    elif cmd == PRE:
+        t = BK[BK_NPRE, RK[RK_RBANK, r]]
+    else:
+        t = BK[BK_NACT, RK[RK_RBANK, r]]
+        if RK[RK_NACT, r] > t:
+            t = RK[RK_NACT, r]
+    return t
+
+
+@njit(cache=True)
+def _refresh_done(P, RK, r, interval):
+    if RK[RK_STATE, r] == 1:
+        RK[RK_FLEX, r] -= 1
+    else:
+        RK[RK_STATE, r] = 1
+    if RK[RK_FLEX, r] <= -P[P_MAXPULL]:
+        RK[RK_STATE, r] = 0
+        RK[RK_REFT, r] += interval
+
+
+@njit(cache=True)
+def _issue_refresh(P, S, BK, RK, LOG, r, now):
+    cmd = RK[RK_RCMD, r]
+    bpr = P[P_BPR]
+    b0 = r * bpr
+    RK[RK_RCMD, r] = CMD_NONE
+    if cmd == PREA:
+        for b in range(b0, b0 + bpr):
+            if BK[BK_OPEN, b] != 0:
+                BK[BK_OPEN, b] = 0
+                BK[BK_KEEP, b] = 0
+                if now + P[P_RP] > BK[BK_NACT, b]:
+                    BK[BK_NACT, b] = now + P[P_RP]
+                BK[BK_DIRTY, b] = 1
+                _rank_close(RK, r, now)
+        S[S_PREA] += 1
+        _log(P, S, LOG, now, PREA, r, -1, -1, -1)
+    elif cmd == REFAB:
+        for b in range(b0, b0 + bpr):
+            if now + P[P_RFC] > BK[BK_NACT, b]:
+                BK[BK_NACT, b] = now + P[P_RFC]
+            if RK[RK_BLOCKED, r] != 0:
+                BK[BK_BLOCK, b] = 0
+            BK[BK_DIRTY, b] = 1  # its ACT constraint moved
+        RK[RK_BLOCKED, r] = 0
+        _rank_open(RK, r, now)
+        _rank_close(RK, r, now + P[P_RFC])
+        S[S_REFAB] += 1
+        _refresh_done(P, RK, r, P[P_REFI])
+        _log(P, S, LOG, now, REFAB, r, -1, -1, -1)
+    elif cmd == PRE:
+        b = RK[RK_RBANK, r]
+        BK[BK_OPEN, b] = 0
+        BK[BK_KEEP, b] = 0
+        if now + P[P_RP] > BK[BK_NACT, b]:
+            BK[BK_NACT, b] = now + P[P_RP]
+        BK[BK_DIRTY, b] = 1
+        _rank_close(RK, r, now)
+        S[S_PRES] += 1
+        _log(P, S, LOG, now, PRE, r, b, BK[BK_ROW, b], -1)
+    else:  # REFPB
+        b = RK[RK_RBANK, r]
+        if now + P[P_RFCPB] > BK[BK_NACT, b]:
+            BK[BK_NACT, b] = now + P[P_RFCPB]
+        if now + P[P_RRDS] > RK[RK_NACT, r]:
+            RK[RK_NACT, r] = now + P[P_RRDS]
+        BK[BK_BLOCK, b] = 0
+        BK[BK_DIRTY, b] = 1
+        RK[RK_SKIP, r] = 0
+        remain = RK[RK_REMAIN, r] & ~(1 << (b - b0))
+        if remain == 0:
+            remain = (1 << bpr) - 1
+        RK[RK_REMAIN, r] = remain
+        _rank_open(RK, r, now)
+        _rank_close(RK, r, now + P[P_RFCPB])
+        S[S_REFPB] += 1
+        _refresh_done(P, RK, r, P[P_REFI_PB])
+        _log(P, S, LOG, now, REFPB, r, b, -1, -1)
+
+
+# --------------------------------------------------------------------------------------------
+# command issue
+# --------------------------------------------------------------------------------------------
+@njit(cache=True)
+def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
+    cmd = BK[BK_CMD, b]
+    slot = BK[BK_CSLOT, b]
+    bpr = P[P_BPR]
+    nr = P[P_NRANK]
+    r = b // bpr
+    g = b // P[P_BPG]
+    ch = r // nr
+    BK[BK_CMD, b] = CMD_NONE
+    BK[BK_DIRTY, b] = 1
+    if cmd == ACT:
+        t = now + P[P_RC]
+        if t > BK[BK_NACT, b]:
+            BK[BK_NACT, b] = t
+        t = now + P[P_RAS]
+        if t > BK[BK_NPRE, b]:
+            BK[BK_NPRE, b] = t
+        t = now + P[P_RCD]
+        if t > BK[BK_NRD, b]:
+            BK[BK_NRD, b] = t
+        if t > BK[BK_NWR, b]:
+            BK[BK_NWR, b] = t
+        t = now + P[P_RRDL]
+        if t > GR[GR_NACT, g]:
+            GR[GR_NACT, g] = t
+        t = now + P[P_RRDS]
+        if t > RK[RK_NACT, r]:
+            RK[RK_NACT, r] = t
+        RK[RK_FAW0 + RK[RK_FAWI, r], r] = now
+        RK[RK_FAWI, r] = (RK[RK_FAWI, r] + 1) % 4
+        BK[BK_OPEN, b] = 1
+        BK[BK_ROW, b] = SL[SL_ROW, slot]
+        BK[BK_KEEP, b] = 1
+        BK[BK_ACTT, b] = now
+        BK[BK_CASN, b] = 0
+        _rank_open(RK, r, now)
+        S[S_ACTS] += 1
+        _log(P, S, LOG, now, ACT, r, b, SL[SL_ROW, slot], -1)
+        return
+    if cmd == PRE:
+        t = now + P[P_RP]
+        if t > BK[BK_NACT, b]:
+            BK[BK_NACT, b] = t
+        BK[BK_OPEN, b] = 0
+        BK[BK_KEEP, b] = 0
+        _rank_close(RK, r, now)
+        S[S_PRES] += 1
+        _log(P, S, LOG, now, PRE, r, b, BK[BK_ROW, b], -1)
+        return
+    # column command
+    burst = P[P_BURST]
+    is_write = cmd == WR or cmd == WRA
+    cl = P[P_CL]
+    cwl = P[P_CWL]
+    rtrs = P[P_RTRS]
+    r0 = ch * nr
+    if is_write:
+        t = now + cwl + burst + P[P_WR]
+        if t > BK[BK_NPRE, b]:
+            BK[BK_NPRE, b] = t
+        t = now + P[P_CCDL]
+        if t > GR[GR_NWR, g]:
+            GR[GR_NWR, g] = t
+        t = now + cwl + burst + P[P_WTRL]
+        if t > GR[GR_NRD, g]:
+            GR[GR_NRD, g] = t
+        t = now + P[P_CCDS]
+        if t > RK[RK_NWR, r]:
+            RK[RK_NWR, r] = t
+        t = now + cwl + burst + P[P_WTRS]
+        if t > RK[RK_NRD, r]:
+            RK[RK_NRD, r] = t
+        for o in range(r0, r0 + nr):
+            if o != r:
+                t = now + burst + rtrs
+                if t > RK[RK_NWR, o]:
+                    RK[RK_NWR, o] = t
+                t = now + cwl + burst + rtrs - cl
+                if t > RK[RK_NRD, o]:
+                    RK[RK_NRD, o] = t
+        done = now + cwl + burst
+        S[S_WRCMD] += 1
+    else:
+        t = now + P[P_RTP]
+        if t > BK[BK_NPRE, b]:
+            BK[BK_NPRE, b] = t
+        t = now + P[P_CCDL]
+        if t > GR[GR_NRD, g]:
+            GR[GR_NRD, g] = t
+        t = now + P[P_RTW]
+        if t > GR[GR_NWR, g]:
+            GR[GR_NWR, g] = t
+        t = now + P[P_CCDS]
+        if t > RK[RK_NRD, r]:
+            RK[RK_NRD, r] = t
+        t = now + P[P_RTW]
+        if t > RK[RK_NWR, r]:
+            RK[RK_NWR, r] = t
+        for o in range(r0, r0 + nr):
+            if o != r:
+                t = now + burst + rtrs
+                if t > RK[RK_NRD, o]:
+                    RK[RK_NRD, o] = t
+                t = now + cl + burst + rtrs - cwl
+                if t > RK[RK_NWR, o]:
+                    RK[RK_NWR, o] = t
+        done = now + cl + burst
+        S[S_RDCMD] += 1
+    _log(P, S, LOG, now, cmd, r, b, BK[BK_ROW, b], SL[SL_COL, slot])
+    # remove the request from its bank queue (order preserved)
+    q = BK[BK_QLEN, b]
+    found = False
+    for i in range(q):
+        if found:
+            BQ[b, i - 1] = BQ[b, i]
+        elif BQ[b, i] == slot:
+            found = True
+    BK[BK_QLEN, b] = q - 1
+    CH[CH_QTOTAL, ch] -= 1
+    if is_write:
+        CH[CH_QWRITE, ch] -= 1
+    else:
+        CH[CH_QREAD, ch] -= 1
+    RK[RK_PEND, r] -= 1
+    SL[SL_DONE, slot] = done
+    if P[P_RESPQ] == RESP_FIFO:
+        _push(RING, RH, RT, ch * N_RQ + (RQ_WR if is_write else RQ_RD), slot)
+    BK[BK_CASN, b] += 1
+    if BK[BK_CASN, b] > 1:
+        S[S_ROWHITS] += 1
+    BK[BK_CUR, b] = -1
+    BK[BK_KEEP, b] = 0
+    if cmd == RDA or cmd == WRA:
+        if is_write:
+            pre = now + cwl + burst + P[P_WR]
+        else:
+            pre = now + P[P_RTP]
+        if BK[BK_ACTT, b] + P[P_RAS] > pre:
+            pre = BK[BK_ACTT, b] + P[P_RAS]
+        if pre + P[P_RP] > BK[BK_NACT, b]:
+            BK[BK_NACT, b] = pre + P[P_RP]
+        BK[BK_OPEN, b] = 0
+        _rank_close(RK, r, pre)
+        S[S_PRES] += 1
+    if P[P_SCHED] == SCHED_FRFCFS_GRP:
+        CH[CH_LASTDIR, ch] = 1 if is_write else 0
+        bpc = bpr * nr
+        for o in range(ch * bpc, (ch + 1) * bpc):
+            BK[BK_DIRTY, o] = 1
+
+
+# --------------------------------------------------------------------------------------------
+# the main loop
+# --------------------------------------------------------------------------------------------
+@njit(cache=True)
+def run(P, S, SL, FREE, BK, BQ, GR, RK, CH, RING, RH, RT, HIST, LOG,
+        tcyc, twrite, tbank, trow, tcol, final):
+    """Advance the simulation over one chunk of requests.
+
+    Returns ``ST_NEED_MORE`` at the start of a cycle once every request of the chunk has been
+    handed to the memory system and the next one is needed (state is exact to resume with the
+    next chunk), ``ST_DONE`` when ``final`` and everything has been answered, or an error code.
+    """
+    n = tcyc.shape[0]
+    ptr = 0
+    nch = P[P_NCH]
+    nb = BK.shape[1]
+    nrk = RK.shape[1]
+    bpc = nb // nch
+    refpol = P[P_REFPOL]
+    iss_kind = np.zeros(nch, np.int64)  # what each channel issued this cycle (ISS_*)
+    iss_rank = np.zeros(nch, np.int64)
+    while True:
+        now = S[S_NOW]
+        # -- fetch the next trace request into the initiator
+        if S[S_HELD] == 0:
+            if ptr < n:
+                c = tcyc[ptr]
+                S[S_H_CYC] = c
+                S[S_H_WRITE] = twrite[ptr]
+                S[S_H_BANK] = tbank[ptr]
+                S[S_H_ROW] = trow[ptr]
+                S[S_H_COL] = tcol[ptr]
+                off = S[S_LAST_INIT_ACC] + 1
+                S[S_H_OFFER] = c if c > off else off
+                S[S_HELD] = 1
+                if S[S_FIRST] < 0:
+                    S[S_FIRST] = c
+                ptr += 1
+            elif final == 0:
+                return ST_NEED_MORE
+            elif S[S_ACTIVE] == 0:
+                return ST_DONE
+        more = ptr < n or final == 0
+        S[S_STEPS] += 1
+        if S[S_ACTIVE] > 0 and now - S[S_LAST_PROGRESS] > P[P_WATCHDOG]:
+            return ST_WATCHDOG
+        # -- 1. responses, 2. requests
+        _responses(P, S, SL, FREE, RING, RH, RT, HIST, CH, now)
+        _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now)
+        # -- 3. refresh managers
+        if refpol != REF_NONE:
+            for r in range(nrk):
+                _refresh_eval(P, BK, RK, r, now)
+        # -- 4. bank machines whose inputs changed
+        for b in range(nb):
+            if BK[BK_DIRTY, b] != 0:
+                BK[BK_DIRTY, b] = 0
+                _bank_eval(P, SL, BK, BQ, CH, b)
+                if BK[BK_CMD, b] != CMD_NONE:
+                    BK[BK_READY, b] = _bank_ready(P, BK, GR, RK, b)
+        # -- 5. one command per channel: refresh first, else the oldest ready request
+        issued = False
+        for ch in range(nch):
+            iss_kind[ch] = ISS_NONE
+            if refpol != REF_NONE:
+                for r in range(ch * P[P_NRANK], (ch + 1) * P[P_NRANK]):
+                    if RK[RK_RCMD, r] != CMD_NONE and _refresh_ready(P, BK, RK, r) <= now:
+                        # REFpb moves the rank's ACT constraint; the others only touch banks
+                        # they mark dirty themselves
+                        iss_kind[ch] = ISS_ACT if RK[RK_RCMD, r] == REFPB else ISS_LOCAL
+                        iss_rank[ch] = r
+                        _issue_refresh(P, S, BK, RK, LOG, r, now)
+                        CH[CH_LASTCMD, ch] = now
+                        break
+            if iss_kind[ch] == ISS_NONE:
+                best = -1
+                best_id = INF
+                for b in range(ch * bpc, (ch + 1) * bpc):
+                    if BK[BK_CMD, b] != CMD_NONE and BK[BK_READY, b] <= now:
+                        i = SL[SL_ID, BK[BK_CSLOT, b]]
+                        if i < best_id:
+                            best_id = i
+                            best = b
+                if best >= 0:
+                    cmd = BK[BK_CMD, best]
+                    iss_kind[ch] = ISS_ACT if cmd == ACT else (ISS_LOCAL if cmd == PRE else ISS_CAS)
+                    iss_rank[ch] = best // P[P_BPR]
+                    _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, best, now)
+                    CH[CH_LASTCMD, ch] = now
+            if iss_kind[ch] != ISS_NONE:
+                issued = True
+        if issued:
+            # buffer space may have been freed this cycle (DRAMSys re-runs its request intake)
+            _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now)
+        # -- 6. next event
+        t_next = INF
+        for b in range(nb):
+            if BK[BK_DIRTY, b] != 0:
+                BK[BK_DIRTY, b] = 0
+                _bank_eval(P, SL, BK, BQ, CH, b)
+                if BK[BK_CMD, b] != CMD_NONE:
+                    BK[BK_READY, b] = _bank_ready(P, BK, GR, RK, b)
+            elif issued and BK[BK_CMD, b] != CMD_NONE:
+                # only constraints moved by this cycle's command can change a ready time:
+                # ACT/REFpb -> ACTs of its rank; RD/WR(A) -> column commands of its channel
+                kind = iss_kind[b // bpc]
+                cmd = BK[BK_CMD, b]
+                if kind == ISS_CAS:
+                    if cmd != ACT and cmd != PRE:
+                        BK[BK_READY, b] = _bank_ready(P, BK, GR, RK, b)
+                elif kind == ISS_ACT:
+                    if cmd == ACT and b // P[P_BPR] == iss_rank[b // bpc]:
+                        BK[BK_READY, b] = _bank_ready(P, BK, GR, RK, b)
+            if BK[BK_CMD, b] != CMD_NONE:
+                t = BK[BK_READY, b]
+                bus = CH[CH_LASTCMD, b // bpc] + 1
+                if bus > t:
+                    t = bus
+                if t < t_next:
+                    t_next = t
+        if refpol != REF_NONE:
+            for r in range(nrk):
+                if RK[RK_RCMD, r] != CMD_NONE and not issued:
+                    # nothing changed since the refresh manager chose: wait for its command
+                    t = _refresh_ready(P, BK, RK, r)
+                    bus = CH[CH_LASTCMD, r // P[P_NRANK]] + 1
+                    if bus > t:
+                        t = bus
+                elif RK[RK_RCMD, r] != CMD_NONE or RK[RK_REFT, r] <= now:
+                    t = now + 1
+                else:
+                    t = RK[RK_REFT, r]
+                if t < t_next:
+                    t_next = t
+        t = _responses_wake(P, S, SL, RING, RH, RT, CH, now)
+        if t < t_next:
+            t_next = t
+        t = _frontend_wake(P, S, SL, BK, CH, RING, RH, RT, now, more)
+        if t < t_next:
+            t_next = t
+        if t_next >= INF:
+            if S[S_ACTIVE] > 0 or S[S_HELD] == 1:
+                return ST_DEADLOCK
+            if final != 0 and ptr >= n:
+                return ST_DONE
+            t_next = now + 1
+        S[S_NOW] = t_next if t_next > now else now + 1
+
+
+# --------------------------------------------------------------------------------------------
+# Python side: state allocation, chunk feeding, results
+# --------------------------------------------------------------------------------------------
+_PAGE = {"Open": PAGE_OPEN, "OpenAdaptive": PAGE_OPEN_ADAPTIVE, "Closed": PAGE_CLOSED,
+         "ClosedAdaptive": PAGE_CLOSED_ADAPTIVE}
+_SCHED = {"Fifo": SCHED_FIFO, "FrFcfs": SCHED_FRFCFS, "FrFcfsGrp": SCHED_FRFCFS_GRP}
+_SBUF = {"Bankwise": BUF_BANKWISE, "ReadWrite": BUF_READWRITE, "Shared": BUF_SHARED}
+_RESPQ = {"Fifo": RESP_FIFO, "Reorder": RESP_REORDER}
+_REFPOL = {"NoRefresh": REF_NONE, "AllBank": REF_ALLBANK, "PerBank": REF_PERBANK}
+_ARB = {"Simple": ARB_SIMPLE, "Fifo": ARB_FIFO, "Reorder": ARB_REORDER}
+
+#: dtype of the command log returned with ``record_commands``; ``command`` indexes
+#: :data:`COMMAND_NAMES`; ``bankgroup``/``bank`` are -1 for rank commands (REF, PREA), ``row``
+#: is -1 where it does not apply and ``column`` (burst index) is -1 except for RD/WR/RDA/WRA.
+COMMAND_DTYPE = np.dtype([("cycle", np.int64), ("command", np.int8), ("channel", np.int16),
+                          ("rank", np.int16), ("bankgroup", np.int16), ("bank", np.int16),
+                          ("row", np.int64), ("column", np.int64)])
+
+#: default command-log capacity when ``record_commands=True``
+DEFAULT_LOG_CAPACITY = 1 << 18
+#: in-flight requests whose responses the controller can hold beyond its scheduler buffers
+RESPONSE_BUFFER = 1024
+
+
+def hist_bin_edges() -> np.ndarray:
+    """Lower edge (in cycles) of every latency-histogram bin."""
+    fine = np.arange(HIST_FINE, dtype=np.int64)
+    coarse = HIST_FINE + (np.arange(HIST_BINS - HIST_FINE, dtype=np.int64) << HIST_COARSE_SHIFT)
+    return np.concatenate([fine, coarse])
+
+
+def hist_percentile(hist: np.ndarray, q: float) -> float:
+    """The ``q``-quantile (0 < q <= 1) of a latency histogram: the smallest latency L such that
+    at least ``q`` of the samples are <= L (exact below 16,384 cycles, the bin's lower edge
+    above). 0.0 for an empty histogram."""
+    total = int(hist.sum())
+    if total == 0:
+        return 0.0
+    need = int(np.ceil(q * total - 1e-9))
+    idx = int(np.searchsorted(np.cumsum(hist), max(need, 1)))
+    return float(hist_bin_edges()[idx])
+
+
+class EngineResult:
+    """Raw counters of a finished simulation (cycles unless stated)."""
+
+    def __init__(self, S: np.ndarray, HIST: np.ndarray, active_cycles: np.ndarray,
+                 commands: np.ndarray | None, dropped: int) -> None:
+        self.sim_cycles = int(S[S_END])
+        self.reads = int(S[S_READS])
+        self.writes = int(S[S_WRITES])
+        self.read_latency_sum = int(S[S_RLAT_SUM])
+        self.write_latency_sum = int(S[S_WLAT_SUM])
+        self.read_latency_max = int(S[S_RLAT_MAX])
+        self.write_latency_max = int(S[S_WLAT_MAX])
+        self.backpressure_sum = int(S[S_BP_SUM])
+        self.activates = int(S[S_ACTS])
+        #: explicit PRE commands plus the auto-precharges of RDA/WRA (PREA counted apart)
+        self.precharges = int(S[S_PRES])
+        self.precharge_all = int(S[S_PREA])
+        self.refreshes_all_bank = int(S[S_REFAB])
+        self.refreshes_per_bank = int(S[S_REFPB])
+        self.row_hits = int(S[S_ROWHITS])
+        self.read_commands = int(S[S_RDCMD])
+        self.write_commands = int(S[S_WRCMD])
+        #: event steps the engine executed (simulation effort, for benchmarks)
+        self.steps = int(S[S_STEPS])
+        self.read_histogram = HIST[0].copy()
+        self.write_histogram = HIST[1].copy()
+        #: per (global) rank: cycles in [0, sim_cycles] with at least one bank open or refreshing
+        self.active_cycles = active_cycles
+        #: the command log (:data:`COMMAND_DTYPE`) or ``None`` when not recorded
+        self.commands = commands
+        #: commands that did not fit into the log
+        self.dropped_commands = dropped
+
+    @property
+    def requests(self) -> int:
+        return self.reads + self.writes
+
+    def read_latency_percentile(self, q: float) -> float:
+        return hist_percentile(self.read_histogram, q)
+
+    def write_latency_percentile(self, q: float) -> float:
+        return hist_percentile(self.write_histogram, q)
+
+
+def encode_config(config: "ControllerConfig") -> dict[str, int]:
+    """Map a :class:`~.config.ControllerConfig` to the engine's integer codes."""
+    return {
+        "page": _PAGE[config.PagePolicy], "sched": _SCHED[config.Scheduler],
+        "sbuf": _SBUF[config.SchedulerBuffer], "bufsz": int(config.RequestBufferSize),
+        "respq": _RESPQ[config.RespQueue], "refpol": _REFPOL[config.RefreshPolicy],
+        "maxpost": int(config.RefreshMaxPostponed), "maxpull": int(config.RefreshMaxPulledin),
+        "arb": _ARB[config.Arbiter], "maxact": int(config.MaxActiveTransactions),
+    }
+
+
+class Engine:
+    """One simulation: feed trace chunks in order with :meth:`feed`, then call :meth:`finish`.
+
+    State persists across chunks and memory is bounded by the controller's buffers, not by
+    the trace. ``record_commands`` = ``True`` keeps the first :data:`DEFAULT_LOG_CAPACITY`
+    commands (an ``int`` sets the capacity); the log is for tests and debugging.
+    """
+
+    def __init__(self, device: "DeviceSpec", config: "ControllerConfig",
+                 mapping: "AddressMapping", *, record_commands: bool | int = False) -> None:
+        self.device = device
+        self.config = config
+        self.mapping = mapping
+        d = device
+        k = encode_config(config)
+        nch, nr, bpr, bpg = d.channels, d.ranks, d.banks_per_rank, d.banks_per_group
+        if bpr > 62:
+            raise ValueError(f"device {d.name!r}: at most 62 banks per rank are supported")
+        nb = nch * nr * bpr
+        if k["sbuf"] == BUF_BANKWISE:
+            qcap, cap = k["bufsz"], k["bufsz"] * nr * bpr
+        elif k["sbuf"] == BUF_READWRITE:
+            qcap, cap = 2 * k["bufsz"], 2 * k["bufsz"]
+        else:
+            qcap, cap = k["bufsz"], k["bufsz"]
+        pool = nch * cap + RESPONSE_BUFFER + (k["maxact"] if k["arb"] != ARB_SIMPLE else 0)
+        if record_commands is True:
+            logcap = DEFAULT_LOG_CAPACITY
+        elif record_commands is False or record_commands is None:
+            logcap = 0
+        else:
+            logcap = int(record_commands)
+        self._logcap = logcap
+        P = np.zeros(N_P, np.int64)
+        P[P_CL], P[P_CWL], P[P_RCD], P[P_RP], P[P_RAS] = d.CL, d.CWL, d.tRCD, d.tRP, d.tRAS
+        P[P_RC], P[P_RFC], P[P_REFI] = d.tRC, d.tRFC, d.tREFI
+        P[P_RRDS], P[P_RRDL], P[P_WTRS], P[P_WTRL] = d.tRRD_S, d.tRRD_L, d.tWTR_S, d.tWTR_L
+        P[P_FAW], P[P_WR], P[P_RTP], P[P_CCDS], P[P_CCDL] = d.tFAW, d.tWR, d.tRTP, d.tCCD_S, d.tCCD_L
+        P[P_RTRS], P[P_RFCPB], P[P_BURST] = d.tRTRS, d.tRFCpb, d.burst_cycles
+        P[P_NCH], P[P_NRANK], P[P_BPR], P[P_BPG] = nch, nr, bpr, bpg
+        P[P_PAGE], P[P_SCHED], P[P_SBUF], P[P_BUFSZ] = k["page"], k["sched"], k["sbuf"], k["bufsz"]
+        P[P_RESPQ], P[P_REFPOL], P[P_MAXPOST], P[P_MAXPULL] = (k["respq"], k["refpol"],
+                                                              k["maxpost"], k["maxpull"])
+        P[P_ARB], P[P_MAXACT], P[P_POOL], P[P_LOGCAP] = k["arb"], k["maxact"], pool, logcap
+        P[P_REFI_PB] = max(1, d.tREFI // bpr)
+        P[P_RTW] = d.CL + d.burst_cycles + 2 - d.CWL
+        per_request = d.tRC + d.CL + d.CWL + d.burst_cycles + d.tWR + d.tRTRS + d.tCCD_L
+        P[P_WATCHDOG] = (8 * (pool + 16) * per_request
+                         + 4 * (k["maxpost"] + k["maxpull"] + 2) * (d.tREFI + d.tRFC))
+        self.watchdog_cycles = int(P[P_WATCHDOG])
+        self.P = P
+        S = np.zeros(N_S, np.int64)
+        S[S_NFREE] = pool
+        S[S_LAST_INIT_ACC] = -1
+        S[S_LAST_INIT_RESP] = -1
+        S[S_INITQ] = nch * N_RQ
+        S[S_FIRST] = -1
+        S[S_LAST_TRACE_CYC] = -1
+        self.S = S
+        self.SL = np.zeros((N_SL, pool), np.int64)
+        self.FREE = np.arange(pool - 1, -1, -1, dtype=np.int64)
+        BK = np.zeros((N_BK, nb), np.int64)
+        BK[BK_CUR] = -1
+        BK[BK_CMD] = CMD_NONE
+        self.BK = BK
+        self.BQ = np.zeros((nb, qcap), np.int64)
+        self.GR = np.zeros((N_GR, nch * nr * d.bankgroups), np.int64)
+        nrk = nch * nr
+        RK = np.zeros((N_RK, nrk), np.int64)
+        RK[RK_FAW0:RK_FAW0 + 4] = NEG
+        RK[RK_RCMD] = CMD_NONE
+        RK[RK_SEGS] = -1
+        RK[RK_REMAIN] = (1 << bpr) - 1
+        interval = d.tREFI if k["refpol"] != REF_PERBANK else int(P[P_REFI_PB])
+        for r in range(nrk):
+            local = r % nr  # stagger the ranks of a channel over one interval
+            RK[RK_REFT, r] = interval - (interval // nr) * (nr - 1 - local)
+        self.RK = RK
+        CH = np.zeros((N_CH, nch), np.int64)
+        CH[CH_LASTCMD] = -1
+        CH[CH_LASTACC] = -1
+        CH[CH_LASTCRESP] = -1
+        self.CH = CH
+        nring = nch * N_RQ + 1
+        self.RING = np.zeros((nring, pool), np.int64)
+        self.RH = np.zeros(nring, np.int64)
+        self.RT = np.zeros(nring, np.int64)
+        self.HIST = np.zeros((2, HIST_BINS), np.int64)
+        self.LOG = np.zeros((logcap, LOG_FIELDS), np.int64)
+        self._finished = False
+
+    # -- feeding ---------------------------------------------------------------------------
+    def _decode(self, chunk: "TraceChunk") -> tuple[np.ndarray, ...]:
+        cycle = np.ascontiguousarray(chunk.cycle, dtype=np.int64)
+        is_write = np.ascontiguousarray(chunk.is_write, dtype=np.int64)
+        if cycle.shape != is_write.shape or cycle.shape != np.shape(chunk.address):
+            raise ValueError("trace chunk arrays must have the same length")
+        if cycle.size:
+            if cycle[0] < 0:
+                raise ValueError(f"trace cycles must be non-negative, got {int(cycle[0])}")
+            if cycle[0] < self.S[S_LAST_TRACE_CYC] or (cycle.size > 1 and np.any(np.diff(cycle) < 0)):
+                raise ValueError("trace cycles must be non-decreasing (within and across chunks)")
+            self.S[S_LAST_TRACE_CYC] = cycle[-1]
+        ch, rank, bg, bank, row, col = self.mapping.decode(chunk.address)
+        d = self.device
+        flat = ((ch * d.ranks + rank) * d.bankgroups + bg) * d.banks_per_group + bank
+        return (cycle, is_write, np.ascontiguousarray(flat, dtype=np.int64),
+                np.ascontiguousarray(row, dtype=np.int64), np.ascontiguousarray(col, dtype=np.int64))
+
+    def _run(self, arrays: tuple[np.ndarray, ...], final: bool) -> None:
+        status = run(self.P, self.S, self.SL, self.FREE, self.BK, self.BQ, self.GR, self.RK,
+                     self.CH, self.RING, self.RH, self.RT, self.HIST, self.LOG, *arrays,
+                     1 if final else 0)
+        if status == ST_DEADLOCK:
+            raise SimulationError(
+                f"DRAM controller stalled at cycle {int(self.S[S_NOW])}: requests are in flight "
+                f"but no command, response or arrival can ever happen ({self._describe()})"
+            )
+        if status == ST_WATCHDOG:
+            raise SimulationError(
+                f"DRAM controller made no progress for {self.watchdog_cycles} cycles (watchdog) at "
+                f"cycle {int(self.S[S_NOW])} with {int(self.S[S_ACTIVE])} requests in flight "
+                f"({self._describe()})"
+            )
+
+    def _describe(self) -> str:
+        return f"device {self.device.name}, config {self.config.to_design()}"
+
+    def feed(self, chunk: "TraceChunk") -> None:
+        """Simulate until every request of ``chunk`` (a TraceChunk) has been accepted."""
+        if self._finished:
+            raise RuntimeError("Engine.feed() after finish()")
+        if chunk.cycle.shape[0] == 0:
+            return
+        self._run(self._decode(chunk), final=False)
+
+    def finish(self) -> EngineResult:
+        """Drain every request still in flight and return the counters."""
+        if not self._finished:
+            empty_i = np.zeros(0, np.int64)
+            self._run((empty_i, empty_i, empty_i, empty_i, empty_i), final=True)
+            self._finished = True
+        end = int(self.S[S_END])
+        RK = self.RK
+        active = RK[RK_ACTCYC].copy()
+        for r in range(RK.shape[1]):
+            start = int(RK[RK_SEGS, r])
+            if start >= 0 and start < end:
+                stop = end if RK[RK_NOPEN, r] > 0 else min(int(RK[RK_SEGE, r]), end)
+                active[r] += max(0, stop - start)
+        commands = None
+        if self._logcap:
+            n = int(self.S[S_LOGN])
+            raw = self.LOG[:n]
+            commands = np.zeros(n, COMMAND_DTYPE)
+            for i, name in enumerate(COMMAND_DTYPE.names):
+                commands[name] = raw[:, i]
+        return EngineResult(self.S, self.HIST, active, commands, int(self.S[S_LOGDROP]))
+
+
+def simulate_chunks(device: "DeviceSpec", config: "ControllerConfig", mapping: "AddressMapping",
+                    chunks: Iterable["TraceChunk"], *, record_commands: bool | int = False,
+                    max_requests: int | None = None) -> EngineResult:
+    """Run one simulation over an iterable of trace chunks (at most ``max_requests``)."""
+    engine = Engine(device, config, mapping, record_commands=record_commands)
+    left = max_requests
+    for chunk in chunks:
+        if left is not None:
+            if left <= 0:
+                break
+            if chunk.cycle.shape[0] > left:
+                chunk = type(chunk)(*(a[:left] for a in chunk))
+            left -= chunk.cycle.shape[0]
+        engine.feed(chunk)
+    return engine.finish()

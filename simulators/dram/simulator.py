@@ -1,0 +1,188 @@
+"""``DRAMSimulator``: the memory-controller design space evaluated by the cycle-level engine.
+
+A design is a dict of the ten DRAMSys ``mcconfig`` knobs (:mod:`.config`); a workload is a
+trace name, file or generator spec (:mod:`.traces`). :meth:`DRAMSimulator.evaluate` streams the
+trace through :class:`.engine.Engine` chunk by chunk and returns the metrics declared in
+:attr:`DRAMSimulator.metrics`. Definitions (see :mod:`.engine` for the model):
+
+* latency: from the request's acceptance by the memory system to its response at the
+  initiator (its last data beat when nothing else delays the response); ``avg_*`` are means,
+  ``p99_*`` the 99th percentile of a fixed-bin histogram (exact below 16,384 cycles);
+* ``backpressure_ns``: mean wait of a request at the initiator before the memory system
+  accepted it (trace cycle to acceptance) — where a full buffer shows up;
+* ``sim_cycles``: the cycle of the last response, counted from cycle 0 (trace cycles are
+  absolute); ``bandwidth_gbps`` = requests x bytes per burst / simulated time (1e9 B/s);
+* ``row_hit_rate``: column commands that were not the first after their bank's ACT, over all
+  column commands (0 with a Closed page policy, where every access opens its row);
+* energy: :mod:`.power` over the whole simulated time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from archgym.simulator import Metric, Metrics, SimulationError, Simulator
+
+from .config import ControllerConfig
+from .device import DeviceSpec, load_device
+from .engine import EngineResult, simulate_chunks
+from .mapping import AddressMapping, get_mapping
+from .power import EnergyBreakdown, energy
+from .traces import TraceChunk, open_workload, workload_fingerprint
+
+__all__ = ["DRAMSimulator", "SimulationResult"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Everything one simulation produced: the metrics, the raw counters and the energy."""
+
+    metrics: dict[str, float]
+    raw: EngineResult
+    energy: EnergyBreakdown
+    config: ControllerConfig
+
+    @property
+    def commands(self) -> np.ndarray | None:
+        """The command log (:data:`.engine.COMMAND_DTYPE`) when recorded, else ``None``."""
+        return self.raw.commands
+
+
+class DRAMSimulator(Simulator):
+    """Cycle-level, trace-driven DDR memory-controller simulator (DRAMSys' design space).
+
+    ``device``: a preset name, a JSON path or a :class:`DeviceSpec`. ``address_mapping``: a
+    field string, a DRAMSys mapping JSON/name or an :class:`AddressMapping` (``None``: the
+    device's default). ``max_requests``: simulate at most this many requests of each workload.
+    ``chunk_size``: requests read from the trace at a time (does not change results).
+    """
+
+    name = "dram"
+    version = "1.0"
+    metrics = (
+        Metric("avg_read_latency_ns", "ns", "minimize", "mean read latency"),
+        Metric("avg_read_latency_cycles", "cycles", "minimize", "mean read latency"),
+        Metric("p99_read_latency_ns", "ns", "minimize", "99th-percentile read latency"),
+        Metric("p99_read_latency_cycles", "cycles", "minimize", "99th-percentile read latency"),
+        Metric("avg_write_latency_ns", "ns", "minimize", "mean write latency"),
+        Metric("avg_write_latency_cycles", "cycles", "minimize", "mean write latency"),
+        Metric("backpressure_ns", "ns", "minimize",
+               "mean wait of a request before the memory system accepted it"),
+        Metric("bandwidth_gbps", "GB/s", "maximize", "data moved per simulated second (1e9 B/s)"),
+        Metric("row_hit_rate", "fraction", "maximize", "column commands served by an open row"),
+        Metric("energy_nj", "nJ", "minimize", "DRAM energy (IDD model)"),
+        Metric("avg_power_mw", "mW", "minimize", "DRAM energy / simulated time"),
+        Metric("sim_cycles", "cycles", "minimize", "cycle of the last response"),
+        Metric("sim_time_ns", "ns", "minimize", "simulated time"),
+        Metric("reads", "requests", "maximize", "reads served"),
+        Metric("writes", "requests", "maximize", "writes served"),
+        Metric("refreshes", "commands", "minimize", "REF plus REFpb commands"),
+        Metric("activates", "commands", "minimize", "ACT commands"),
+    )
+
+    def __init__(self, device: str | os.PathLike[str] | DeviceSpec = "DDR4_8Gb_x8_2400",
+                 address_mapping: str | os.PathLike[str] | AddressMapping | None = None,
+                 max_requests: int | None = None, chunk_size: int = 65536) -> None:
+        self.device = load_device(device)
+        self.mapping = get_mapping(address_mapping, self.device)
+        if max_requests is not None and (isinstance(max_requests, bool) or int(max_requests) < 1):
+            raise ValueError(f"max_requests = {max_requests!r}: expected a positive integer or None")
+        self.max_requests = None if max_requests is None else int(max_requests)
+        if isinstance(chunk_size, bool) or int(chunk_size) < 1:
+            raise ValueError(f"chunk_size = {chunk_size!r}: expected a positive integer")
+        self.chunk_size = int(chunk_size)
+
+    def __repr__(self) -> str:
+        return (f"DRAMSimulator(device={self.device.name!r}, address_mapping="
+                f"{self.mapping.fields!r}, max_requests={self.max_requests})")
+
+    # -- the Simulator contract ------------------------------------------------------------
+    def evaluate(self, design: Mapping[str, Any], workload: str) -> Metrics:
+        """Simulate ``workload`` under ``design``; unknown knobs/values raise ``ValueError``."""
+        return self.simulate(design, workload).metrics
+
+    def fingerprint(self) -> str:
+        """``dram@version`` plus a hash of the device, the mapping and ``max_requests``."""
+        setup = {"device": self.device.to_dict(), "mapping": self.mapping.fields,
+                 "max_requests": self.max_requests}
+        setup["device"].pop("source", None)
+        digest = hashlib.sha256(json.dumps(setup, sort_keys=True).encode()).hexdigest()[:16]
+        return f"{self.identity}:{digest}"
+
+    def workload_key(self, workload: str) -> str:
+        """The workload's content fingerprint; an unknown workload raises ``ValueError``."""
+        return workload_fingerprint(workload)
+
+    # -- richer entry point ----------------------------------------------------------------
+    def simulate(self, design: Mapping[str, Any] | ControllerConfig,
+                 workload: str | os.PathLike[str] | TraceChunk | Iterable[TraceChunk], *,
+                 record_commands: bool | int = False) -> SimulationResult:
+        """Simulate and return metrics, raw counters, energy breakdown and (optionally) the
+        command log. ``workload`` may also be a :class:`TraceChunk` or an iterable of them."""
+        config = design if isinstance(design, ControllerConfig) else ControllerConfig.from_design(design)
+        chunks = self._chunks(workload)
+        try:
+            raw = simulate_chunks(self.device, config, self.mapping, chunks,
+                                  record_commands=record_commands, max_requests=self.max_requests)
+        except (SimulationError, ValueError):
+            raise
+        except Exception as exc:  # any other engine failure is a failed evaluation
+            raise SimulationError(f"DRAM simulation failed: {type(exc).__name__}: {exc}") from exc
+        if raw.requests == 0:
+            log.warning("DRAM workload %r contains no requests", workload)
+        breakdown = energy(
+            self.device, sim_cycles=raw.sim_cycles, active_cycles=list(raw.active_cycles),
+            activates=raw.activates, reads=raw.read_commands, writes=raw.write_commands,
+            refreshes_all_bank=raw.refreshes_all_bank, refreshes_per_bank=raw.refreshes_per_bank)
+        return SimulationResult(self._metrics(raw, breakdown), raw, breakdown, config)
+
+    def _chunks(self, workload: Any) -> Iterable[TraceChunk]:
+        if isinstance(workload, TraceChunk):
+            return [workload]
+        if isinstance(workload, (str, os.PathLike)):
+            return open_workload(workload, device=self.device, chunk_size=self.chunk_size)
+        return workload
+
+    def _metrics(self, raw: EngineResult, e: EnergyBreakdown) -> dict[str, float]:
+        tck = self.device.tCK
+        cycles = raw.sim_cycles
+        reads, writes = raw.reads, raw.writes
+        avg_rd = raw.read_latency_sum / reads if reads else 0.0
+        avg_wr = raw.write_latency_sum / writes if writes else 0.0
+        p99 = raw.read_latency_percentile(0.99)
+        requests = reads + writes
+        time_ns = cycles * tck
+        column = raw.read_commands + raw.write_commands
+        metrics = {
+            "avg_read_latency_ns": avg_rd * tck,
+            "avg_read_latency_cycles": avg_rd,
+            "p99_read_latency_ns": p99 * tck,
+            "p99_read_latency_cycles": p99,
+            "avg_write_latency_ns": avg_wr * tck,
+            "avg_write_latency_cycles": avg_wr,
+            "backpressure_ns": (raw.backpressure_sum / requests * tck) if requests else 0.0,
+            "bandwidth_gbps": requests * self.device.bytes_per_burst / time_ns if time_ns else 0.0,
+            "row_hit_rate": raw.row_hits / column if column else 0.0,
+            "energy_nj": e.total_nj,
+            "avg_power_mw": e.average_power_mw,
+            "sim_cycles": float(cycles),
+            "sim_time_ns": time_ns,
+            "reads": float(reads),
+            "writes": float(writes),
+            "refreshes": float(raw.refreshes_all_bank + raw.refreshes_per_bank),
+            "activates": float(raw.activates),
+        }
+        for key, value in metrics.items():
+            if not math.isfinite(value):
+                raise SimulationError(f"DRAM metric {key} is not finite ({value})")
+        return {k: float(v) for k, v in metrics.items()}
