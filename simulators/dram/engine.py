@@ -240,7 +240,8 @@ S_FIRST = 33
 S_LAST_TRACE_CYC = 34
 S_PREA = 35
 S_STEPS = 36  # event steps executed (for benchmarks)
-N_S = 37
+S_BP_RD_SUM = 37  # back-pressure wait of reads only
+N_S = 38
 
 # slot (in-flight request) fields
 SL_ID = 0
@@ -469,6 +470,8 @@ def _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now):
             S[S_ACTIVE] += 1
             S[S_ACCEPTED] += 1
             S[S_BP_SUM] += now - S[S_H_CYC]
+            if S[S_H_WRITE] == 0:
+                S[S_BP_RD_SUM] += now - S[S_H_CYC]
             S[S_LAST_INIT_ACC] = now
             S[S_HELD] = 0
             if arb == ARB_SIMPLE:
@@ -1258,6 +1261,7 @@ class EngineResult:
         self.read_latency_max = int(S[S_RLAT_MAX])
         self.write_latency_max = int(S[S_WLAT_MAX])
         self.backpressure_sum = int(S[S_BP_SUM])
+        self.read_backpressure_sum = int(S[S_BP_RD_SUM])
         self.activates = int(S[S_ACTS])
         #: explicit PRE commands plus the auto-precharges of RDA/WRA (PREA counted apart)
         self.precharges = int(S[S_PRES])

@@ -72,3 +72,26 @@ def test_unknown_workload_and_target_rejected():
         gym.make("archgym/DRAM-v0", workload="no-such-trace")
     with pytest.raises(ValueError, match="unknown metric 'latency'"):
         gym.make("archgym/DRAM-v0", targets={"latency": 10})
+
+
+def test_default_targets_are_ten_percent_below_the_baseline_design():
+    env = gym.make("archgym/DRAM-v0", workload="cloud-1", **SMALL).unwrapped
+    baseline = env.baseline_metrics
+    assert set(env.objective.targets) == {"avg_read_total_latency_ns", "avg_power_mw"}
+    for metric, target in env.objective.targets.items():
+        assert target == pytest.approx(0.9 * baseline[metric])
+    explicit = gym.make("archgym/DRAM-v0", targets={"avg_power_mw": 500.0}, **SMALL).unwrapped
+    assert explicit.baseline_metrics is None and explicit.objective.targets == {"avg_power_mw": 500.0}
+
+
+def test_throttling_admission_does_not_win_the_default_reward():
+    """One outstanding transaction looks fast by memory-side latency; the requester-visible
+    latency the default reward uses charges the wait, so the baseline beats it."""
+    env = gym.make("archgym/DRAM-v0", workload="stream", **SMALL)
+    env.reset(seed=0)
+    base = env.unwrapped.design_space.default()
+    throttled = {**base, "Arbiter": "Fifo", "MaxActiveTransactions": 1}
+    _, r_base, _, _, i_base = env.step(base)
+    _, r_throttled, _, _, i_throttled = env.step(throttled)
+    assert i_throttled["metrics"]["avg_read_latency_ns"] < i_base["metrics"]["avg_read_latency_ns"]
+    assert i_throttled["metrics"]["avg_read_total_latency_ns"] > 2 * i_base["metrics"]["avg_read_total_latency_ns"]
