@@ -35,3 +35,30 @@ def test_user_errors_are_one_line_and_exit_2(argv, message, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("archgym: error:") and message in err
     assert "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_simulate_dram_json_has_the_documented_keys(capsys):
+    argv = ["simulate", "dram", "--trace", "stream", "--max-requests", "500", "--param", "PagePolicy=Closed", "--json"]
+    assert main(argv) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    for key in ("avg_read_latency_ns", "avg_read_latency_cycles", "bandwidth_gbps", "row_hit_rate", "energy_nj",
+                "avg_power_mw", "sim_cycles", "reads", "writes"):
+        assert key in metrics
+    assert metrics["row_hit_rate"] == 0.0 and metrics["reads"] == 500
+
+
+def test_simulate_dram_bad_knob_is_a_user_error(capsys):
+    assert main(["simulate", "dram", "--trace", "stream", "--param", "PagePolicy=Sometimes"]) == 2
+    assert "PagePolicy" in capsys.readouterr().err
+
+
+def test_run_logs_to_dataset_and_info_reads_it(tmp_path, capsys):
+    folder = tmp_path / "ds"
+    argv = ["run", "--env", "archgym/DRAM-v0", "--env-arg", "max_requests=300", "--env-arg", "workload=cloud-2",
+            "--agent", "random", "--budget", "6", "--seed", "3", "--dataset", str(folder), "--json"]
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["evaluations"] == 6 and set(result["best_design"]) >= {"PagePolicy", "Arbiter"}
+    assert main(["dataset", "info", str(folder), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["rows"] == 6 and summary["workloads"] == ["cloud-2"] and summary["agents"] == ["random"]
