@@ -8,12 +8,21 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from archgym.agents.base import Agent, RunResult
+from archgym.agents.base import Agent, RunResult, design_space_of
 from archgym.spaces import DesignSpace
 
 #: registry name -> "module:Class"
 AGENTS: dict[str, str] = {
     "random": "archgym.agents.random:RandomSearch",
+    "random_walk": "archgym.agents.random_walk:RandomWalk",
+    "ga": "archgym.agents.genetic:GeneticAlgorithm",
+    "evolution": "archgym.agents.evolution:RegularizedEvolution",
+    "aco": "archgym.agents.aco:AntColony",
+    "bo": "archgym.agents.bayesian:BayesianOptimization",
+    "ppo": "archgym.agents.rl:PPOAgent",
+    "a2c": "archgym.agents.rl:A2CAgent",
+    "dqn": "archgym.agents.rl:DQNAgent",
+    "marl": "archgym.agents.marl:MultiAgentRL",
 }
 
 
@@ -35,4 +44,4 @@ def list_agents() -> list[str]:
     return sorted(AGENTS)
 
 
-__all__ = ["AGENTS", "Agent", "RunResult", "agent_class", "list_agents", "make_agent"]
+__all__ = ["AGENTS", "Agent", "RunResult", "agent_class", "design_space_of", "list_agents", "make_agent"]

@@ -35,6 +35,22 @@ class RunResult:
         return np.maximum.accumulate(np.asarray(self.rewards, dtype=np.float64)) if self.rewards else np.empty(0)
 
 
+def design_space_of(env: gym.Env) -> DesignSpace:
+    """The design space behind ``env`` (an archgym :class:`~archgym.env.DSEEnv`, possibly wrapped).
+
+    Agents search design spaces; an env without one (a plain gymnasium env) is rejected with a
+    clear error rather than guessed at.
+    """
+    space = getattr(getattr(env, "unwrapped", env), "design_space", None)
+    if not isinstance(space, DesignSpace):
+        raise TypeError(
+            f"{type(getattr(env, 'unwrapped', env)).__name__} has no archgym DesignSpace (its action space is "
+            f"{getattr(env, 'action_space', None)}); agents drive archgym DSEEnv environments — build one with "
+            "archgym.env.DSEEnv(simulator, design_space, workload) or register it with archgym.register"
+        )
+    return space
+
+
 class Agent(abc.ABC):
     """Base class of every search agent.
 
@@ -90,6 +106,20 @@ class Agent(abc.ABC):
         """Learn from one evaluation (default: nothing to learn)."""
 
     # -- the default loop -----------------------------------------------------------------
+    @staticmethod
+    def check_budget(budget: int) -> None:
+        if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
+            raise ValueError(f"budget must be a positive integer number of evaluations, got {budget!r}")
+
+    def check_env(self, env: gym.Env) -> None:
+        """Reject an env whose design space is not the one this agent was built for."""
+        space = design_space_of(env)
+        if space != self.design_space:
+            raise ValueError(
+                f"agent {self.name!r} was built for a different design space ({', '.join(self.design_space.names)}) "
+                f"than the env's ({', '.join(space.names)})"
+            )
+
     def run(
         self,
         env: gym.Env,
@@ -100,8 +130,8 @@ class Agent(abc.ABC):
 
         Episodes that end (``max_episode_steps``) are reset; every evaluation counts.
         """
-        if budget < 1:
-            raise ValueError(f"budget must be a positive number of evaluations, got {budget}")
+        self.check_budget(budget)
+        self.check_env(env)
         env.reset(seed=self.seed)
         for step in range(budget):
             design = self.ask()

@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 import gymnasium as gym
 
 import archgym  # noqa: F401  (registers the environments)
-from archgym.agents import RunResult, make_agent
+from archgym.agents import RunResult, design_space_of, make_agent
 from archgym.dataset import DatasetWriter
 from archgym.recording import RecordEvaluations
 
@@ -48,7 +48,7 @@ def run_agent(
     env_kwargs = dict(env_kwargs or {})
     env = gym.make(env_id, **env_kwargs)
     try:
-        searcher = make_agent(agent, env.unwrapped.design_space, seed=seed, **dict(agent_params or {}))
+        searcher = make_agent(agent, design_space_of(env), seed=seed, **dict(agent_params or {}))
         with ExitStack() as stack:
             if dataset is not None:
                 writer = dataset if isinstance(dataset, DatasetWriter) else stack.enter_context(DatasetWriter(dataset))

@@ -8,3 +8,10 @@ register(
     max_episode_steps=100,
     description="DDR memory-controller design (ArchGym's DRAMSys knobs) on a cycle-level trace-driven simulator",
 )
+
+register(
+    "archgym/Synthetic-v0",
+    entry_point="archgym.envs.synthetic:SyntheticEnv",
+    max_episode_steps=100,
+    description="separable cost function with a known optimum (10 parameters, 1,048,576 designs) for testing agents",
+)
