@@ -7,7 +7,7 @@ change. Variants are ``gym.make`` keyword arguments, never extra ids.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import gymnasium as gym
 
@@ -17,7 +17,7 @@ class EnvEntry:
     """What ``archgym list envs`` shows about a registered environment."""
 
     id: str
-    entry_point: str
+    entry_point: str | Callable[..., gym.Env]
     max_episode_steps: int
     description: str
     kwargs: dict[str, Any] = field(default_factory=dict)
@@ -28,13 +28,17 @@ _CATALOGUE: dict[str, EnvEntry] = {}
 
 def register(
     id: str,
-    entry_point: str,
+    entry_point: str | Callable[..., gym.Env],
     *,
     max_episode_steps: int,
     description: str,
     kwargs: dict[str, Any] | None = None,
 ) -> None:
-    """Register ``id`` with gymnasium (string entry point, imported lazily) and the catalogue."""
+    """Register ``id`` with gymnasium and the catalogue.
+
+    ``entry_point`` is a ``"module:Class"`` string (imported lazily, as archgym's own envs) or
+    any callable returning an env (handy for a user's own simulator).
+    """
     if not id.startswith("archgym/"):
         raise ValueError(f"archgym env ids live in the 'archgym/' namespace, got {id!r}")
     if id in _CATALOGUE:

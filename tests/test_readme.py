@@ -1,0 +1,35 @@
+"""The README's code runs as shown."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+
+def python_block_after(heading: str) -> str:
+    section = README.split(heading, 1)[1]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
+@pytest.mark.slow
+def test_bring_your_own_simulator_runs_every_agent(capsys):
+    namespace: dict = {}
+    exec(compile(python_block_after("## Bring your own simulator"), "README[byo]", "exec"), namespace)
+    from archgym.agents import list_agents
+
+    best = namespace["best"]
+    assert set(best) == set(list_agents())
+    env = namespace["gym"].make("archgym/ToyCache-v0")
+    rng = np.random.default_rng(0)
+    median = np.median([env.step(namespace["space"].sample(rng))[1] for _ in range(200)])
+    for name, reward in best.items():
+        assert reward > median, f"{name} found nothing better than the median design"
+
+
+def test_quick_start_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = python_block_after("## Quick start in code").replace('workload="stream",', 'workload="stream", max_requests=500,')
+    exec(compile(code, "README[quickstart]", "exec"), {})
