@@ -87,13 +87,32 @@ def test_bad_budget_and_non_archgym_env_are_rejected(name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", AGENTS)
+@pytest.mark.parametrize("name", [a for a in AGENTS if a != "random"])
 def test_finds_designs_far_better_than_the_median(name):
-    """On the known-optimum env, 300 evaluations beat the design-space median by far."""
+    """On the known-optimum env, 300 evaluations beat the design-space median by far.
+
+    ``random`` is the baseline the others must beat, so it is not held to this bar.
+    """
     env = synthetic_env()
+    env.reset(seed=0)
     space = env.unwrapped.design_space
     rng = np.random.default_rng(123)
     median = float(np.median([env.step(space.sample(rng))[1] for _ in range(500)]))
     best = max(make_agent(name, space, seed=s).run(synthetic_env(), budget=300).best_reward for s in (0, 1))
     # median regret ≈ 4; far better = at most a quarter of the median regret
     assert best > median / 4, f"{name}: best {best:.3f} vs median {median:.3f}"
+
+
+@pytest.mark.parametrize("name", AGENTS)
+def test_every_evaluation_lands_in_the_dataset_with_hyperparameters(name, tmp_path):
+    import json
+
+    from archgym.dataset import load
+    from archgym.runner import run_agent
+
+    run_agent("archgym/Synthetic-v0", name, 25, seed=7, dataset=tmp_path, study="fair")
+    df = load(tmp_path)
+    assert len(df) == 25 and set(df["agent"]) == {name} and set(df["seed"]) == {7}
+    params = json.loads(df["agent_params"].iloc[0])
+    assert params == json.loads(json.dumps(agent_class(name).resolve_hyperparameters({}), default=str))
+    assert sorted(df["step"]) == list(range(25))
