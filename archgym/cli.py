@@ -3,6 +3,7 @@
     archgym list envs|agents [--json]
     archgym run --env ID [--env-arg K=V]... --agent NAME [--agent-arg K=V]... --budget N --seed S [--dataset DIR]
     archgym simulate dram --trace PATH|NAME [--device NAME] [--param K=V]... [--json]
+    archgym simulate accelerator [--backend B] [--workload W] [--param K=V]... [--json]
     archgym dataset info DIR [--json]
 
 User mistakes end with one clear ``archgym: error: ...`` line and exit status 2.
@@ -151,6 +152,21 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate_accelerator(args: argparse.Namespace) -> int:
+    from archgym.simulators.accelerator import AcceleratorDesign, make_accelerator_simulator
+
+    params = parse_assignments(args.param, "--param")
+    simulator = make_accelerator_simulator(args.backend)
+    design = AcceleratorDesign.from_mapping(params).to_dict()
+    metrics = simulator.evaluate(design, args.workload)
+    if args.json:
+        _emit_json({"backend": args.backend, "workload": args.workload, "design": design, "metrics": metrics})
+    else:
+        print(_table(list(design.items()), f"accelerator ({args.backend}): {args.workload}"))
+        print(_table([(m.name + f" [{m.unit}]", metrics[m.name]) for m in simulator.metrics], "metrics"))
+    return 0
+
+
 def cmd_dataset_info(args: argparse.Namespace) -> int:
     from archgym.dataset import info
 
@@ -195,6 +211,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--max-requests", type=int, default=None, help="replay only the first N requests")
     d.add_argument("--json", action="store_true", help="machine-readable output")
     d.set_defaults(func=cmd_simulate)
+    a = simulators.add_parser("accelerator", help="a DNN-accelerator back-end on one network")
+    a.add_argument("--backend", default="analytical", help="analytical | zigzag | scalesim")
+    a.add_argument("--workload", default="resnet18",
+                   help="alexnet|vgg16|resnet18|resnet50|mobilenetv2|bert-base or a workload table (CSV)")
+    a.add_argument("--param", action="append", metavar="K=V",
+                   help="design parameter, e.g. pe_rows=32 or dataflow=os (repeatable; others: the baseline)")
+    a.add_argument("--json", action="store_true", help="machine-readable output")
+    a.set_defaults(func=cmd_simulate_accelerator)
 
     p = sub.add_parser("dataset", help="inspect an evaluation dataset")
     datasets = p.add_subparsers(dest="action", required=True)

@@ -10,6 +10,13 @@ register(
 )
 
 register(
+    "archgym/Accelerator-v0",
+    entry_point="archgym.envs.accelerator:AcceleratorEnv",
+    max_episode_steps=100,
+    description="DNN-accelerator design (PE array, dataflow, buffers, bandwidths) on an analytical, ZigZag or SCALE-Sim back-end",
+)
+
+register(
     "archgym/Synthetic-v0",
     entry_point="archgym.envs.synthetic:SyntheticEnv",
     max_episode_steps=100,

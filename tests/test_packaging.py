@@ -22,10 +22,13 @@ def test_wheel_installs_every_subpackage_and_data(tmp_path):
     assert not any(n.startswith(("envs/", "agents/", "simulators/")) for n in names), "bare top-level package in wheel"
     assert "archgym/simulators/dram/traces/stream.stl" in names
     assert "archgym/simulators/dram/traces/LICENSE" in names
+    assert "archgym/simulators/accelerator/workloads/resnet18.csv" in names
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)], check=True)
     code = (
         "import archgym, archgym.envs, archgym.agents, archgym.simulators, archgym.simulators.dram, archgym.envs.dram;"
+        "import archgym.dataset, archgym.simulators.accelerator, archgym.envs.accelerator, archgym.envs.multi_agent;"
+        "gym.make('archgym/Accelerator-v0', workload='resnet18');"
         "import gymnasium as gym;"
         f"assert archgym.__file__.startswith({str(target)!r}), archgym.__file__;"
         "assert archgym.simulators.dram.__file__.startswith(archgym.__file__.rsplit('/', 1)[0]);"

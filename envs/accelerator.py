@@ -1,0 +1,132 @@
+"""``archgym/Accelerator-v0``: DNN-accelerator design space exploration (Timeloop/MAESTRO-style)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+from archgym.cache import EvaluationCache
+from archgym.env import DSEEnv
+from archgym.objectives import Objective
+from archgym.simulator import SimulationError, Simulator
+from archgym.simulators.accelerator.hardware import BASELINE_DESIGN, PARAMETER_KINDS, PARAMETER_VALUES
+from archgym.spaces import Categorical, DesignSpace, PowerOfTwo, Values
+
+#: the metrics the default reward targets (ArchGym's Timeloop/MAESTRO envs: latency and energy)
+DEFAULT_TARGET_METRICS: tuple[str, ...] = ("latency_ms", "energy_uj")
+#: default targets sit this fraction below the baseline design (ArchGym's "x% below" form)
+DEFAULT_IMPROVEMENT = 0.10
+#: what the agent observes after each step
+OBSERVED_METRICS: tuple[str, ...] = ("latency_ms", "energy_uj", "area_mm2", "utilization")
+#: observation scales when the baseline is not evaluated (user targets): ResNet-18-sized magnitudes
+DEFAULT_SCALES: dict[str, float] = {"latency_ms": 20.0, "energy_uj": 5000.0, "area_mm2": 6.5, "utilization": 0.5}
+
+
+def accelerator_design_space() -> DesignSpace:
+    """The accelerator template's nine parameters (:mod:`archgym.simulators.accelerator.hardware`),
+    defaults = the baseline design."""
+    parameters = []
+    for name, values in PARAMETER_VALUES.items():
+        kind, default = PARAMETER_KINDS[name], BASELINE_DESIGN[name]
+        if kind == "categorical":
+            parameters.append(Categorical(name, values, default=default))
+        elif kind == "power_of_two":
+            parameters.append(PowerOfTwo(name, values[0], values[-1], default=default))
+        else:
+            parameters.append(Values(name, values, default=default))
+    return DesignSpace(parameters)
+
+
+class AcceleratorEnv(DSEEnv):
+    """DNN-accelerator design (a spatial PE array, its buffers and bandwidths) for one network.
+
+    ## Description
+    Each step picks one accelerator design, after ArchGym's Timeloop and MAESTRO design
+    spaces: PE array shape, dataflow (weight/output/input stationary), PE register-file
+    size, global-buffer size and banking, NoC and DRAM bandwidth, clock. The chosen back-end
+    maps every layer of the workload onto it and reports latency, energy, area and
+    utilisation for one inference (batch 1). The default back-end is archgym's analytical
+    loop-nest model (:mod:`archgym.simulators.accelerator.analytical`); ``backend="zigzag"``
+    and ``backend="scalesim"`` use those simulators where installed.
+
+    ## Action Space
+    ``MultiDiscrete([6, 6, 3, 7, 8, 6, 8, 7, 5])`` — ``pe_rows``, ``pe_cols`` (4..128),
+    ``dataflow``, ``rf_bytes`` (16..1024), ``glb_kib`` (32..4096), ``glb_banks`` (1..32),
+    ``noc_bw`` (8..1024 B/cycle), ``dram_bw`` (4..256 B/cycle), ``clock_mhz`` (200..1000);
+    powers of two except the clock. ``step`` also takes a design dict.
+
+    ## Observation Space
+    ``Box(-1, 1, (4,))``: latency (ms), energy (uJ), area (mm2) and utilisation of the last
+    design, each squashed as ``x / (|x| + s)`` (:class:`archgym.env.DSEEnv`) with ``s`` its
+    target or, without one, the baseline design's value (so the baseline reads 0.5).
+
+    ## Rewards
+    Default ArchGym's target form: ``target_distance`` over ``latency_ms`` and ``energy_uj``
+    with targets 10% below what the baseline design achieves on the chosen workload with the
+    chosen back-end (one extra evaluation at construction; its metrics are kept in
+    ``baseline_metrics``). Baseline: 16x16 PEs, weight stationary, 256-B RFs, 512 KiB GLB in
+    8 banks, NoC 64 B/cycle, DRAM 16 B/cycle, 400 MHz
+    (:data:`~archgym.simulators.accelerator.hardware.BASELINE_DESIGN`). Any objective of
+    :mod:`archgym.objectives` via ``reward=``, ``targets=``, ``weights=``; every metric of
+    :data:`~archgym.simulators.accelerator.hardware.ACCELERATOR_METRICS` can be targeted. A
+    design that cannot be mapped (e.g. an RF too small for the dataflow's stationary data)
+    gets the objective's failure reward and ``info["error"]``.
+
+    ## Episode End
+    Truncated after ``max_episode_steps`` (100 by registration).
+
+    ## Arguments
+    ``backend``: ``analytical`` (default) | ``zigzag`` | ``scalesim``. ``workload``: ``alexnet``
+    | ``vgg16`` | ``resnet18`` (default) | ``resnet50`` | ``mobilenetv2`` | ``bert-base``, or the
+    path of a workload table (format in :mod:`archgym.simulators.accelerator.layers`).
+    ``backend_kwargs``: passed to the back-end's constructor. ``simulator``: any Simulator
+    with the same metrics (e.g. a trained proxy) replaces the back-end. ``reward``,
+    ``targets``, ``weights``, ``cache``, ``reward_kwargs``: as :class:`archgym.env.DSEEnv`; the
+    cache is keyed by the back-end's fingerprint (name, version, options).
+
+    ## Version History
+    * v0: initial release.
+    """
+
+    def __init__(
+        self,
+        backend: str = "analytical",
+        workload: str | os.PathLike[str] = "resnet18",
+        reward: str | Objective = "target_distance",
+        targets: Mapping[str, float] | None = None,
+        weights: Mapping[str, float] | None = None,
+        backend_kwargs: Mapping[str, Any] | None = None,
+        simulator: Simulator | None = None,
+        cache: bool | EvaluationCache = True,
+        reward_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        if simulator is None:
+            from archgym.simulators.accelerator.backends import make_accelerator_simulator
+
+            simulator = make_accelerator_simulator(backend, **dict(backend_kwargs or {}))
+        self.backend = backend
+        workload = os.fspath(workload)
+        space = accelerator_design_space()
+        #: metrics of the baseline design on this workload (set when default targets are used)
+        self.baseline_metrics: dict[str, float] | None = None
+        scales = dict(DEFAULT_SCALES)
+        if targets is None:
+            try:
+                self.baseline_metrics = simulator.evaluate(space.default(), workload)
+            except SimulationError as exc:
+                raise ValueError(f"the baseline design cannot run workload {workload!r} ({exc}); pass explicit "
+                                 f"targets= for this workload") from exc
+            targets = {m: (1 - DEFAULT_IMPROVEMENT) * self.baseline_metrics[m] for m in DEFAULT_TARGET_METRICS}
+            scales.update({m: self.baseline_metrics[m] for m in OBSERVED_METRICS if self.baseline_metrics[m] > 0})
+        super().__init__(
+            simulator,
+            space,
+            workload,
+            reward=reward,
+            targets=targets,
+            weights=weights,
+            observed_metrics=OBSERVED_METRICS,
+            metric_scales=scales,
+            cache=cache,
+            reward_kwargs=reward_kwargs,
+        )
