@@ -28,8 +28,8 @@ def test_wheel_installs_every_subpackage_and_data(tmp_path):
     code = (
         "import archgym, archgym.envs, archgym.agents, archgym.simulators, archgym.simulators.dram, archgym.envs.dram;"
         "import archgym.dataset, archgym.simulators.accelerator, archgym.envs.accelerator, archgym.envs.multi_agent;"
-        "gym.make('archgym/Accelerator-v0', workload='resnet18');"
         "import gymnasium as gym;"
+        "gym.make('archgym/Accelerator-v0', workload='resnet18');"
         f"assert archgym.__file__.startswith({str(target)!r}), archgym.__file__;"
         "assert archgym.simulators.dram.__file__.startswith(archgym.__file__.rsplit('/', 1)[0]);"
         "from archgym.simulators.dram import list_workloads; assert 'stream' in list_workloads();"
