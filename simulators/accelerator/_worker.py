@@ -10,9 +10,13 @@ directory of its own (the parent never changes directory), and sends them jobs o
 
 * a job is ``(target, payload)``: ``target`` is ``"package.module:function"`` (a module-level
   function that takes one picklable payload and returns a picklable result);
-* the child imports the target (the import cost is paid once per child, not per job), runs it
-  with its stdout pointed at ``os.devnull`` and answers ``("ok", result)`` or
-  ``("error", message)``;
+* the child imports the ``preload`` modules before it reports ready, and a job's target on
+  first use (import costs are paid once per child, not per job, and preloaded ones not
+  against a job's time limit); it runs the job with its stdout pointed at ``os.devnull`` and
+  answers ``("ok", result)``, ``("rejected", message)`` when the job raised
+  :class:`~archgym.simulator.SimulationError` itself (its verdict, e.g. an infeasible design,
+  re-raised in the parent as :class:`JobRejected` ``"<what>: <message>"``) or ``("error", message)``
+  for any other exception (``SimulationError("<what> failed: <type>: <message>")``);
 * the parent waits at most ``timeout_s`` seconds per job; past that it kills that child (a
   fresh one is started for the next job) and raises
   :class:`~archgym.simulator.SimulationError`, as it does for a job that raised or a child that
@@ -41,9 +45,27 @@ from typing import Any, BinaryIO, Sequence
 
 from archgym.simulator import SimulationError
 
-__all__ = ["WorkerPool", "run_job"]
+__all__ = ["WorkerPool", "JobRejected", "run_job"]
 
 _HEADER = struct.Struct("<Q")
+#: seconds a new child may take to start and import its preloaded modules
+_STARTUP_TIMEOUT_S = 300.0
+
+
+class JobRejected(SimulationError):
+    """A job raised :class:`SimulationError` itself: its deterministic verdict (e.g. an infeasible
+    design), as opposed to a crash or a time-out; callers may cache it like a result.
+
+    The message is ``"<what>: <reason>"``; :attr:`reason` is the job's own message.
+    """
+
+    reason: str = ""
+
+    @classmethod
+    def make(cls, what: str, reason: str) -> "JobRejected":
+        error = cls(f"{what}: {reason}")
+        error.reason = reason
+        return error
 
 
 def _write_message(stream: BinaryIO, obj: Any) -> None:
@@ -78,7 +100,7 @@ def run_job(target: str, payload: Any) -> Any:
 class _Child:
     """One child interpreter, its private working directory and a thread reading its answers."""
 
-    def __init__(self, tag: str) -> None:
+    def __init__(self, tag: str, preload: Sequence[str] = ()) -> None:
         self.workdir = tempfile.mkdtemp(prefix=f"archgym-{tag}-")
         env = dict(os.environ)
         # the child must import exactly what the parent imports (editable installs, sys.path edits)
@@ -89,7 +111,7 @@ class _Child:
         env.setdefault("OMP_NUM_THREADS", "1")
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", __name__],
+                [sys.executable, "-m", __name__, *preload],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
@@ -102,6 +124,18 @@ class _Child:
         self.answers: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.reader = threading.Thread(target=self._read_answers, name=f"archgym-{tag}-reader", daemon=True)
         self.reader.start()
+        # the child answers once it has imported `preload`, so start-up never counts against a job's time
+        status, value = self._wait(_STARTUP_TIMEOUT_S)
+        if status != "ready":
+            self.close(kill=True)
+            detail = value if status == "error" else f"no answer ({status})"
+            raise SimulationError(f"could not start a {tag} worker process: {detail}")
+
+    def _wait(self, timeout_s: float | None) -> tuple[str, Any]:
+        try:
+            return self.answers.get(timeout=timeout_s)
+        except queue.Empty:
+            return "timeout", None
 
     def _read_answers(self) -> None:
         assert self.process.stdout is not None
@@ -114,16 +148,13 @@ class _Child:
             self.answers.put(message)
 
     def call(self, target: str, payload: Any, timeout_s: float | None) -> tuple[str, Any]:
-        """Send one job; return ``(status, value)`` with status ``ok``, ``error``, ``timeout`` or ``died``."""
+        """Send one job; return ``(status, value)``: ``ok``, ``rejected``, ``error``, ``timeout`` or ``died``."""
         assert self.process.stdin is not None
         try:
             _write_message(self.process.stdin, (target, payload))
         except (BrokenPipeError, OSError):
             return "died", None
-        try:
-            return self.answers.get(timeout=timeout_s)
-        except queue.Empty:
-            return "timeout", None
+        return self._wait(timeout_s)
 
     @property
     def alive(self) -> bool:
@@ -162,14 +193,17 @@ class WorkerPool:
 
     Thread-safe. Children start on first use and are reused; :meth:`close` (also run when the
     pool is garbage-collected or the interpreter exits) stops them and removes their
-    directories. ``tag`` names the temporary directories (``archgym-<tag>-*``).
+    directories. ``tag`` names the temporary directories (``archgym-<tag>-*``); ``preload``
+    lists modules each child imports before it takes jobs (so their import time is not
+    counted against a job's time limit).
     """
 
-    def __init__(self, processes: int = 1, tag: str = "worker") -> None:
+    def __init__(self, processes: int = 1, tag: str = "worker", preload: Sequence[str] = ()) -> None:
         if processes < 1:
             raise ValueError(f"processes must be >= 1, got {processes}")
         self.processes = processes
         self.tag = tag
+        self.preload = tuple(preload)
         self._idle: list[_Child] = []
         self._all: list[_Child] = []
         self._lock = threading.Lock()
@@ -186,7 +220,7 @@ class WorkerPool:
                 self._all.remove(child)
                 child.close(kill=True)
         try:
-            child = _Child(self.tag)
+            child = _Child(self.tag, self.preload)
         except Exception:
             self._slots.release()
             raise
@@ -217,18 +251,33 @@ class WorkerPool:
             return value
         if status == "timeout":
             raise SimulationError(f"{what} timed out after {timeout_s:g} s (the worker process was stopped)")
+        if status == "rejected":
+            raise JobRejected.make(what, value)
         if status == "error":
             raise SimulationError(f"{what} failed: {value}")
         raise SimulationError(f"{what}: the worker process died unexpectedly")
 
     def map(self, target: str, payloads: Sequence[Any], timeout_s: float | None = None,
-            what: Sequence[str] | None = None) -> list[Any]:
-        """Run many jobs, up to ``processes`` at a time; raise the first failure (in job order)."""
+            what: Sequence[str] | None = None, return_rejected: bool = False) -> list[Any]:
+        """Run many jobs, up to ``processes`` at a time, results in job order.
+
+        The first failure (in job order) is raised, except that with ``return_rejected`` a
+        :class:`JobRejected` takes the place of its job's result.
+        """
         names = list(what) if what is not None else [f"job {i}" for i in range(len(payloads))]
+
+        def one(payload: Any, name: str) -> Any:
+            try:
+                return self.run(target, payload, timeout_s, name)
+            except JobRejected as rejected:
+                if return_rejected:
+                    return rejected
+                raise
+
         if len(payloads) <= 1 or self.processes == 1:
-            return [self.run(target, p, timeout_s, n) for p, n in zip(payloads, names)]
+            return [one(p, n) for p, n in zip(payloads, names)]
         with ThreadPoolExecutor(max_workers=min(self.processes, len(payloads))) as executor:
-            futures = [executor.submit(self.run, target, p, timeout_s, n) for p, n in zip(payloads, names)]
+            futures = [executor.submit(one, p, n) for p, n in zip(payloads, names)]
             errors = [f.exception() for f in futures]
         for error in errors:
             if error is not None:
@@ -258,6 +307,15 @@ def _serve() -> None:
     os.close(devnull)
     sys.stdout = open(os.devnull, "w")
     stdin = sys.stdin.buffer
+    try:
+        for module in sys.argv[1:]:
+            __import__(module)
+        ready: tuple[str, Any] = ("ready", None)
+    except BaseException as exc:
+        ready = ("error", f"importing {module}: {type(exc).__name__}: {exc}")
+    _write_message(protocol_out, ready)
+    if ready[0] != "ready":
+        return
     while True:
         try:
             target, payload = _read_message(stdin)
@@ -265,6 +323,8 @@ def _serve() -> None:
             return
         try:
             answer: tuple[str, Any] = ("ok", run_job(target, payload))
+        except SimulationError as exc:  # the job's own verdict (e.g. an infeasible design): pass it on as is
+            answer = ("rejected", str(exc))
         except BaseException as exc:  # report everything, keep serving
             last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
             where = f" (at {last[0].filename}:{last[0].lineno})" if last else ""

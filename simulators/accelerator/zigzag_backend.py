@@ -40,18 +40,26 @@ reports no area for this template). ``dram_bytes`` is ZigZag's DRAM read + write
 Mappings
 --------
 * ``mapping="fixed"`` (default, ~0.02-0.2 s a layer): the spatial unrolling above and one
-  temporal loop order per dataflow (innermost first: WS ``OX OY FX FY C K G``; OS
-  ``C FX FY OX OY K G``; IS ``K FX FY OX OY C G``), each loop split into its prime factors so
-  ZigZag's memory allocator can tile every level up to its capacity.
+  temporal loop order per dataflow, the analytical model's (innermost first: WS
+  ``FX FY OX OY C K G``, OS ``FX FY C OX OY K G``, IS ``FX FY K C OX OY G``: the filter taps
+  accumulate in the PE's partial-sum register, then the dataflow's temporal dimension, then
+  the folds), each loop split into its prime factors so ZigZag's memory allocator can tile
+  every level up to its capacity.
 * ``mapping="loma"`` (~2-5 s a layer at ``lpf_limit=6``): ZigZag's LOMA search over temporal
   loop orders for the same spatial unrolling, keeping the best by ``objective``.
 
 Semantics shared with the other back-ends: 8-bit operands, 32-bit partial sums, batch 1,
 layers one after another, each layer reading inputs and weights from DRAM and writing outputs
-back; a layer's cost is multiplied by its ``repeat``. ZigZag maps every design (a tiny RF or
-GLB only makes it slower), so unlike the analytical model this back-end has no infeasible
-designs; it raises :class:`~archgym.simulator.SimulationError` when ZigZag fails or a layer
-exceeds ``timeout_s``.
+back; a layer's cost is multiplied by its ``repeat``.
+
+Feasibility differs from the analytical model's: ZigZag's memory hierarchy is *inclusive*
+(every level holds all the data of the loops allocated below it) and its allocator fills each
+level greedily, so a design whose PE scratchpads together can hold more than the GLB
+(``pe_rows * pe_cols * rf_bytes > glb_kib * 1024``, about a fifth of the env's design space)
+is usually infeasible once a layer has enough data to fill them, under either mapping (e.g. a
+64x64 array with 1 KiB scratchpads over a 32 KiB GLB). Such a design raises
+:class:`~archgym.simulator.SimulationError` naming the layer, with ``infeasible:`` and ZigZag's
+reason; any other ZigZag failure and a layer that exceeds ``timeout_s`` raise it too.
 
 Each layer runs in a child process with a private temporary working directory (see
 :mod:`._worker`); results are cached per ``(design, layer shape)`` for the life of the object.
@@ -61,18 +69,19 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
 import threading
 from collections import OrderedDict
-from typing import Any, Literal
+from typing import Any, Literal, Mapping
 
 from archgym.simulator import Metrics, SimulationError
 
-from ._worker import WorkerPool, run_job
+from ._worker import JobRejected, WorkerPool, run_job
 from .base import AcceleratorSimulator
 from .energy import (DRAM_PJ_PER_BYTE, MAC_PJ, area_breakdown_mm2, noc_pj_per_byte, sram_pj_per_byte,
                      voltage_scale)
 from .hardware import AcceleratorDesign, derived_metrics
-from .layers import Layer, Workload
+from .layers import Layer, Workload, load_workload
 
 __all__ = ["ZigZagAccelerator", "zigzag_available", "ZIGZAG_INSTALL_HINT"]
 
@@ -87,16 +96,19 @@ _REGISTER_BYTES = {"weight_stationary": 1 + PSUM_BITS // 8, "output_stationary":
                    "input_stationary": 1 + PSUM_BITS // 8}
 #: temporal loop order per dataflow, innermost first
 _TEMPORAL_ORDER = {
-    "weight_stationary": ("OX", "OY", "B", "FX", "FY", "C", "K", "G"),
-    "output_stationary": ("C", "FX", "FY", "OX", "OY", "B", "K", "G"),
-    "input_stationary": ("K", "FX", "FY", "OX", "OY", "B", "C", "G"),
+    "weight_stationary": ("FX", "FY", "OX", "OY", "B", "C", "K", "G"),
+    "output_stationary": ("FX", "FY", "C", "OX", "OY", "B", "K", "G"),
+    "input_stationary": ("FX", "FY", "K", "C", "OX", "OY", "B", "G"),
 }
 _JOB = f"{__name__}:_run_layer"
+#: ZigZag's exceptions for a mapping that does not fit the memories (matched by name)
+_CAPACITY_ERRORS = frozenset({"MemoryTooSmallException", "MemoryHierarchyTooSmallException",
+                              "NoValidLoopOrderingFoundException"})
 
 
 def zigzag_available() -> bool:
     """Whether ZigZag and the ``six`` module it imports without declaring it are installed."""
-    return all(importlib.util.find_spec(name) is not None for name in ("zigzag", "six", "sympy"))
+    return all(importlib.util.find_spec(name) is not None for name in ("zigzag", "six"))
 
 
 def _require_zigzag() -> None:
@@ -146,7 +158,7 @@ class ZigZagAccelerator(AcceleratorSimulator):
         self._init_runtime()
 
     def _init_runtime(self) -> None:
-        self._cache: OrderedDict[tuple, dict[str, float]] = OrderedDict()
+        self._cache: OrderedDict[tuple, Any] = OrderedDict()  # layer results or JobRejected verdicts
         self._lock = threading.Lock()
         self._pool: WorkerPool | None = None
 
@@ -182,12 +194,10 @@ class ZigZagAccelerator(AcceleratorSimulator):
                                macs=float(workload.total_macs), num_pes=float(design.num_pes),
                                clock_mhz=float(design.clock_mhz), dram_bytes=float(dram))
 
-    def layer_report(self, design: Any, workload: Any) -> list[dict[str, Any]]:
+    def layer_report(self, design: Mapping[str, Any], workload: str | os.PathLike[str] | Workload
+                     ) -> list[dict[str, Any]]:
         """Per-layer ZigZag figures for one instance of each layer (cycles, energies, traffic)."""
-        from .hardware import AcceleratorDesign as _Design
-        from .layers import load_workload
-
-        design = _Design.from_mapping(design)
+        design = AcceleratorDesign.from_mapping(design)
         workload = load_workload(workload)
         scale = float(voltage_scale(design.clock_mhz))
         report = []
@@ -209,14 +219,17 @@ class ZigZagAccelerator(AcceleratorSimulator):
                 todo[key] = layer
         if todo:
             payloads = [self._payload(design, layer) for layer in todo.values()]
-            names = [f"ZigZag on layer {layer.name!r} ({_describe(layer)})" for layer in todo.values()]
+            names = [_job_name(layer) for layer in todo.values()]
             results = self._run(payloads, names)
             with self._lock:
                 for key, result in zip(todo, results):
                     known[key] = result
-                    self._cache[key] = result
+                    self._cache[key] = result  # a rejection (infeasible) is as deterministic as a result
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
+        for key, layer in zip(keys, workload.layers):
+            if isinstance(known[key], JobRejected):  # named after this workload's layer, not the cached one's
+                raise JobRejected.make(_job_name(layer), known[key].reason)
         return [known[key] for key in keys]
 
     def _payload(self, design: AcceleratorDesign, layer: Layer) -> dict[str, Any]:
@@ -229,20 +242,21 @@ class ZigZagAccelerator(AcceleratorSimulator):
             "lpf_limit": self.lpf_limit,
         }
 
-    def _run(self, payloads: list[dict[str, Any]], names: list[str]) -> list[dict[str, float]]:
+    def _run(self, payloads: list[dict[str, Any]], names: list[str]) -> list[Any]:
+        """Each job's result, or the :class:`JobRejected` verdict it gave; crashes and time-outs raise."""
         if not self.isolate:
             results = []
             for payload, name in zip(payloads, names):
                 try:
                     results.append(run_job(_JOB, payload))
-                except SimulationError:
-                    raise
+                except SimulationError as exc:
+                    results.append(JobRejected.make(name, str(exc)))
                 except Exception as exc:
                     raise SimulationError(f"{name} failed: {type(exc).__name__}: {exc}") from exc
             return results
         if self._pool is None:
-            self._pool = WorkerPool(self.processes, tag="zigzag")
-        return self._pool.map(_JOB, payloads, self.timeout_s, names)
+            self._pool = WorkerPool(self.processes, tag="zigzag", preload=("zigzag.api", __name__))
+        return self._pool.map(_JOB, payloads, self.timeout_s, names, return_rejected=True)
 
 
 def _hardware_key(design: AcceleratorDesign) -> tuple:
@@ -255,9 +269,10 @@ def _layer_key(layer: Layer) -> tuple:
     return (layer.K, layer.C, layer.OY, layer.OX, layer.FY, layer.FX, layer.G, layer.stride)
 
 
-def _describe(layer: Layer) -> str:
-    return (f"K={layer.K} C={layer.C} OY={layer.OY} OX={layer.OX} FY={layer.FY} FX={layer.FX} G={layer.G} "
-            f"stride={layer.stride}")
+def _job_name(layer: Layer) -> str:
+    """How errors name a layer's job."""
+    return (f"ZigZag on layer {layer.name!r} (K={layer.K} C={layer.C} OY={layer.OY} OX={layer.OX} FY={layer.FY} "
+            f"FX={layer.FX} G={layer.G} stride={layer.stride})")
 
 
 def _area_mm2(design: AcceleratorDesign) -> float:
@@ -375,10 +390,6 @@ def _prime_factors(n: int) -> list[int]:
 
 def _run_layer(payload: dict[str, Any]) -> dict[str, float]:
     """Run ZigZag on one layer of one design; returns cycles, energies (nominal voltage) and traffic."""
-    import logging
-
-    logging.getLogger("zigzag").setLevel(logging.ERROR)
-
     from zigzag.datatypes import LayerDim
     from zigzag.mapping.data_movement import DataDirection
     from zigzag.mapping.temporal_mapping import TemporalMappingType
@@ -405,9 +416,10 @@ def _run_layer(payload: dict[str, Any]) -> dict[str, float]:
         raise ValueError(f"ZigZag rejected the accelerator description: {validator.validator.errors}")
     accelerator = AcceleratorFactory(accelerator_data).create()
 
-    mapping = [{"name": "default",
-                "spatial_mapping": _spatial_mapping(dataflow, layer, design["pe_rows"], design["pe_cols"]),
-                "memory_operand_links": {"O": "O", "W": "I2", "I": "I1"}}]
+    layer_mapping = {"spatial_mapping": _spatial_mapping(dataflow, layer, design["pe_rows"], design["pe_cols"]),
+                     "memory_operand_links": {"O": "O", "W": "I2", "I": "I1"}}
+    # ZigZag requires a "default" entry and warns when a layer falls back to it: name both
+    mapping = [{"name": "default", **layer_mapping}, {"name": "Conv", **layer_mapping}]
     workload_validator = WorkloadValidator(_workload_data(layer))
     workload_data = workload_validator.normalized_data
     mapping_validator = MappingValidator(mapping)
@@ -454,7 +466,14 @@ def _run_layer(payload: dict[str, Any]) -> dict[str, float]:
         nb_mappings_generated=1,
         access_same_data_considered_as_no_access=True,
     )
-    cme = main.run()[0][0]
+    try:
+        cme = main.run()[0][0]
+    except Exception as exc:
+        if type(exc).__name__ in _CAPACITY_ERRORS:
+            kind = ("the fixed loop order" if payload["mapping"] == "fixed" else "every loop order LOMA tried")
+            raise SimulationError(f"infeasible: ZigZag cannot fit {kind} in the memories (its hierarchy is "
+                                  f"inclusive: the GLB must hold what all PE scratchpads hold): {exc}") from None
+        raise
 
     # bytes moved at each memory (ZigZag counts accesses of the port's full width)
     hierarchy = cme.accelerator.memory_hierarchy
