@@ -28,8 +28,16 @@ class CountingWrapper(gym.Wrapper):
         return self.env.step(action)
 
 
-def synthetic_env() -> gym.Env:
-    return gym.make("archgym/Synthetic-v0")
+#: DQN needs one action per design, so it gets a smaller variant (1,024 designs)
+SMALL_SYNTHETIC = {"n_categorical": 2, "n_integer": 3, "n_values": 4}
+
+
+def synthetic_kwargs(name: str) -> dict:
+    return SMALL_SYNTHETIC if name == "dqn" else {}
+
+
+def synthetic_env(name: str = "random") -> gym.Env:
+    return gym.make("archgym/Synthetic-v0", **synthetic_kwargs(name))
 
 
 @pytest.mark.parametrize("name", AGENTS)
@@ -44,7 +52,7 @@ def test_declares_reference_and_valid_default_hyperparameters(name):
 
 @pytest.mark.parametrize("name", AGENTS)
 def test_budget_is_exact_and_best_is_consistent(name):
-    env = CountingWrapper(synthetic_env())
+    env = CountingWrapper(synthetic_env(name))
     agent = make_agent(name, env.unwrapped.design_space, seed=0)
     result = agent.run(env, budget=40)
     assert env.steps == 40 == result.evaluations == len(result.rewards)
@@ -57,7 +65,7 @@ def test_budget_is_exact_and_best_is_consistent(name):
 @pytest.mark.parametrize("name", AGENTS)
 def test_same_seed_same_trajectory(name):
     def trajectory(seed):
-        env = synthetic_env()
+        env = synthetic_env(name)
         return make_agent(name, env.unwrapped.design_space, seed=seed).run(env, budget=30).rewards
 
     assert trajectory(1) == trajectory(1)
@@ -65,7 +73,7 @@ def test_same_seed_same_trajectory(name):
 
 @pytest.mark.parametrize("name", AGENTS)
 def test_bad_hyperparameters_are_named(name):
-    space = synthetic_env().unwrapped.design_space
+    space = synthetic_env(name).unwrapped.design_space
     with pytest.raises(ValueError, match="no_such_knob"):
         make_agent(name, space, no_such_knob=1)
     hp = agent_class(name).hyperparameter_space
@@ -78,10 +86,10 @@ def test_bad_hyperparameters_are_named(name):
 
 @pytest.mark.parametrize("name", AGENTS)
 def test_bad_budget_and_non_archgym_env_are_rejected(name):
-    space = synthetic_env().unwrapped.design_space
+    space = synthetic_env(name).unwrapped.design_space
     agent = make_agent(name, space, seed=0)
     with pytest.raises(ValueError, match="budget"):
-        agent.run(synthetic_env(), budget=0)
+        agent.run(synthetic_env(name), budget=0)
     with pytest.raises(TypeError, match="DesignSpace"):
         agent.run(gym.make("CartPole-v1"), budget=5)
 
@@ -93,12 +101,12 @@ def test_finds_designs_far_better_than_the_median(name):
 
     ``random`` is the baseline the others must beat, so it is not held to this bar.
     """
-    env = synthetic_env()
+    env = synthetic_env(name)
     env.reset(seed=0)
     space = env.unwrapped.design_space
     rng = np.random.default_rng(123)
     median = float(np.median([env.step(space.sample(rng))[1] for _ in range(500)]))
-    best = max(make_agent(name, space, seed=s).run(synthetic_env(), budget=300).best_reward for s in (0, 1))
+    best = max(make_agent(name, space, seed=s).run(synthetic_env(name), budget=300).best_reward for s in (0, 1))
     # median regret ≈ 4; far better = at most a quarter of the median regret
     assert best > median / 4, f"{name}: best {best:.3f} vs median {median:.3f}"
 
@@ -110,7 +118,7 @@ def test_every_evaluation_lands_in_the_dataset_with_hyperparameters(name, tmp_pa
     from archgym.dataset import load
     from archgym.runner import run_agent
 
-    run_agent("archgym/Synthetic-v0", name, 25, seed=7, dataset=tmp_path, study="fair")
+    run_agent("archgym/Synthetic-v0", name, 25, seed=7, env_kwargs=synthetic_kwargs(name), dataset=tmp_path, study="fair")
     df = load(tmp_path)
     assert len(df) == 25 and set(df["agent"]) == {name} and set(df["seed"]) == {7}
     params = json.loads(df["agent_params"].iloc[0])
