@@ -23,9 +23,9 @@ class and overridable) and the error message in ``info["error"]``.
 from __future__ import annotations
 
 import math
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
-from archgym.simulator import Metric
+from archgym.simulator import Metric, SimulationError, Simulator
 
 Metrics = Mapping[str, float]
 
@@ -169,3 +169,26 @@ def make_objective(
     except KeyError:
         raise ValueError(f"unknown reward {name!r}; expected one of {', '.join(OBJECTIVES)}") from None
     return cls(metrics, targets, weights, **kwargs)
+
+
+def targets_below_baseline(
+    simulator: Simulator,
+    baseline_design: Mapping[str, Any],
+    workload: str,
+    metrics: tuple[str, ...],
+    improvement: float,
+) -> tuple[dict[str, float], dict[str, float]]:
+    """ArchGym's "x% below the baseline" targets: ``(1 − improvement) × baseline`` per metric.
+
+    Evaluates ``baseline_design`` once on ``workload``; returns ``(targets, baseline_metrics)``.
+    A baseline that cannot run the workload is a ``ValueError`` asking for explicit targets.
+    """
+    if not 0 <= improvement < 1:
+        raise ValueError(f"improvement must be in [0, 1), got {improvement!r}")
+    try:
+        baseline = simulator.evaluate(baseline_design, workload)
+    except SimulationError as exc:
+        raise ValueError(
+            f"the baseline design cannot run workload {workload!r} ({exc}); pass explicit targets= for this workload"
+        ) from exc
+    return {m: (1 - improvement) * baseline[m] for m in metrics}, baseline

@@ -7,8 +7,8 @@ from typing import Any, Mapping
 
 from archgym.cache import EvaluationCache
 from archgym.env import DSEEnv
-from archgym.objectives import Objective
-from archgym.simulator import SimulationError, Simulator
+from archgym.objectives import Objective, targets_below_baseline
+from archgym.simulator import Simulator
 from archgym.simulators.accelerator.hardware import BASELINE_DESIGN, PARAMETER_KINDS, PARAMETER_VALUES
 from archgym.spaces import Categorical, DesignSpace, PowerOfTwo, Values
 
@@ -111,12 +111,9 @@ class AcceleratorEnv(DSEEnv):
         self.baseline_metrics: dict[str, float] | None = None
         scales = dict(DEFAULT_SCALES)
         if targets is None:
-            try:
-                self.baseline_metrics = simulator.evaluate(space.default(), workload)
-            except SimulationError as exc:
-                raise ValueError(f"the baseline design cannot run workload {workload!r} ({exc}); pass explicit "
-                                 f"targets= for this workload") from exc
-            targets = {m: (1 - DEFAULT_IMPROVEMENT) * self.baseline_metrics[m] for m in DEFAULT_TARGET_METRICS}
+            targets, self.baseline_metrics = targets_below_baseline(
+                simulator, space.default(), workload, DEFAULT_TARGET_METRICS, DEFAULT_IMPROVEMENT
+            )
             scales.update({m: self.baseline_metrics[m] for m in OBSERVED_METRICS if self.baseline_metrics[m] > 0})
         super().__init__(
             simulator,

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from archgym.cache import EvaluationCache
 from archgym.env import DSEEnv
-from archgym.objectives import Objective
+from archgym.objectives import Objective, targets_below_baseline
 from archgym.simulator import Simulator
 from archgym.spaces import Categorical, DesignSpace, Values
 from archgym.simulators.dram.config import ControllerConfig, KNOB_VALUES
@@ -114,8 +114,9 @@ class DRAMEnv(DSEEnv):
         #: metrics of the baseline design on this workload (set when default targets are used)
         self.baseline_metrics: dict[str, float] | None = None
         if targets is None:
-            self.baseline_metrics = simulator.evaluate(space.default(), workload)
-            targets = {m: (1 - DEFAULT_IMPROVEMENT) * self.baseline_metrics[m] for m in DEFAULT_TARGET_METRICS}
+            targets, self.baseline_metrics = targets_below_baseline(
+                simulator, space.default(), workload, DEFAULT_TARGET_METRICS, DEFAULT_IMPROVEMENT
+            )
         super().__init__(
             simulator,
             space,
