@@ -14,6 +14,8 @@ exactly ``budget`` steps: a stable-baselines3 callback ends training when the bu
 
 from __future__ import annotations
 
+import abc
+
 import math
 from typing import Any, Callable, ClassVar, Mapping
 
@@ -80,9 +82,9 @@ class StableBaselinesAgent(Agent):
         self._to_env_action: Callable[[Any], Any] | None = None
 
     # -- hooks ------------------------------------------------------------------------------
+    @abc.abstractmethod
     def algorithm_kwargs(self, budget: int) -> dict[str, Any]:
         """Keyword arguments for :attr:`algorithm` beyond policy, env, seed and network."""
-        raise NotImplementedError
 
     def check_action_space(self) -> None:
         """Reject a design space this algorithm cannot act in (before any evaluation)."""

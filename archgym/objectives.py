@@ -22,6 +22,7 @@ class and overridable) and the error message in ``info["error"]``.
 
 from __future__ import annotations
 
+import abc
 import math
 from typing import Any, Callable, Mapping
 
@@ -30,7 +31,7 @@ from archgym.simulator import Metric, SimulationError, Simulator
 Metrics = Mapping[str, float]
 
 
-class Objective:
+class Objective(abc.ABC):
     """Base class: turns metrics into a reward against per-metric targets."""
 
     name: str = "objective"
@@ -75,8 +76,9 @@ class Objective:
             raise KeyError(f"objective {self.name!r}: metrics missing from the simulator's result: {', '.join(missing)}")
         return float(self.reward(values))
 
-    def reward(self, values: Metrics) -> float:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def reward(self, values: Metrics) -> float:
+        """The reward of ``values`` (all target metrics present)."""
 
     def reward_range(self) -> tuple[float, float]:
         """Bounds of the reward (may be infinite)."""
