@@ -59,16 +59,13 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import os
-import threading
-from collections import OrderedDict
 from typing import Any, Mapping
 
-from archgym.simulator import Metrics, SimulationError
+from archgym.simulator import Metrics
 
-from ._worker import JobRejected, WorkerPool, run_job
 from .analytical import RF_BYTES_PER_MAC
-from .base import AcceleratorSimulator
-from .energy import (DRAM_PJ_PER_BYTE, MAC_PJ, area_breakdown_mm2, noc_pj_per_byte, sram_pj_per_byte,
+from .layer_jobs import LayerJobSimulator, design_area_mm2
+from .energy import (DRAM_PJ_PER_BYTE, MAC_PJ, noc_pj_per_byte, sram_pj_per_byte,
                      voltage_scale)
 from .hardware import AcceleratorDesign, derived_metrics
 from .layers import Layer, Workload, load_workload
@@ -117,7 +114,7 @@ def sram_split_kib(glb_kib: int) -> tuple[int, int, int]:
     return ifmap, ifmap, ofmap
 
 
-class ScaleSimAccelerator(AcceleratorSimulator):
+class ScaleSimAccelerator(LayerJobSimulator):
     """The accelerator template simulated by SCALE-Sim, one layer shape at a time (see the module doc).
 
     ``timeout_s`` bounds each layer (``None``: no limit); ``processes`` simulates that many
@@ -129,47 +126,23 @@ class ScaleSimAccelerator(AcceleratorSimulator):
 
     name = "accelerator-scalesim"
     version = "1.0"
+    job = _JOB
+    preload = ("scalesim.single_layer_sim", __name__)
 
     def __init__(self, *, timeout_s: float | None = 3600.0, processes: int = 1, isolate: bool = True,
                  cache_size: int = 65536) -> None:
         _require_scalesim()
-        if timeout_s is not None and timeout_s <= 0:
-            raise ValueError(f"timeout_s must be positive or None, got {timeout_s}")
-        if processes < 1:
-            raise ValueError(f"processes must be >= 1, got {processes}")
-        self.timeout_s = timeout_s
-        self.processes = int(processes)
-        self.isolate = bool(isolate)
-        self.cache_size = int(cache_size)
-        self._init_runtime()
-
-    def _init_runtime(self) -> None:
-        self._cache: OrderedDict[tuple, Any] = OrderedDict()  # layer results or JobRejected verdicts
-        self._lock = threading.Lock()
-        self._pool: WorkerPool | None = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k not in ("_cache", "_lock", "_pool")}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._init_runtime()
-
-    def close(self) -> None:
-        """Stop the child processes (they are restarted if the simulator is used again)."""
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
+        super().__init__(timeout_s=timeout_s, processes=processes, isolate=isolate, cache_size=cache_size)
 
     # -- evaluation ----------------------------------------------------------------------
     def simulate(self, design: AcceleratorDesign, workload: Workload) -> Metrics:
         latency = energy = dram = 0.0
-        for layer, counts in zip(workload.layers, self._layer_results(design, workload)):
+        for layer, counts in zip(workload.layers, self.layer_results(design, workload)):
             per_instance = layer_energy_pj(design, layer, counts)
             latency += counts["overall_cycles"] * layer.G * layer.repeat
             energy += per_instance * layer.repeat
             dram += counts["dram_bytes"] * layer.G * layer.repeat
-        return derived_metrics(latency_cycles=float(latency), energy_pj=float(energy), area_mm2=_area_mm2(design),
+        return derived_metrics(latency_cycles=float(latency), energy_pj=float(energy), area_mm2=design_area_mm2(design),
                                macs=float(workload.total_macs), num_pes=float(design.num_pes),
                                clock_mhz=float(design.clock_mhz), dram_bytes=float(dram))
 
@@ -180,50 +153,19 @@ class ScaleSimAccelerator(AcceleratorSimulator):
         workload = load_workload(workload)
         return [{"name": layer.name, "repeat": layer.repeat, "groups": layer.G, "macs": float(layer.macs), **counts,
                  "energy_pj": layer_energy_pj(design, layer, counts)}
-                for layer, counts in zip(workload.layers, self._layer_results(design, workload))]
+                for layer, counts in zip(workload.layers, self.layer_results(design, workload))]
 
-    def _layer_results(self, design: AcceleratorDesign, workload: Workload) -> list[dict[str, float]]:
-        hw = (design.pe_rows, design.pe_cols, SCALESIM_DATAFLOWS[design.dataflow], design.glb_kib, design.dram_bw)
-        keys = [(hw, (layer.K, layer.C, layer.OY, layer.OX, layer.FY, layer.FX, layer.stride))
-                for layer in workload.layers]
-        with self._lock:
-            known = {key: self._cache[key] for key in keys if key in self._cache}
-            for key in known:
-                self._cache.move_to_end(key)
-        todo: dict[tuple, Layer] = {}
-        for key, layer in zip(keys, workload.layers):
-            if key not in known and key not in todo:
-                todo[key] = layer
-        if todo:
-            payloads = [_payload(design, layer) for layer in todo.values()]
-            names = [_job_name(layer) for layer in todo.values()]
-            results = self._run(payloads, names)
-            with self._lock:
-                for key, result in zip(todo, results):
-                    known[key] = result
-                    self._cache[key] = result  # a rejection (infeasible) is as deterministic as a result
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
-        for key, layer in zip(keys, workload.layers):
-            if isinstance(known[key], JobRejected):  # named after this workload's layer, not the cached one's
-                raise JobRejected.make(_job_name(layer), known[key].reason)
-        return [known[key] for key in keys]
+    def hardware_key(self, design: AcceleratorDesign) -> tuple:
+        return (design.pe_rows, design.pe_cols, SCALESIM_DATAFLOWS[design.dataflow], design.glb_kib, design.dram_bw)
 
-    def _run(self, payloads: list[dict[str, Any]], names: list[str]) -> list[Any]:
-        """Each job's result, or the :class:`JobRejected` verdict it gave; crashes and time-outs raise."""
-        if not self.isolate:
-            results = []
-            for payload, name in zip(payloads, names):
-                try:
-                    results.append(run_job(_JOB, payload))
-                except SimulationError as exc:
-                    results.append(JobRejected.make(name, str(exc)))
-                except Exception as exc:
-                    raise SimulationError(f"{name} failed: {type(exc).__name__}: {exc}") from exc
-            return results
-        if self._pool is None:
-            self._pool = WorkerPool(self.processes, tag="scalesim", preload=("scalesim.single_layer_sim", __name__))
-        return self._pool.map(_JOB, payloads, self.timeout_s, names, return_rejected=True)
+    def layer_key(self, layer: Layer) -> tuple:
+        return (layer.K, layer.C, layer.OY, layer.OX, layer.FY, layer.FX, layer.stride)
+
+    def payload(self, design: AcceleratorDesign, layer: Layer) -> dict[str, Any]:
+        return _payload(design, layer)
+
+    def job_name(self, layer: Layer) -> str:
+        return _job_name(layer)
 
 
 def layer_energy_pj(design: AcceleratorDesign, layer: Layer, counts: dict[str, float]) -> float:
@@ -248,12 +190,6 @@ def _job_name(layer: Layer) -> str:
     """How errors name a layer's job."""
     return (f"SCALE-Sim on layer {layer.name!r} (one group: IY={layer.IY} IX={layer.IX} FY={layer.FY} FX={layer.FX} "
             f"C={layer.C} K={layer.K} stride={layer.stride})")
-
-
-def _area_mm2(design: AcceleratorDesign) -> float:
-    parts = area_breakdown_mm2(design.pe_rows, design.pe_cols, design.rf_bytes, design.glb_kib, design.glb_banks,
-                               design.noc_bw, design.dram_bw)
-    return float(sum(float(v) for v in parts.values()))
 
 
 def _payload(design: AcceleratorDesign, layer: Layer) -> dict[str, Any]:

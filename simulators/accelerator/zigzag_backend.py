@@ -70,15 +70,12 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
-import threading
-from collections import OrderedDict
 from typing import Any, Literal, Mapping
 
 from archgym.simulator import Metrics, SimulationError
 
-from ._worker import JobRejected, WorkerPool, run_job
-from .base import AcceleratorSimulator
-from .energy import (DRAM_PJ_PER_BYTE, MAC_PJ, area_breakdown_mm2, noc_pj_per_byte, sram_pj_per_byte,
+from .layer_jobs import LayerJobSimulator, design_area_mm2
+from .energy import (DRAM_PJ_PER_BYTE, MAC_PJ, noc_pj_per_byte, sram_pj_per_byte,
                      voltage_scale)
 from .hardware import AcceleratorDesign, derived_metrics
 from .layers import Layer, Workload, load_workload
@@ -118,7 +115,7 @@ def _require_zigzag() -> None:
                           f"(zigzag-dse imports six without declaring it): {ZIGZAG_INSTALL_HINT}")
 
 
-class ZigZagAccelerator(AcceleratorSimulator):
+class ZigZagAccelerator(LayerJobSimulator):
     """The accelerator template evaluated by ZigZag, one layer shape at a time (see the module doc).
 
     ``mapping``: ``"fixed"`` (one loop order per dataflow, fast) or ``"loma"`` (ZigZag's LOMA
@@ -132,6 +129,8 @@ class ZigZagAccelerator(AcceleratorSimulator):
 
     name = "accelerator-zigzag"
     version = "1.0"
+    job = _JOB
+    preload = ("zigzag.api", __name__)
 
     def __init__(self, mapping: Literal["fixed", "loma"] = "fixed", *,
                  objective: Literal["latency", "energy", "edp"] = "edp", lpf_limit: int = 6,
@@ -144,31 +143,10 @@ class ZigZagAccelerator(AcceleratorSimulator):
             raise ValueError(f"objective must be 'latency', 'energy' or 'edp', got {objective!r}")
         if lpf_limit < 1:
             raise ValueError(f"lpf_limit must be >= 1, got {lpf_limit}")
-        if timeout_s is not None and timeout_s <= 0:
-            raise ValueError(f"timeout_s must be positive or None, got {timeout_s}")
-        if processes < 1:
-            raise ValueError(f"processes must be >= 1, got {processes}")
         self.mapping = mapping
         self.objective = objective
         self.lpf_limit = int(lpf_limit)
-        self.timeout_s = timeout_s
-        self.processes = int(processes)
-        self.isolate = bool(isolate)
-        self.cache_size = int(cache_size)
-        self._init_runtime()
-
-    def _init_runtime(self) -> None:
-        self._cache: OrderedDict[tuple, Any] = OrderedDict()  # layer results or JobRejected verdicts
-        self._lock = threading.Lock()
-        self._pool: WorkerPool | None = None
-
-    # pickling (e.g. to another process) carries the options, not the children or the cache
-    def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k not in ("_cache", "_lock", "_pool")}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._init_runtime()
+        super().__init__(timeout_s=timeout_s, processes=processes, isolate=isolate, cache_size=cache_size)
 
     def options(self) -> dict[str, Any]:
         options: dict[str, Any] = {"mapping": self.mapping}
@@ -176,21 +154,15 @@ class ZigZagAccelerator(AcceleratorSimulator):
             options.update(objective=self.objective, lpf_limit=self.lpf_limit)
         return options
 
-    def close(self) -> None:
-        """Stop the child processes (they are restarted if the simulator is used again)."""
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
-
     # -- evaluation ----------------------------------------------------------------------
     def simulate(self, design: AcceleratorDesign, workload: Workload) -> Metrics:
-        results = self._layer_results(design, workload)
+        results = self.layer_results(design, workload)
         latency = sum(r["cycles"] * layer.repeat for r, layer in zip(results, workload.layers))
         scale = float(voltage_scale(design.clock_mhz))
         energy = sum((r["onchip_pj"] * scale + r["dram_pj"]) * layer.repeat
                      for r, layer in zip(results, workload.layers))
         dram = sum(r["dram_bytes"] * layer.repeat for r, layer in zip(results, workload.layers))
-        return derived_metrics(latency_cycles=float(latency), energy_pj=float(energy), area_mm2=_area_mm2(design),
+        return derived_metrics(latency_cycles=float(latency), energy_pj=float(energy), area_mm2=design_area_mm2(design),
                                macs=float(workload.total_macs), num_pes=float(design.num_pes),
                                clock_mhz=float(design.clock_mhz), dram_bytes=float(dram))
 
@@ -201,38 +173,21 @@ class ZigZagAccelerator(AcceleratorSimulator):
         workload = load_workload(workload)
         scale = float(voltage_scale(design.clock_mhz))
         report = []
-        for layer, r in zip(workload.layers, self._layer_results(design, workload)):
+        for layer, r in zip(workload.layers, self.layer_results(design, workload)):
             report.append({"name": layer.name, "repeat": layer.repeat, "macs": float(layer.macs), **r,
                            "energy_pj": r["onchip_pj"] * scale + r["dram_pj"]})
         return report
 
-    def _layer_results(self, design: AcceleratorDesign, workload: Workload) -> list[dict[str, float]]:
-        hw = _hardware_key(design)
-        keys = [(hw, _layer_key(layer)) for layer in workload.layers]
-        with self._lock:
-            known = {key: self._cache[key] for key in keys if key in self._cache}
-            for key in known:
-                self._cache.move_to_end(key)
-        todo: dict[tuple, Layer] = {}
-        for key, layer in zip(keys, workload.layers):
-            if key not in known and key not in todo:
-                todo[key] = layer
-        if todo:
-            payloads = [self._payload(design, layer) for layer in todo.values()]
-            names = [_job_name(layer) for layer in todo.values()]
-            results = self._run(payloads, names)
-            with self._lock:
-                for key, result in zip(todo, results):
-                    known[key] = result
-                    self._cache[key] = result  # a rejection (infeasible) is as deterministic as a result
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
-        for key, layer in zip(keys, workload.layers):
-            if isinstance(known[key], JobRejected):  # named after this workload's layer, not the cached one's
-                raise JobRejected.make(_job_name(layer), known[key].reason)
-        return [known[key] for key in keys]
+    def hardware_key(self, design: AcceleratorDesign) -> tuple:
+        return _hardware_key(design)
 
-    def _payload(self, design: AcceleratorDesign, layer: Layer) -> dict[str, Any]:
+    def layer_key(self, layer: Layer) -> tuple:
+        return _layer_key(layer)
+
+    def job_name(self, layer: Layer) -> str:
+        return _job_name(layer)
+
+    def payload(self, design: AcceleratorDesign, layer: Layer) -> dict[str, Any]:
         return {
             "design": design.to_dict(),
             "layer": {"K": layer.K, "C": layer.C, "OY": layer.OY, "OX": layer.OX, "FY": layer.FY, "FX": layer.FX,
@@ -241,22 +196,6 @@ class ZigZagAccelerator(AcceleratorSimulator):
             "objective": self.objective,
             "lpf_limit": self.lpf_limit,
         }
-
-    def _run(self, payloads: list[dict[str, Any]], names: list[str]) -> list[Any]:
-        """Each job's result, or the :class:`JobRejected` verdict it gave; crashes and time-outs raise."""
-        if not self.isolate:
-            results = []
-            for payload, name in zip(payloads, names):
-                try:
-                    results.append(run_job(_JOB, payload))
-                except SimulationError as exc:
-                    results.append(JobRejected.make(name, str(exc)))
-                except Exception as exc:
-                    raise SimulationError(f"{name} failed: {type(exc).__name__}: {exc}") from exc
-            return results
-        if self._pool is None:
-            self._pool = WorkerPool(self.processes, tag="zigzag", preload=("zigzag.api", __name__))
-        return self._pool.map(_JOB, payloads, self.timeout_s, names, return_rejected=True)
 
 
 def _hardware_key(design: AcceleratorDesign) -> tuple:
@@ -273,12 +212,6 @@ def _job_name(layer: Layer) -> str:
     """How errors name a layer's job."""
     return (f"ZigZag on layer {layer.name!r} (K={layer.K} C={layer.C} OY={layer.OY} OX={layer.OX} FY={layer.FY} "
             f"FX={layer.FX} G={layer.G} stride={layer.stride})")
-
-
-def _area_mm2(design: AcceleratorDesign) -> float:
-    parts = area_breakdown_mm2(design.pe_rows, design.pe_cols, design.rf_bytes, design.glb_kib, design.glb_banks,
-                               design.noc_bw, design.dram_bw)
-    return float(sum(float(v) for v in parts.values()))
 
 
 # -- what runs in the worker ---------------------------------------------------------------

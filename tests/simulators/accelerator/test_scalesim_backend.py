@@ -11,7 +11,7 @@ import pytest
 from archgym.simulator import SimulationError, Simulator
 from archgym.simulators.accelerator import (ACCELERATOR_METRICS, BASELINE_DESIGN, AnalyticalAccelerator, Layer,
                                             Workload, make_accelerator_simulator)
-from archgym.simulators.accelerator import scalesim_backend
+from archgym.simulators.accelerator import layer_jobs, scalesim_backend
 from archgym.simulators.accelerator.backends import BackendUnavailableError
 from archgym.simulators.accelerator.scalesim_backend import (SCALESIM_DATAFLOWS, ScaleSimAccelerator,
                                                              scalesim_available, sram_split_kib)
@@ -40,8 +40,8 @@ def ss() -> ScaleSimAccelerator:
 
 def counting(monkeypatch) -> list:
     calls: list = []
-    real = scalesim_backend.run_job
-    monkeypatch.setattr(scalesim_backend, "run_job", lambda *a: calls.append(a) or real(*a))
+    real = layer_jobs.run_job
+    monkeypatch.setattr(layer_jobs, "run_job", lambda *a: calls.append(a) or real(*a))
     return calls
 
 
@@ -165,7 +165,7 @@ def test_failure_becomes_simulation_error(monkeypatch):
     def boom(*args):
         raise RuntimeError("scalesim exploded")
 
-    monkeypatch.setattr(scalesim_backend, "run_job", boom)
+    monkeypatch.setattr(layer_jobs, "run_job", boom)
     with pytest.raises(SimulationError, match=r"SCALE-Sim on layer 'conv'.*scalesim exploded"):
         ss.evaluate(SMALL, Workload.from_layers("one", [CONV]))
 

@@ -11,7 +11,7 @@ import pytest
 from archgym.simulator import SimulationError, Simulator
 from archgym.simulators.accelerator import (ACCELERATOR_METRICS, BASELINE_DESIGN, AnalyticalAccelerator, Layer,
                                             Workload, make_accelerator_simulator)
-from archgym.simulators.accelerator import zigzag_backend
+from archgym.simulators.accelerator import layer_jobs, zigzag_backend
 from archgym.simulators.accelerator.backends import BackendUnavailableError
 from archgym.simulators.accelerator.zigzag_backend import ZigZagAccelerator, zigzag_available
 
@@ -134,8 +134,8 @@ def test_each_dataflow_and_layer_kind(zz, dataflow, layer):
 def test_repeat_multiplies_and_duplicate_shapes_run_once(monkeypatch):
     zz = ZigZagAccelerator(isolate=False)
     calls = []
-    real = zigzag_backend.run_job
-    monkeypatch.setattr(zigzag_backend, "run_job", lambda *a: calls.append(a) or real(*a))
+    real = layer_jobs.run_job
+    monkeypatch.setattr(layer_jobs, "run_job", lambda *a: calls.append(a) or real(*a))
     once = zz.evaluate(SMALL, Workload.from_layers("once", [CONV]))
     assert len(calls) == 1
     thrice = zz.evaluate(SMALL, Workload.from_layers("thrice", [Layer.conv("a", 14, 14, 3, 3, 16, 32, repeat=2),
@@ -149,8 +149,8 @@ def test_repeat_multiplies_and_duplicate_shapes_run_once(monkeypatch):
 def test_clock_scales_time_and_onchip_energy_without_rerunning(monkeypatch):
     zz = ZigZagAccelerator(isolate=False)
     calls = []
-    real = zigzag_backend.run_job
-    monkeypatch.setattr(zigzag_backend, "run_job", lambda *a: calls.append(a) or real(*a))
+    real = layer_jobs.run_job
+    monkeypatch.setattr(layer_jobs, "run_job", lambda *a: calls.append(a) or real(*a))
     fast = zz.evaluate(dict(SMALL, clock_mhz=1000), TINY)
     slow = zz.evaluate(dict(SMALL, clock_mhz=200), TINY)
     assert len(calls) == 3  # three layer shapes, once
@@ -186,7 +186,7 @@ def test_scratchpads_larger_than_the_glb_are_infeasible(isolate, monkeypatch):
             zz.evaluate(design, Workload.from_layers("one", [Layer.conv("c", 28, 28, 3, 3, 64, 64)]))
         zz.close()
         zz.isolate = False
-        monkeypatch.setattr(zigzag_backend, "run_job", lambda *a: pytest.fail("ZigZag ran again"))
+        monkeypatch.setattr(layer_jobs, "run_job", lambda *a: pytest.fail("ZigZag ran again"))
         # the verdict is cached (ZigZag does not run again) and names the layer it is asked about now
         with pytest.raises(SimulationError, match=r"^ZigZag on layer 'other' .*: infeasible:"):
             zz.evaluate(design, Workload.from_layers("two", [Layer.conv("other", 28, 28, 3, 3, 64, 64)]))
@@ -201,7 +201,7 @@ def test_failure_becomes_simulation_error(monkeypatch):
     def boom(*args):
         raise RuntimeError("zigzag exploded")
 
-    monkeypatch.setattr(zigzag_backend, "run_job", boom)
+    monkeypatch.setattr(layer_jobs, "run_job", boom)
     with pytest.raises(SimulationError, match=r"ZigZag on layer 'conv'.*zigzag exploded"):
         zz.evaluate(SMALL, Workload.from_layers("one", [CONV]))
 
