@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -58,3 +59,21 @@ def simulator() -> SyntheticTestSimulator:
 @pytest.fixture
 def space() -> DesignSpace:
     return synthetic_space()
+
+
+class CountingWrapper(gym.Wrapper):
+    """Counts env.step calls, to check that budgets are respected exactly."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self.steps = 0
+
+    def step(self, action):
+        self.steps += 1
+        return self.env.step(action)
+
+
+@pytest.fixture
+def counting_wrapper() -> type[CountingWrapper]:
+    """The :class:`CountingWrapper` class (fixtures are how test modules share helpers here)."""
+    return CountingWrapper

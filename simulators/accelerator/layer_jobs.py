@@ -13,12 +13,12 @@ import threading
 from collections import OrderedDict
 from typing import Any, ClassVar
 
-from archgym.simulator import SimulationError
+from archgym.simulator import Metrics, SimulationError
 
 from ._worker import JobRejected, WorkerPool, run_job
 from .base import AcceleratorSimulator
 from .energy import area_breakdown_mm2
-from .hardware import AcceleratorDesign
+from .hardware import AcceleratorDesign, derived_metrics
 from .layers import Layer, Workload
 
 
@@ -89,6 +89,15 @@ class LayerJobSimulator(AcceleratorSimulator):
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+
+    @staticmethod
+    def network_metrics(design: AcceleratorDesign, workload: Workload, *, latency_cycles: float, energy_pj: float,
+                        dram_bytes: float) -> Metrics:
+        """Every accelerator metric from whole-network totals (area from the shared model)."""
+        return derived_metrics(latency_cycles=float(latency_cycles), energy_pj=float(energy_pj),
+                               area_mm2=design_area_mm2(design), macs=float(workload.total_macs),
+                               num_pes=float(design.num_pes), clock_mhz=float(design.clock_mhz),
+                               dram_bytes=float(dram_bytes))
 
     # -- running layers ---------------------------------------------------------------------
     def layer_results(self, design: AcceleratorDesign, workload: Workload) -> list[dict[str, float]]:

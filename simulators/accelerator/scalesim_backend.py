@@ -64,10 +64,10 @@ from typing import Any, Mapping
 from archgym.simulator import Metrics
 
 from .analytical import RF_BYTES_PER_MAC
-from .layer_jobs import LayerJobSimulator, design_area_mm2
+from .layer_jobs import LayerJobSimulator
 from .energy import (DRAM_PJ_PER_BYTE, MAC_PJ, noc_pj_per_byte, sram_pj_per_byte,
                      voltage_scale)
-from .hardware import AcceleratorDesign, derived_metrics
+from .hardware import AcceleratorDesign
 from .layers import Layer, Workload, load_workload
 
 __all__ = ["ScaleSimAccelerator", "scalesim_available", "SCALESIM_INSTALL_HINT", "SCALESIM_DATAFLOWS",
@@ -142,9 +142,7 @@ class ScaleSimAccelerator(LayerJobSimulator):
             latency += counts["overall_cycles"] * layer.G * layer.repeat
             energy += per_instance * layer.repeat
             dram += counts["dram_bytes"] * layer.G * layer.repeat
-        return derived_metrics(latency_cycles=float(latency), energy_pj=float(energy), area_mm2=design_area_mm2(design),
-                               macs=float(workload.total_macs), num_pes=float(design.num_pes),
-                               clock_mhz=float(design.clock_mhz), dram_bytes=float(dram))
+        return self.network_metrics(design, workload, latency_cycles=latency, energy_pj=energy, dram_bytes=dram)
 
     def layer_report(self, design: Mapping[str, Any], workload: str | os.PathLike[str] | Workload
                      ) -> list[dict[str, Any]]:

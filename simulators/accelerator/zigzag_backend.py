@@ -74,10 +74,10 @@ from typing import Any, Literal, Mapping
 
 from archgym.simulator import Metrics, SimulationError
 
-from .layer_jobs import LayerJobSimulator, design_area_mm2
+from .layer_jobs import LayerJobSimulator
 from .energy import (DRAM_PJ_PER_BYTE, MAC_PJ, noc_pj_per_byte, sram_pj_per_byte,
                      voltage_scale)
-from .hardware import AcceleratorDesign, derived_metrics
+from .hardware import AcceleratorDesign
 from .layers import Layer, Workload, load_workload
 
 __all__ = ["ZigZagAccelerator", "zigzag_available", "ZIGZAG_INSTALL_HINT"]
@@ -162,9 +162,7 @@ class ZigZagAccelerator(LayerJobSimulator):
         energy = sum((r["onchip_pj"] * scale + r["dram_pj"]) * layer.repeat
                      for r, layer in zip(results, workload.layers))
         dram = sum(r["dram_bytes"] * layer.repeat for r, layer in zip(results, workload.layers))
-        return derived_metrics(latency_cycles=float(latency), energy_pj=float(energy), area_mm2=design_area_mm2(design),
-                               macs=float(workload.total_macs), num_pes=float(design.num_pes),
-                               clock_mhz=float(design.clock_mhz), dram_bytes=float(dram))
+        return self.network_metrics(design, workload, latency_cycles=latency, energy_pj=energy, dram_bytes=dram)
 
     def layer_report(self, design: Mapping[str, Any], workload: str | os.PathLike[str] | Workload
                      ) -> list[dict[str, Any]]:

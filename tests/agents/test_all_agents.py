@@ -16,16 +16,6 @@ from archgym.env import DSEEnv
 AGENTS = list_agents()
 
 
-class CountingWrapper(gym.Wrapper):
-    """Counts env.step calls, to check that budgets are respected exactly."""
-
-    def __init__(self, env: gym.Env) -> None:
-        super().__init__(env)
-        self.steps = 0
-
-    def step(self, action):
-        self.steps += 1
-        return self.env.step(action)
 
 
 #: DQN needs one action per design, so it gets a smaller variant (1,024 designs)
@@ -51,8 +41,8 @@ def test_declares_reference_and_valid_default_hyperparameters(name):
 
 
 @pytest.mark.parametrize("name", AGENTS)
-def test_budget_is_exact_and_best_is_consistent(name):
-    env = CountingWrapper(synthetic_env(name))
+def test_budget_is_exact_and_best_is_consistent(name, counting_wrapper):
+    env = counting_wrapper(synthetic_env(name))
     agent = make_agent(name, env.unwrapped.design_space, seed=0)
     result = agent.run(env, budget=40)
     assert env.steps == 40 == result.evaluations == len(result.rewards)

@@ -27,14 +27,6 @@ def one_torch_thread():
     torch.set_num_threads(previous)
 
 
-class CountingWrapper(gym.Wrapper):
-    def __init__(self, env: gym.Env) -> None:
-        super().__init__(env)
-        self.steps = 0
-
-    def step(self, action):
-        self.steps += 1
-        return self.env.step(action)
 
 
 def env_for(name: str) -> gym.Env:
@@ -46,9 +38,9 @@ def env_for(name: str) -> gym.Env:
 
 @pytest.mark.parametrize("name", RL_AGENTS)
 @pytest.mark.parametrize("budget", [1, 37, 70])
-def test_budget_is_exact_and_best_is_consistent(name, budget):
+def test_budget_is_exact_and_best_is_consistent(name, budget, counting_wrapper):
     """Budgets below, between and beyond rollout sizes (n_steps 32 / 8) give exactly that many steps."""
-    env = CountingWrapper(env_for(name))
+    env = counting_wrapper(env_for(name))
     space = env.unwrapped.design_space
     agent = make_agent(name, space, seed=0)
     result = agent.run(env, budget=budget)

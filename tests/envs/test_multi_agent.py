@@ -18,14 +18,6 @@ SYNTHETIC = "archgym/Synthetic-v0"
 GROUPS = {"front": ["cat0", "int0"], "back": ["cat1", "cat2", "cat3", "cat4", "int1", "int2", "int3", "int4"]}
 
 
-class CountingWrapper(gym.Wrapper):
-    def __init__(self, env: gym.Env) -> None:
-        super().__init__(env)
-        self.steps = 0
-
-    def step(self, action):
-        self.steps += 1
-        return self.env.step(action)
 
 
 def random_actions(env: DesignParallelEnv) -> dict:
@@ -91,8 +83,8 @@ def test_groups_get_multidiscrete_actions_in_listed_order():
     assert env.design_from_actions(actions)["int0"] == 1
 
 
-def test_one_evaluation_per_step_and_shared_reward():
-    inner = CountingWrapper(gym.make(SYNTHETIC))
+def test_one_evaluation_per_step_and_shared_reward(counting_wrapper):
+    inner = counting_wrapper(gym.make(SYNTHETIC))
     env = DesignParallelEnv(inner, groups=GROUPS)
     env.reset(seed=0)
     reference = gym.make(SYNTHETIC)
