@@ -22,3 +22,17 @@ register(
     max_episode_steps=100,
     description="separable cost function with a known optimum (10 parameters, 1,048,576 designs) for testing agents",
 )
+
+register(
+    "archgym/NASBench201-v0",
+    entry_point="archgym.envs.nasbench201:NASBench201Env",
+    max_episode_steps=100,
+    description="NAS-Bench-201 cell search on the exact tables: accuracy, device latency, params, FLOPs (hardware-aware optional)",
+)
+
+register(
+    "archgym/CoDesign-v0",
+    entry_point="archgym.envs.codesign:CoDesignEnv",
+    max_episode_steps=100,
+    description="NAS-Bench-201 cell and DNN accelerator designed together (NASAIC): accuracy, latency, energy, area",
+)

@@ -27,11 +27,9 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-#: NAS-Bench-201's operations, in the order its arch strings and tables use
-OP_NAMES: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-#: the cell's edges as (to, from) pairs, in arch-string order
-EDGES: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
-NODES = 4
+from archgym.simulators.nas.nb201 import EDGES, NUM_NODES as NODES, OP_NAMES
+
+__all__ = ["EDGES", "OP_NAMES", "Cell", "NB201Network", "ResNetBasicBlock", "ReLUConvBN", "Zero", "count_parameters", "selection_for"]
 
 #: per-edge selection: an op index, or one weight per candidate op
 Selection = Sequence["int | torch.Tensor"]
