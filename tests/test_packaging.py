@@ -23,6 +23,8 @@ def test_wheel_installs_every_subpackage_and_data(tmp_path):
     assert "archgym/simulators/dram/traces/stream.stl" in names
     assert "archgym/simulators/dram/traces/LICENSE" in names
     assert "archgym/simulators/accelerator/workloads/resnet18.csv" in names
+    assert "archgym/simulators/nas/data/nb201.npz" in names
+    assert "archgym/simulators/nas/data/HELP.LICENSE" in names
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)], check=True)
     code = (
@@ -30,6 +32,7 @@ def test_wheel_installs_every_subpackage_and_data(tmp_path):
         "import archgym.dataset, archgym.simulators.accelerator, archgym.envs.accelerator, archgym.envs.multi_agent;"
         "import gymnasium as gym;"
         "gym.make('archgym/Accelerator-v0', workload='resnet18');"
+        "gym.make('archgym/NASBench201-v0', device='eyeriss').step([3] * 6);"
         f"assert archgym.__file__.startswith({str(target)!r}), archgym.__file__;"
         "assert archgym.simulators.dram.__file__.startswith(archgym.__file__.rsplit('/', 1)[0]);"
         "from archgym.simulators.dram import list_workloads; assert 'stream' in list_workloads();"
