@@ -5,6 +5,7 @@
     archgym simulate dram --trace PATH|NAME [--device NAME] [--param K=V]... [--json]
     archgym simulate accelerator [--backend B] [--workload W] [--param K=V]... [--json]
     archgym dataset info DIR [--json]
+    archgym lottery --env ID --agents a,b,c --draws N --seeds N --budget N [--workers N] [--backend process|ray] ...
 
 User mistakes end with one clear ``archgym: error: ...`` line and exit status 2.
 """
@@ -226,6 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("path")
     i.add_argument("--json", action="store_true", help="machine-readable output")
     i.set_defaults(func=cmd_dataset_info)
+
+    from archgym.study.cli import add_parser as add_lottery_parser
+
+    add_lottery_parser(sub)
     return parser
 
 
