@@ -99,6 +99,39 @@ def test_trace_chunks_and_shipped_workloads():
     assert result.metrics["reads"] == 500 and len(result.commands) > 500
 
 
+def test_decoded_traces_are_reused_and_refreshed_when_the_file_changes(tmp_path, monkeypatch):
+    from archgym.simulators.dram import traces as traces_module
+
+    trace = tmp_path / "t.stl"
+    trace.write_text("".join(f"{4 * i}:\tread\t0x{64 * i:x}\n" for i in range(200)))
+    opened = []
+    real_open = simulator_module.open_workload
+    monkeypatch.setattr(simulator_module, "open_workload", lambda *a, **k: opened.append(a[0]) or real_open(*a, **k))
+    sim = DRAMSimulator(DDR4)
+    first = sim.evaluate({}, str(trace))
+    assert sim.evaluate({}, str(trace)) == first and len(opened) == 1  # parsed once
+    assert DRAMSimulator(DDR4).evaluate({}, str(trace)) == first  # a fresh simulator (parses again) agrees
+    cached = sim._trace_cache[traces_module.workload_fingerprint(str(trace))]
+    with pytest.raises(ValueError):  # kept requests cannot be modified by a later evaluation
+        cached[0].address[0] = 0
+    trace.write_text("".join(f"{4 * i}:\twrite\t0x{64 * i:x}\n" for i in range(200)))
+    edited = sim.evaluate({}, str(trace))
+    assert len(opened) == 3 and edited["writes"] == 200 and edited["reads"] == 0
+    import pickle
+
+    assert not pickle.loads(pickle.dumps(sim))._trace_cache  # decoded traces stay in their process
+
+
+def test_trace_cache_keeps_only_max_requests_and_respects_its_limit(monkeypatch):
+    sim = DRAMSimulator(DDR4, max_requests=300, chunk_size=100)
+    sim.evaluate({}, SMOKE)
+    assert sum(c.size for c in next(iter(sim._trace_cache.values()))) == 300  # not the trace's 1,500
+    monkeypatch.setattr(DRAMSimulator, "TRACE_CACHE_REQUESTS", 1000)
+    small = DRAMSimulator(DDR4)
+    full = small.evaluate({}, SMOKE)  # 1,500 requests > the limit: streamed, not kept
+    assert not small._trace_cache and full["reads"] + full["writes"] == 1500
+
+
 @pytest.mark.parametrize("design", [{}, {"Arbiter": "Fifo"}, {"Arbiter": "Reorder", "RespQueue": "Reorder"},
                                     {"PagePolicy": "Closed", "SchedulerBuffer": "Shared"}])
 def test_single_read_metrics(sim, design):
