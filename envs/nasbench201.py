@@ -77,6 +77,15 @@ class NASBench201Env(DSEEnv):
     :data:`~archgym.simulators.nas.tabular.DEVICES` (default ``pixel3``; e.g. ``eyeriss``,
     ``fpga``, ``raspi4``, ``titan_rtx_1``; latency is measured on the CIFAR-10 network whatever
     the dataset). ``latency_target``, ``flops_target``: hardware budgets (see Rewards).
+    ``metric``: a zero-cost proxy of :mod:`archgym.simulators.nas.proxies` (``synflow``,
+    ``snip``, ``grad_norm``, ``jacob_cov``, ``naswot``, ``params``) to search on instead of the
+    tables: each step scores the cell's freshly initialised network (no training; 0.1-10 s on a
+    CPU core, cached), the observation is that one score, and the default reward is
+    ``weighted_sum``: the score divided by the absolute score of the ResNet cell (which so gets
+    +1, or −1 for ``jacob_cov``, whose scores are negative).
+    Cells that pass no signal from input to output fail (``info["error"]``, reward −1000).
+    ``proxy_kwargs``: options of :class:`~archgym.simulators.nas.proxies.ProxyScoreSimulator`
+    (``seed``, ``channels``, ``cells_per_stage``, ``batch_size``, ``data``, ``num_threads``).
     ``simulator``: any Simulator with the same metrics (e.g. a trained proxy). ``reward``,
     ``targets``, ``weights``, ``cache``, ``reward_kwargs``: as :class:`archgym.env.DSEEnv`.
 
@@ -91,26 +100,43 @@ class NASBench201Env(DSEEnv):
         device: str = DEFAULT_DEVICE,
         latency_target: float | None = None,
         flops_target: float | None = None,
-        reward: str | Objective = "normalized_excess",
+        metric: str | None = None,
+        proxy_kwargs: Mapping[str, Any] | None = None,
+        reward: str | Objective | None = None,
         targets: Mapping[str, float] | None = None,
         weights: Mapping[str, float] | None = None,
         simulator: Simulator | None = None,
         cache: bool | EvaluationCache = True,
         reward_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
+        budgets = {"latency_ms": latency_target, "flops_m": flops_target}
+        observed: Sequence[str] = OBSERVED_METRICS
+        if metric is not None:
+            if simulator is not None or any(v is not None for v in budgets.values()):
+                raise ValueError(f"metric={metric!r} scores cells with a zero-cost proxy; it takes neither "
+                                 "simulator= nor latency_target=/flops_target=")
+            from archgym.simulators.nas.proxies import ProxyScoreSimulator  # torch only when a proxy is asked for
+
+            simulator = ProxyScoreSimulator(metric, **dict(proxy_kwargs or {}))
+            observed = (metric,)
+        elif proxy_kwargs is not None:
+            raise ValueError("proxy_kwargs= needs metric=<zero-cost proxy>")
         if simulator is None:
             simulator = NB201Tabular(epochs=default_epochs(dataset) if epochs is None else epochs, device=device)
         self.dataset = dataset
-        budgets = {"latency_ms": latency_target, "flops_m": flops_target}
-        if targets is None:
-            targets = accuracy_targets(**budgets)
-        elif any(v is not None for v in budgets.values()):
-            raise ValueError("pass either targets= or latency_target=/flops_target=, not both "
-                             f"(targets={dict(targets)!r})")
         space = cell_design_space()
         simulator.workload_key(dataset)  # an unknown dataset is reported before anything is evaluated
         #: metrics of NAS-Bench-201's ResNet cell (the default design), the observation scales
         self.baseline_metrics = simulator.evaluate(arch_to_design(RESNET_ARCH), dataset)
+        if targets is not None and any(v is not None for v in budgets.values()):
+            raise ValueError("pass either targets= or latency_target=/flops_target=, not both "
+                             f"(targets={dict(targets)!r})")
+        if metric is not None:
+            targets = targets if targets is not None else {metric: abs(self.baseline_metrics[metric])}
+            reward = "weighted_sum" if reward is None else reward
+        elif targets is None:
+            targets = accuracy_targets(**budgets)
+        reward = "normalized_excess" if reward is None else reward
         super().__init__(
             simulator,
             space,
@@ -118,8 +144,8 @@ class NASBench201Env(DSEEnv):
             reward=reward,
             targets=targets,
             weights=weights,
-            observed_metrics=OBSERVED_METRICS,
-            metric_scales={m: self.baseline_metrics[m] for m in OBSERVED_METRICS},
+            observed_metrics=observed,
+            metric_scales={m: abs(self.baseline_metrics[m]) for m in observed},
             cache=cache,
             reward_kwargs=reward_kwargs,
         )

@@ -109,3 +109,26 @@ def test_every_agent_runs(name, counting_wrapper):
     assert space.validate(result.best_design) == result.best_design
     assert -1.0 <= result.best_reward == max(result.rewards) <= 0.0
     assert result.best_metrics["valid_acc"] == pytest.approx(100 * (1 + result.best_reward))
+
+
+def test_zero_cost_proxy_metric_searches_on_the_proxy_score():
+    from archgym.simulators.nas.nb201 import RESNET_ARCH, arch_to_design
+
+    env = gym.make("archgym/NASBench201-v0", metric="naswot",
+                   proxy_kwargs={"channels": 4, "cells_per_stage": 1, "batch_size": 8})
+    env.reset(seed=0)
+    _, reward, _, _, info = env.step(arch_to_design(RESNET_ARCH))
+    assert set(info["metrics"]) == {"naswot"} and reward == pytest.approx(1.0)  # the ResNet cell scores +1
+    _, reward, _, _, info = env.step(arch_to_design(["none"] * 6))  # no signal reaches the output
+    assert not info["feasible"] and "error" in info
+    env.close()
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"metric": "naswot", "latency_target": 5.0}, "neither"),
+    ({"proxy_kwargs": {"channels": 4}}, "metric="),
+    ({"metric": "accuracy_at_birth"}, "synflow"),
+])
+def test_bad_proxy_arguments_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        gym.make("archgym/NASBench201-v0", **kwargs)
