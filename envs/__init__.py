@@ -24,6 +24,13 @@ register(
 )
 
 register(
+    "archgym/Supernet-v0",
+    entry_point="archgym.envs.supernet:SupernetEnv",
+    max_episode_steps=100,
+    description="NAS-Bench-201 cells scored by a weight-sharing supernet (SPOS or DARTS) trained on the CPU on real data",
+)
+
+register(
     "archgym/NASBench201-v0",
     entry_point="archgym.envs.nasbench201:NASBench201Env",
     max_episode_steps=100,

@@ -15,6 +15,18 @@ from archgym.simulator import Metric, SimulationError, Simulator  # noqa: E402
 from archgym.spaces import Categorical, DesignSpace, Integer, PowerOfTwo  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_archgym_cache(tmp_path_factory):
+    """Tests never read or write the user's cache (trained supernets): each session gets its own."""
+    previous = os.environ.get("ARCHGYM_CACHE_DIR")
+    os.environ["ARCHGYM_CACHE_DIR"] = str(tmp_path_factory.mktemp("archgym-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("ARCHGYM_CACHE_DIR", None)
+    else:
+        os.environ["ARCHGYM_CACHE_DIR"] = previous
+
+
 class SyntheticTestSimulator(Simulator):
     """Separable test function: cost = Σ distance of each parameter from its optimum.
 

@@ -16,7 +16,8 @@ It follows the NAS-Bench-201 definition (Dong & Yang, ICLR 2020):
 A :class:`Cell` holds a list of *candidate* operations on every edge. A stand-alone network has
 one candidate per edge; the supernet has all five. ``forward`` takes a *selection* per edge:
 either an integer (evaluate only that candidate — single-path, as SPOS) or a weight vector
-(the weighted sum of all candidates — DARTS' continuous relaxation; a zero weight skips work).
+(the weighted sum of all candidates — DARTS' continuous relaxation; every candidate but ``none``
+is computed, so each weight gets its gradient).
 """
 
 from __future__ import annotations

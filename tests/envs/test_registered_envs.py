@@ -8,7 +8,10 @@ import archgym
 from archgym.registration import list_envs
 
 #: keep the checkers fast: small variants of each env (still the real simulator)
-FAST_KWARGS = {"archgym/DRAM-v0": {"max_requests": 500}}
+FAST_KWARGS = {
+    "archgym/DRAM-v0": {"max_requests": 500},
+    "archgym/Supernet-v0": {"channels": 4, "epochs": 1, "progress": False},
+}
 
 IDS = [e.id for e in list_envs()]
 

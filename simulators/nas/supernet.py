@@ -1,0 +1,614 @@
+"""A weight-sharing NAS-Bench-201 supernet trained on the CPU: SPOS or first-order DARTS.
+
+Training modes (``SupernetConfig.mode``):
+
+* ``"spos"`` — Single Path One-Shot (Guo et al., ECCV 2020): every step trains one uniformly
+  sampled path (one op per edge, shared by all cells) on a train batch.
+* ``"darts"`` — DARTS' continuous relaxation, first-order (Liu et al., ICLR 2019): architecture
+  parameters ``α`` (6 edges × 5 ops); every edge computes the ``softmax(α)``-weighted sum of its
+  ops. Bilevel alternation per step: one Adam step on ``α`` against a *validation* batch, then
+  one SGD step on the weights against a *train* batch (the first-order approximation ignores
+  ``∂w*/∂α``).
+
+A sub-architecture is then evaluated with the weights it inherits from the supernet
+(:meth:`Supernet.evaluate`) on the validation split, optionally after re-estimating the
+BatchNorm statistics for that path on a few train batches (running statistics gathered over
+many paths fit no single one; Guo et al. recalibrate for this reason). For DARTS,
+:meth:`Supernet.select_argmax` is the usual ``argmax α`` per edge, and
+:meth:`Supernet.select_perturbation` is the perturbation-based selection of Wang et al., ICLR 2021
+("Rethinking Architecture Selection in Differentiable NAS").
+
+Training is seeded (same config, data and seed give bit-identical weights on the same torch
+build) and cached on disk by :func:`load_or_train_supernet`, keyed by a hash of the config
+(seed included), the data fingerprint, :data:`SUPERNET_VERSION` and the torch version.
+Checkpoints are plain state dicts read with ``torch.load(weights_only=True)`` (no code runs on
+load); their metadata and every tensor's name and shape are checked before anything is loaded
+into a fresh network, so a corrupt or mismatched file is retrained (with a warning) or rejected,
+never half-loaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from archgym.simulators.nas import layers, nb201
+from archgym.simulators.nas.data_loaders import ImageDataset
+from archgym.simulators.nas.model import EDGES, OP_NAMES, NB201Network, Selection, count_parameters, selection_for
+
+#: bump whenever training or evaluation could give different results; keys the checkpoint cache
+SUPERNET_VERSION = "1"
+#: layout of the checkpoint file (independent of the training code)
+CHECKPOINT_FORMAT = 1
+#: supernet training modes
+MODES: tuple[str, ...] = ("spos", "darts")
+#: what to do with an unreadable or mismatched checkpoint
+ON_BAD_CHECKPOINT: tuple[str, ...] = ("retrain", "error")
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file that cannot be used: unreadable, or made for another config/data/code."""
+
+
+# -- configuration -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TrainConfig:
+    """Network size and weight-training hyperparameters (shared by supernet and stand-alone training).
+
+    SGD with Nesterov momentum and a cosine learning-rate schedule over all steps, as
+    NAS-Bench-201 trains its networks; gradients are clipped to ``grad_clip`` (L2 norm).
+    """
+
+    channels: int = 8
+    cells_per_stage: int = 1
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    grad_clip: float = 5.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("channels", "cells_per_stage", "epochs", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("lr", "grad_clip"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        for name in ("momentum", "weight_decay"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a non-negative number, got {value!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise ValueError(f"seed must be an integer, got {self.seed!r}")
+
+
+@dataclass(frozen=True)
+class SupernetConfig(TrainConfig):
+    """:class:`TrainConfig` plus the search mode and DARTS' architecture optimiser.
+
+    ``arch_lr`` defaults to 3e-3, ten times NAS-Bench-201's DARTS setting (3e-4), because the
+    CPU budget here is hundreds of steps rather than tens of thousands; Adam with betas
+    (0.5, 0.999) and ``arch_weight_decay`` as DARTS.
+    """
+
+    mode: str = "spos"
+    arch_lr: float = 3e-3
+    arch_weight_decay: float = 1e-3
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.mode not in MODES:
+            raise ValueError(f"unknown supernet mode {self.mode!r}; expected one of: {', '.join(MODES)}")
+        if not isinstance(self.arch_lr, (int, float)) or not math.isfinite(self.arch_lr) or self.arch_lr <= 0:
+            raise ValueError(f"arch_lr must be a positive number, got {self.arch_lr!r}")
+
+
+def build_network(config: TrainConfig, dataset: ImageDataset, ops: Sequence[str] | None = None) -> NB201Network:
+    """The supernet (``ops=None``) or the stand-alone network of cell ``ops``, sized for ``dataset``."""
+    kwargs = dict(
+        channels=config.channels,
+        cells_per_stage=config.cells_per_stage,
+        num_classes=dataset.num_classes,
+        in_channels=dataset.input_shape[0],
+    )
+    return NB201Network.supernet(**kwargs) if ops is None else NB201Network.for_arch(ops, **kwargs)
+
+
+def skeleton(config: TrainConfig, dataset: ImageDataset) -> layers.Skeleton:
+    """The layer-table skeleton of :func:`build_network`'s networks (for FLOPs, :mod:`.layers`)."""
+    channels, height, width = dataset.input_shape
+    if height != width:
+        raise ValueError(f"FLOPs are counted for square inputs; dataset {dataset.name!r} has {height}x{width} images")
+    return layers.Skeleton(
+        input_size=height, num_classes=dataset.num_classes, channels=config.channels,
+        cells_per_stage=config.cells_per_stage, in_channels=channels,
+    )
+
+
+def cell_cost(ops: Sequence[str], config: TrainConfig, dataset: ImageDataset) -> dict[str, float]:
+    """``params`` (trainable parameters) and ``flops`` (NAS-Bench-201's FLOPs per image,
+    :func:`.layers.count_flops`) of the stand-alone network of cell ``ops``."""
+    params = count_parameters(build_network(config, dataset, ops))
+    return {"params": float(params), "flops": float(layers.count_flops(ops, skeleton(config, dataset)))}
+
+
+# -- small torch helpers -------------------------------------------------------------------------
+@contextlib.contextmanager
+def torch_threads(num_threads: int) -> Iterator[None]:
+    """Run the block with ``torch.set_num_threads(num_threads)``, restoring the previous setting."""
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
+        raise ValueError(f"num_threads must be a positive integer, got {num_threads!r}")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(num_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
+def _seeded(seed: int) -> Iterator[None]:
+    """Seed torch's global generator for the block without disturbing the caller's random state."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def _batches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
+    """Index batches of one shuffled pass over ``n`` samples (the last one may be smaller)."""
+    order = torch.randperm(n, generator=generator)
+    for start in range(0, n, batch_size):
+        yield order[start : start + batch_size]
+
+
+def _endless_batches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
+    while True:
+        yield from _batches(n, batch_size, generator)
+
+
+def uniform_path(generator: torch.Generator) -> list[int]:
+    """One op index per edge, uniformly at random (SPOS' sampler)."""
+    return torch.randint(len(OP_NAMES), (len(EDGES),), generator=generator).tolist()
+
+
+# -- weight training -------------------------------------------------------------------------------
+@dataclass
+class TrainingHistory:
+    """Per-epoch mean train loss and accuracy, and the number of weight steps taken."""
+
+    loss: list[float] = dataclasses.field(default_factory=list)
+    accuracy: list[float] = dataclasses.field(default_factory=list)
+    steps: int = 0
+
+
+def fit(
+    network: nn.Module,
+    dataset: ImageDataset,
+    config: TrainConfig,
+    path: Callable[[], Selection],
+    *,
+    arch_step: Callable[[torch.Tensor, torch.Tensor], None] | None = None,
+    epochs: int | None = None,
+    seed_offset: int = 0,
+    progress: bool = False,
+    description: str = "training",
+) -> TrainingHistory:
+    """Train ``network``'s weights on the train split: one SGD step per batch on selection ``path()``.
+
+    ``arch_step(x, y)``, when given, runs before each weight step on the next validation batch
+    (DARTS' alternation). Data order is drawn from a generator seeded with
+    ``config.seed + seed_offset``.
+    """
+    from tqdm.auto import tqdm
+
+    epochs = config.epochs if epochs is None else epochs
+    generator = torch.Generator().manual_seed(config.seed + seed_offset)
+    valid_batches = _endless_batches(len(dataset.valid_y), config.batch_size, generator) if arch_step else None
+    optimiser = torch.optim.SGD(
+        network.parameters(), lr=config.lr, momentum=config.momentum, nesterov=config.momentum > 0,
+        weight_decay=config.weight_decay,
+    )
+    steps_per_epoch = math.ceil(len(dataset.train_y) / config.batch_size)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=max(1, epochs * steps_per_epoch))
+    history = TrainingHistory()
+    network.train()
+    bar = tqdm(range(epochs), desc=description, unit="epoch", disable=not progress, leave=False)
+    for _ in bar:
+        total_loss, correct, seen = 0.0, 0, 0
+        for index in _batches(len(dataset.train_y), config.batch_size, generator):
+            if arch_step is not None:
+                valid_index = next(valid_batches)
+                arch_step(dataset.valid_x[valid_index], dataset.valid_y[valid_index])
+            x, y = dataset.train_x[index], dataset.train_y[index]
+            logits = network(x, path())
+            loss = F.cross_entropy(logits, y)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(network.parameters(), config.grad_clip)
+            optimiser.step()
+            schedule.step()
+            history.steps += 1
+            total_loss += loss.item() * len(y)
+            correct += int((logits.argmax(1) == y).sum())
+            seen += len(y)
+        history.loss.append(total_loss / seen)
+        history.accuracy.append(correct / seen)
+        bar.set_postfix(loss=f"{history.loss[-1]:.3f}", acc=f"{history.accuracy[-1]:.3f}")
+    network.eval()
+    return history
+
+
+def train_standalone(
+    ops: Sequence[str],
+    dataset: ImageDataset,
+    config: TrainConfig,
+    *,
+    num_threads: int = 1,
+    progress: bool = False,
+) -> dict[str, float]:
+    """Train the stand-alone network of cell ``ops`` from scratch; its validation metrics.
+
+    The ground truth a supernet's estimates are judged against (``benchmarks/supernet_ranking.py``).
+    """
+    with torch_threads(num_threads):
+        with _seeded(config.seed):
+            network = build_network(config, dataset, ops)
+        fit(network, dataset, config, lambda: [0] * len(EDGES), progress=progress, description="stand-alone")
+        accuracy, loss = evaluate_network(network, [0] * len(EDGES), dataset.valid_x, dataset.valid_y)
+    return {"accuracy": accuracy, "loss": loss, **cell_cost(ops, config, dataset)}
+
+
+# -- evaluation helpers ----------------------------------------------------------------------------
+@torch.no_grad()
+def evaluate_network(
+    network: nn.Module, selection: Selection, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 512
+) -> tuple[float, float]:
+    """``(accuracy, mean cross-entropy)`` of ``network`` under ``selection`` in eval mode."""
+    network.eval()
+    correct, total_loss = 0, 0.0
+    for start in range(0, len(labels), batch_size):
+        x, y = images[start : start + batch_size], labels[start : start + batch_size]
+        logits = network(x, selection)
+        total_loss += float(F.cross_entropy(logits, y, reduction="sum"))
+        correct += int((logits.argmax(1) == y).sum())
+    return correct / len(labels), total_loss / len(labels)
+
+
+def _batchnorms(network: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    return [m for m in network.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+
+
+@contextlib.contextmanager
+def preserved_batchnorm(network: nn.Module) -> Iterator[None]:
+    """Restore every BatchNorm's running statistics and momentum when the block ends."""
+    saved = [(m, m.momentum, {k: v.clone() for k, v in m.state_dict().items()}) for m in _batchnorms(network)]
+    try:
+        yield
+    finally:
+        for module, momentum, state in saved:
+            module.load_state_dict(state)
+            module.momentum = momentum
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(
+    network: nn.Module, selection: Selection, images: torch.Tensor, batches: int, batch_size: int, seed: int = 0
+) -> None:
+    """Re-estimate BatchNorm running statistics for ``selection`` from ``batches`` random batches.
+
+    Statistics are reset and accumulated as a plain average over the batches (``momentum=None``)
+    — the recalibration of Guo et al. (SPOS). Call inside :func:`preserved_batchnorm` to keep the
+    supernet's own statistics.
+    """
+    if isinstance(batches, bool) or not isinstance(batches, int) or batches < 0:
+        raise ValueError(f"BatchNorm recalibration batches must be a non-negative integer, got {batches!r}")
+    if batches == 0:
+        return
+    modules = _batchnorms(network)
+    for module in modules:
+        module.reset_running_stats()
+        module.momentum = None
+    network.train()
+    generator = torch.Generator().manual_seed(seed)
+    for _, index in zip(range(batches), _endless_batches(len(images), batch_size, generator)):
+        network(images[index], selection)
+    network.eval()
+
+
+# -- the trained supernet ----------------------------------------------------------------------------
+class Supernet:
+    """A trained weight-sharing supernet and the data it was trained on.
+
+    Made by :func:`train_supernet` or :func:`load_or_train_supernet`. ``alpha`` holds DARTS'
+    architecture parameters (``None`` for SPOS); ``history`` the per-epoch training curve;
+    ``from_cache`` tells whether the weights came from a checkpoint (then ``history.steps`` is 0).
+    """
+
+    def __init__(
+        self,
+        config: SupernetConfig,
+        dataset: ImageDataset,
+        network: NB201Network,
+        alpha: torch.Tensor | None = None,
+        history: TrainingHistory | None = None,
+        *,
+        from_cache: bool = False,
+        checkpoint: Path | None = None,
+        num_threads: int = 1,
+    ) -> None:
+        if (alpha is None) != (config.mode != "darts"):
+            need = "needs" if config.mode == "darts" else "takes no"
+            raise ValueError(f"mode {config.mode!r} {need} architecture parameters")
+        self.config = config
+        self.dataset = dataset
+        self.network = network.eval()
+        self.alpha = alpha
+        self.history = history or TrainingHistory()
+        self.from_cache = from_cache
+        self.checkpoint = checkpoint
+        self.num_threads = num_threads
+        self.key = checkpoint_key(config, dataset)
+
+    def __repr__(self) -> str:
+        return f"Supernet(mode={self.config.mode!r}, dataset={self.dataset.name!r}, key={self.key[:12]!r})"
+
+    # -- evaluation ------------------------------------------------------------------------------
+    def evaluate(self, ops: Sequence[str], bn_batches: int = 0) -> dict[str, float]:
+        """Validation metrics of cell ``ops`` with inherited weights.
+
+        Returns ``accuracy`` (fraction correct), ``loss`` (mean cross-entropy), ``params`` and
+        ``flops`` (of the stand-alone network of that cell, :func:`cell_cost`). ``bn_batches > 0`` first
+        recalibrates BatchNorm on that many train batches (the supernet keeps its statistics).
+        """
+        ops = nb201.check_arch(ops)
+        selection = selection_for(ops)
+        with torch_threads(self.num_threads), preserved_batchnorm(self.network):
+            recalibrate_batchnorm(
+                self.network, selection, self.dataset.train_x, bn_batches, self.config.batch_size, self.config.seed
+            )
+            accuracy, loss = evaluate_network(self.network, selection, self.dataset.valid_x, self.dataset.valid_y)
+        return {"accuracy": accuracy, "loss": loss, **cell_cost(ops, self.config, self.dataset)}
+
+    # -- DARTS architecture selection ------------------------------------------------------------
+    def _require_alpha(self) -> torch.Tensor:
+        if self.alpha is None:
+            raise ValueError(
+                f"architecture selection needs a DARTS supernet (mode='darts'), this one is {self.config.mode!r}"
+            )
+        return self.alpha
+
+    def select_argmax(self) -> tuple[str, ...]:
+        """DARTS' magnitude-based selection: the op with the largest ``α`` on every edge."""
+        return tuple(OP_NAMES[i] for i in self._require_alpha().argmax(dim=1).tolist())
+
+    def select_perturbation(self, finetune_epochs: int = 0, seed: int = 0) -> tuple[str, ...]:
+        """Perturbation-based selection (Wang et al., ICLR 2021), on the validation split.
+
+        Edges are visited in a seeded random order. On each, every op is masked in turn (its
+        mixing weight set to 0, the others kept) and the supernet's validation accuracy
+        measured; the op whose removal lowers accuracy most is chosen (ties: larger ``α``) and
+        the edge is fixed to it. ``finetune_epochs > 0`` trains a copy of the supernet's weights
+        for that many epochs under the partly discretised weights after every decision, as the
+        paper does; the supernet itself is never modified. Masking ``none`` never changes the
+        output (it contributes zero), so ``none`` wins only where removing every other op helps.
+        """
+        alpha = self._require_alpha()
+        weights = torch.softmax(alpha.detach(), dim=1).clone()
+        network = copy.deepcopy(self.network) if finetune_epochs else self.network
+        order = torch.randperm(len(EDGES), generator=torch.Generator().manual_seed(seed)).tolist()
+        valid = (self.dataset.valid_x, self.dataset.valid_y)
+        with torch_threads(self.num_threads):
+            for step, edge in enumerate(order):
+                base, _ = evaluate_network(network, list(weights), *valid)
+                drops = []
+                for op in range(len(OP_NAMES)):
+                    masked = weights.clone()
+                    masked[edge, op] = 0.0
+                    drops.append((base - evaluate_network(network, list(masked), *valid)[0], float(alpha[edge, op])))
+                best = max(range(len(OP_NAMES)), key=lambda op: drops[op])
+                weights[edge] = F.one_hot(torch.tensor(best), len(OP_NAMES)).float()
+                if finetune_epochs and step < len(order) - 1:
+                    fixed = list(weights)
+                    fit(network, self.dataset, self.config, lambda: fixed, epochs=finetune_epochs, seed_offset=100 + step)
+        return tuple(OP_NAMES[i] for i in weights.argmax(dim=1).tolist())
+
+
+def train_supernet(
+    config: SupernetConfig, dataset: ImageDataset, *, num_threads: int = 1, progress: bool = False
+) -> Supernet:
+    """Train a supernet from scratch (no cache); see the module docstring for the modes."""
+    with torch_threads(num_threads):
+        with _seeded(config.seed):
+            network = build_network(config, dataset)
+            alpha = nn.Parameter(1e-3 * torch.randn(len(EDGES), len(OP_NAMES))) if config.mode == "darts" else None
+        description = f"supernet ({config.mode}, {dataset.name})"
+        if alpha is None:
+            sampler = torch.Generator().manual_seed(config.seed + 1)
+            history = fit(
+                network, dataset, config, lambda: uniform_path(sampler), progress=progress, description=description
+            )
+        else:
+            arch_optimiser = torch.optim.Adam(
+                [alpha], lr=config.arch_lr, betas=(0.5, 0.999), weight_decay=config.arch_weight_decay
+            )
+
+            def arch_step(x: torch.Tensor, y: torch.Tensor) -> None:
+                arch_optimiser.zero_grad(set_to_none=True)
+                F.cross_entropy(network(x, list(torch.softmax(alpha, dim=1))), y).backward()
+                arch_optimiser.step()
+
+            history = fit(
+                network, dataset, config, lambda: list(torch.softmax(alpha.detach(), dim=1)),
+                arch_step=arch_step, progress=progress, description=description,
+            )
+    return Supernet(
+        config, dataset, network, None if alpha is None else alpha.detach().clone(), history, num_threads=num_threads
+    )
+
+
+# -- checkpoint cache --------------------------------------------------------------------------------
+def default_cache_dir() -> Path:
+    """``$ARCHGYM_CACHE_DIR/supernet``, else ``$XDG_CACHE_HOME/archgym/supernet``, else ``~/.cache/archgym/supernet``."""
+    if os.environ.get("ARCHGYM_CACHE_DIR"):
+        return Path(os.environ["ARCHGYM_CACHE_DIR"]).expanduser() / "supernet"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "archgym" / "supernet"
+
+
+def _metadata(config: SupernetConfig, dataset: ImageDataset) -> dict[str, Any]:
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "version": SUPERNET_VERSION,
+        "torch": str(torch.__version__),
+        "config": dataclasses.asdict(config),
+        "dataset": dataset.name,
+        "data": dataset.fingerprint(),
+    }
+
+
+def checkpoint_key(config: SupernetConfig, dataset: ImageDataset) -> str:
+    """SHA-256 of (config incl. seed, data fingerprint, code version, torch version)."""
+    return hashlib.sha256(json.dumps(_metadata(config, dataset), sort_keys=True).encode()).hexdigest()
+
+
+def checkpoint_path(config: SupernetConfig, dataset: ImageDataset, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Where the checkpoint of ``(config, dataset)`` lives in ``cache_dir`` (default :func:`default_cache_dir`)."""
+    folder = default_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
+    return folder / f"supernet-{config.mode}-{dataset.name}-{checkpoint_key(config, dataset)[:24]}.pt"
+
+
+def save_checkpoint(supernet: Supernet, path: str | os.PathLike[str]) -> Path:
+    """Write ``supernet`` as a state-dict checkpoint, atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "metadata": {**_metadata(supernet.config, supernet.dataset), "key": supernet.key},
+        "state_dict": supernet.network.state_dict(),
+        "alpha": supernet.alpha,
+        "history": {"loss": supernet.history.loss, "accuracy": supernet.history.accuracy},
+    }
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        torch.save(payload, temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def load_checkpoint(
+    path: str | os.PathLike[str], config: SupernetConfig, dataset: ImageDataset, *, num_threads: int = 1
+) -> Supernet:
+    """Load the checkpoint at ``path`` for ``(config, dataset)``; :class:`CheckpointError` if unusable.
+
+    Read with ``torch.load(weights_only=True)``. The metadata must match ``config``, the data
+    fingerprint and the code version; the state dict must name exactly the fresh network's
+    tensors with the same shapes and dtypes, all finite. Only then are the weights copied, into a
+    fresh network, so a failure leaves nothing half-loaded.
+    """
+    path = Path(path)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a damaged file (zip, pickle, EOF, ...)
+        raise CheckpointError(f"cannot read supernet checkpoint {path}: {_load_failure(exc)}") from exc
+    if not isinstance(payload, dict) or not {"metadata", "state_dict", "alpha", "history"} <= set(payload):
+        raise CheckpointError(f"{path} is not an archgym supernet checkpoint (missing metadata/state_dict/alpha/history)")
+    expected = {**_metadata(config, dataset), "key": checkpoint_key(config, dataset)}
+    found = payload["metadata"] if isinstance(payload["metadata"], dict) else {}
+    differing = [name for name in expected if found.get(name) != expected[name]]
+    if differing:
+        details = "; ".join(f"{name}: checkpoint {found.get(name)!r} != expected {expected[name]!r}" for name in differing)
+        raise CheckpointError(f"supernet checkpoint {path} was made for something else ({details})")
+
+    with _seeded(config.seed):
+        network = build_network(config, dataset)
+    state = payload["state_dict"]
+    _check_state(path, network.state_dict(), state)
+    alpha = payload["alpha"]
+    if config.mode == "darts":
+        shape = (len(EDGES), len(OP_NAMES))
+        if not isinstance(alpha, torch.Tensor) or alpha.shape != shape or not torch.isfinite(alpha).all():
+            raise CheckpointError(f"{path}: DARTS checkpoint lacks finite architecture parameters of shape (6, 5)")
+        alpha = alpha.clone()
+    elif alpha is not None:
+        raise CheckpointError(f"{path}: a {config.mode!r} checkpoint must not hold architecture parameters")
+    network.load_state_dict(state, strict=True)
+    history = payload["history"]
+    try:
+        history = TrainingHistory([float(v) for v in history["loss"]], [float(v) for v in history["accuracy"]])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: malformed training history ({exc})") from exc
+    return Supernet(config, dataset, network, alpha, history, from_cache=True, checkpoint=path, num_threads=num_threads)
+
+
+def _load_failure(exc: Exception) -> str:
+    """One line on why ``torch.load`` failed; for a weights-only refusal, the refused item rather
+    than torch's advice to retry with ``weights_only=False`` (which would run the file's code)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    for i, line in enumerate(lines):
+        if "WeightsUnpickler error:" in line:
+            detail = line.split("WeightsUnpickler error:", 1)[1].strip() or (lines[i + 1] if i + 1 < len(lines) else "")
+            return f"refused by torch.load(weights_only=True): {detail.split(' Please use')[0]}"
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
+
+
+def _check_state(path: Path, reference: dict[str, torch.Tensor], state: Any) -> None:
+    """Every tensor of ``reference`` present in ``state`` with the same shape/dtype, finite; no extras."""
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: state_dict is a {type(state).__name__}, not a dict")
+    missing, extra = sorted(set(reference) - set(state)), sorted(set(state) - set(reference))
+    if missing or extra:
+        raise CheckpointError(f"{path}: state dict does not fit the network (missing {missing[:5]}, unexpected {extra[:5]})")
+    for name, tensor in reference.items():
+        value = state[name]
+        if not isinstance(value, torch.Tensor) or value.shape != tensor.shape or value.dtype != tensor.dtype:
+            found = f"{tuple(value.shape)} {value.dtype}" if isinstance(value, torch.Tensor) else type(value).__name__
+            raise CheckpointError(f"{path}: tensor {name!r} is {found}, expected {tuple(tensor.shape)} {tensor.dtype}")
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            raise CheckpointError(f"{path}: tensor {name!r} holds non-finite values")
+
+
+def load_or_train_supernet(
+    config: SupernetConfig,
+    dataset: ImageDataset,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    on_bad_checkpoint: str = "retrain",
+    num_threads: int = 1,
+    progress: bool = False,
+) -> Supernet:
+    """The trained supernet for ``(config, dataset)``: from the checkpoint cache, else trained and cached.
+
+    ``on_bad_checkpoint``: ``"retrain"`` (default) warns and replaces an unusable checkpoint;
+    ``"error"`` raises :class:`CheckpointError` instead.
+    """
+    if on_bad_checkpoint not in ON_BAD_CHECKPOINT:
+        raise ValueError(f"unknown on_bad_checkpoint {on_bad_checkpoint!r}; expected one of: {', '.join(ON_BAD_CHECKPOINT)}")
+    path = checkpoint_path(config, dataset, cache_dir)
+    if path.exists():
+        try:
+            return load_checkpoint(path, config, dataset, num_threads=num_threads)
+        except CheckpointError as exc:
+            if on_bad_checkpoint == "error":
+                raise
+            warnings.warn(f"{exc}; retraining and overwriting it", RuntimeWarning, stacklevel=2)
+    supernet = train_supernet(config, dataset, num_threads=num_threads, progress=progress)
+    supernet.checkpoint = save_checkpoint(supernet, path)
+    return supernet

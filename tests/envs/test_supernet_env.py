@@ -1,0 +1,90 @@
+"""archgym/Supernet-v0: a tiny supernet (C=4, N=1, one epoch on digits) in a per-test cache folder."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from gymnasium.utils.env_checker import check_env as gym_check_env
+
+import archgym  # noqa: F401  (registers the envs)
+from archgym.envs.nasbench201 import cell_design_space
+from archgym.simulators.nas import nb201
+
+torch.set_num_threads(1)
+
+TINY = {"channels": 4, "cells_per_stage": 1, "epochs": 1, "bn_batches": 1, "progress": False}
+CELL = ("nor_conv_3x3", "skip_connect", "nor_conv_1x1", "avg_pool_3x3", "none", "nor_conv_3x3")
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("supernet-cache")
+
+
+def make(cache_dir, **kwargs):
+    return gym.make("archgym/Supernet-v0", cache_dir=cache_dir, **{**TINY, **kwargs})
+
+
+def test_step_reward_is_the_inherited_weights_validation_accuracy(cache_dir):
+    env = make(cache_dir)
+    assert env.unwrapped.design_space == cell_design_space()
+    env.reset(seed=0)
+    obs, reward, terminated, truncated, info = env.step(nb201.arch_to_design(CELL))
+    metrics = info["metrics"]
+    assert info["feasible"] and info["workload"] == "digits" and not terminated and not truncated
+    assert reward == metrics["accuracy"] == env.unwrapped.supernet.evaluate(CELL, bn_batches=1)["accuracy"]
+    assert env.observation_space.contains(obs)
+    assert obs[0] == pytest.approx(metrics["accuracy"] / (metrics["accuracy"] + 1))
+    _, _, _, _, info = env.step(env.unwrapped.design_space.encode(nb201.arch_to_design(("nor_conv_3x3",) * 6)))
+    assert info["metrics"]["params"] > metrics["params"]
+
+
+def test_second_construction_loads_the_checkpoint(cache_dir):
+    first = make(cache_dir, seed=3).unwrapped.supernet
+    second = make(cache_dir, seed=3).unwrapped.supernet
+    assert second.from_cache and second.history.steps == 0 and second.checkpoint == first.checkpoint
+    assert len(list(cache_dir.glob("*.pt"))) >= 1
+    for a, b in zip(first.network.state_dict().values(), second.network.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_checkers_pass(cache_dir):
+    from stable_baselines3.common.env_checker import check_env
+
+    env = make(cache_dir)
+    gym_check_env(env.unwrapped, skip_render_check=True)
+    check_env(env.unwrapped, warn=True)
+
+
+def test_darts_mode_exposes_the_selections(cache_dir):
+    env = make(cache_dir, mode="darts")
+    supernet = env.unwrapped.supernet
+    assert supernet.config.mode == "darts" and supernet.alpha.shape == (6, 5)
+    nb201.check_arch(supernet.select_argmax())
+    env.reset(seed=1)
+    _, reward, _, _, info = env.step(env.action_space.sample())
+    assert 0 <= reward <= 1 and info["feasible"]
+
+
+def test_objectives_and_targets_are_make_kwargs(cache_dir):
+    env = make(cache_dir, reward="normalized_excess", targets={"accuracy": 1.0, "flops": 1e5})
+    env.reset(seed=0)
+    _, reward, _, _, info = env.step(nb201.arch_to_design(("nor_conv_3x3",) * 6))
+    m = info["metrics"]
+    assert reward == pytest.approx(-((1 - m["accuracy"]) + max(m["flops"] / 1e5 - 1, 0)))
+
+
+def test_bad_arguments_are_named(cache_dir, tmp_path):
+    with pytest.raises(ValueError, match="unknown supernet mode 'enas'"):
+        make(cache_dir, mode="enas")
+    with pytest.raises(ValueError, match="unknown dataset 'imagenet'"):
+        make(cache_dir, dataset="imagenet")
+    with pytest.raises(FileNotFoundError, match="data_batch_1"):
+        make(cache_dir, dataset="cifar10", data_dir=tmp_path)
+    with pytest.raises(ValueError, match="bn_batches"):
+        make(cache_dir, bn_batches=-1)
+    env = make(cache_dir)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="edge_1_0"):
+        env.step({**nb201.arch_to_design(CELL), "edge_1_0": "conv_5x5"})
+    assert np.all(env.unwrapped.design_space.nvec == 5)

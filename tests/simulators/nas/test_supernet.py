@@ -1,0 +1,327 @@
+"""The weight-sharing supernet: data, seeded training, the checkpoint cache, evaluation and DARTS selection."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from archgym.simulators.nas import layers, nb201
+from archgym.simulators.nas.data_loaders import ImageDataset, load_cifar10, load_dataset, restricted_loads
+from archgym.simulators.nas.model import OP_NAMES, count_parameters
+from archgym.simulators.nas.supernet import (
+    CheckpointError, Supernet, SupernetConfig, build_network, checkpoint_path, evaluate_network, load_checkpoint,
+    load_or_train_supernet, preserved_batchnorm, recalibrate_batchnorm, save_checkpoint, skeleton, train_supernet,
+)
+from archgym.simulators.nas.supernet_simulator import SupernetSimulator
+
+torch.set_num_threads(1)
+
+CELL = ("nor_conv_3x3", "skip_connect", "nor_conv_1x1", "avg_pool_3x3", "none", "nor_conv_3x3")
+
+
+@pytest.fixture(scope="module")
+def digits() -> ImageDataset:
+    return load_dataset("digits")
+
+
+@pytest.fixture(scope="module")
+def tiny(digits) -> ImageDataset:
+    """A 256/128-image slice of digits: real data, small enough for a training run per test."""
+    return ImageDataset("digits", digits.train_x[:256], digits.train_y[:256], digits.valid_x[:128],
+                        digits.valid_y[:128], 10)
+
+
+def config(**overrides) -> SupernetConfig:
+    return SupernetConfig(**{"channels": 4, "cells_per_stage": 1, "epochs": 1, "batch_size": 64, **overrides})
+
+
+@pytest.fixture(scope="module")
+def spos(tiny) -> Supernet:
+    return train_supernet(config(epochs=2), tiny)
+
+
+@pytest.fixture(scope="module")
+def darts(tiny) -> Supernet:
+    return train_supernet(config(mode="darts", epochs=2, arch_lr=0.05), tiny)
+
+
+# -- data ------------------------------------------------------------------------------------------
+def test_digits_split_is_seeded_stratified_and_standardised(digits):
+    assert digits.input_shape == (1, 8, 8) and digits.num_classes == 10
+    assert len(digits.train_y) + len(digits.valid_y) == 1797
+    valid_share = np.bincount(digits.valid_y.numpy(), minlength=10) / np.bincount(
+        np.concatenate([digits.train_y.numpy(), digits.valid_y.numpy()]), minlength=10)
+    assert np.allclose(valid_share, 0.25, atol=0.02)  # every class split 75/25
+    assert abs(float(digits.train_x.mean())) < 1e-4 and abs(float(digits.train_x.std()) - 1) < 1e-3
+    assert load_dataset("digits").fingerprint() == digits.fingerprint()
+    other = load_dataset("digits", seed=1)
+    assert other.fingerprint() != digits.fingerprint() and not torch.equal(other.train_y, digits.train_y)
+
+
+def _write_fake_cifar(root, images_per_batch=4):
+    """A CIFAR-10 python folder in the official layout (dicts with bytes keys, pickled) with random pixels."""
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"batch_label": name.encode(), b"data": rng.integers(0, 256, (images_per_batch, 3072), dtype=np.uint8),
+                 b"labels": rng.integers(0, 10, images_per_batch).tolist(), b"filenames": [b"x.png"] * images_per_batch}
+        (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
+    return folder
+
+
+def test_cifar10_loads_the_python_batches_from_a_local_folder(tmp_path):
+    _write_fake_cifar(tmp_path)
+    data = load_dataset("cifar10", tmp_path)
+    assert data.input_shape == (3, 32, 32) and len(data.train_y) == 20 and len(data.valid_y) == 4
+    raw = pickle.loads((tmp_path / "cifar-10-batches-py" / "data_batch_1").read_bytes())
+    pixels = raw[b"data"].reshape(-1, 3, 32, 32)[0] / 255.0
+    # standardised per channel with the train split's statistics: a positive affine map of the pixels
+    assert np.corrcoef(pixels.ravel(), data.train_x[0].numpy().ravel())[0, 1] > 0.999
+    assert data.train_y[:4].tolist() == raw[b"labels"]
+    assert len(load_cifar10(tmp_path / "cifar-10-batches-py", limit=3).train_y) == 3  # the folder itself works too
+
+
+def test_cifar10_missing_folder_names_the_missing_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="data_batch_1"):
+        load_dataset("cifar10", tmp_path)
+    with pytest.raises(ValueError, match="data_dir"):
+        load_dataset("cifar10")
+
+
+def test_cifar_unpickler_refuses_code(tmp_path):
+    marker = tmp_path / "ran"
+
+    class Exploit:
+        def __reduce__(self):
+            return (exec, (f"open({str(marker)!r}, 'w').close()",))
+
+    with pytest.raises(pickle.UnpicklingError, match="refusing to load global .*exec"):
+        restricted_loads(pickle.dumps({b"data": Exploit()}, protocol=2))
+    assert not marker.exists()
+    folder = _write_fake_cifar(tmp_path / "evil")
+    (folder / "test_batch").write_bytes(pickle.dumps({b"data": Exploit(), b"labels": []}, protocol=2))
+    with pytest.raises(ValueError, match="not a CIFAR-10 python batch"):
+        load_dataset("cifar10", tmp_path / "evil")
+    assert not marker.exists()
+
+
+def test_bad_dataset_arguments_are_named():
+    with pytest.raises(ValueError, match="unknown dataset 'mnist'.*digits, cifar10"):
+        load_dataset("mnist")
+    with pytest.raises(ValueError, match="valid_fraction"):
+        load_dataset("digits", valid_fraction=1.5)
+    with pytest.raises(ValueError, match="data_dir and limit apply to cifar10"):
+        load_dataset("digits", "/tmp")
+    with pytest.raises(ValueError, match="limit"):
+        load_dataset("cifar10", "/tmp", limit=0)
+
+
+# -- training and evaluation ----------------------------------------------------------------------------
+def test_same_seed_same_weights_different_seed_different_weights(tiny, spos):
+    again = train_supernet(config(epochs=2), tiny)
+    for (name, a), b in zip(spos.network.state_dict().items(), again.network.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert spos.evaluate(CELL) == again.evaluate(CELL)
+    other = train_supernet(config(epochs=2, seed=1), tiny)
+    assert not torch.equal(other.network.classifier.weight, spos.network.classifier.weight)
+
+
+def test_training_learns(digits, spos):
+    assert spos.history.steps == 2 * 4 and len(spos.history.loss) == 2
+    longer = train_supernet(config(epochs=3, channels=8), digits)
+    assert longer.history.loss[-1] < longer.history.loss[0]
+    # chance is 0.1 (sd 0.014 on 450 images); three SPOS epochs get about 0.3
+    assert longer.evaluate(("nor_conv_3x3",) * 6, bn_batches=2)["accuracy"] > 0.2
+
+
+def test_metrics_are_the_standalone_networks(tiny, spos):
+    metrics = spos.evaluate(CELL)
+    assert set(metrics) == {"accuracy", "loss", "params", "flops"} and 0 <= metrics["accuracy"] <= 1
+    cfg = spos.config
+    assert metrics["params"] == count_parameters(build_network(cfg, tiny, CELL))
+    # two independent counts agree: the torch module's parameters and the layer table's
+    assert metrics["params"] == layers.count_params(CELL, skeleton(cfg, tiny))
+    assert metrics["flops"] == layers.count_flops(CELL, skeleton(cfg, tiny))
+    assert spos.evaluate(("none",) * 6)["flops"] < metrics["flops"]
+
+
+def test_batchnorm_recalibration_changes_statistics_and_restores_them(tiny, spos):
+    network = spos.network
+    bn = network.stem[1]
+    before = {k: v.clone() for k, v in network.state_dict().items()}
+    selection = [3, 1, 2, 4, 0, 3]
+    with preserved_batchnorm(network):
+        recalibrate_batchnorm(network, selection, tiny.train_x, batches=2, batch_size=64)
+        assert not torch.allclose(bn.running_var, before["stem.1.running_var"])
+        assert int(bn.num_batches_tracked) == 2
+    for key, value in network.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    spos.evaluate(CELL, bn_batches=2)
+    assert all(torch.equal(v, before[k]) for k, v in network.state_dict().items())  # evaluate keeps the supernet
+    with pytest.raises(ValueError, match="non-negative"):
+        spos.evaluate(CELL, bn_batches=-1)
+
+
+def test_isomorphic_cells_score_the_same(spos):
+    # node 3 = avg(conv(x)) + avg(x) written two ways; the shared weights make them one function
+    a = ("nor_conv_3x3", "skip_connect", "none", "none", "avg_pool_3x3", "avg_pool_3x3")
+    b = ("nor_conv_3x3", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3", "avg_pool_3x3", "none")
+    assert nb201.canonical_key(a) == nb201.canonical_key(b)
+    assert spos.evaluate(a)["accuracy"] == spos.evaluate(b)["accuracy"]
+
+
+# -- DARTS --------------------------------------------------------------------------------------------
+def test_darts_alpha_gets_gradients(tiny, darts):
+    network = build_network(darts.config, tiny)
+    alpha = torch.zeros(6, 5, requires_grad=True)
+    loss = torch.nn.functional.cross_entropy(network(tiny.valid_x[:32], list(torch.softmax(alpha, 1))), tiny.valid_y[:32])
+    loss.backward()
+    assert torch.isfinite(alpha.grad).all() and (alpha.grad.abs() > 0).all()
+    # the arch step moves α: the same run with a 100x smaller α learning rate ends elsewhere
+    slow = train_supernet(config(mode="darts", epochs=2, arch_lr=5e-4), tiny)
+    assert (darts.alpha - slow.alpha).abs().max() > 10 * (slow.alpha.abs().max())
+
+
+def test_argmax_selection_reads_alpha(darts):
+    alpha = torch.zeros(6, 5)
+    expected = ("skip_connect", "nor_conv_3x3", "none", "avg_pool_3x3", "nor_conv_1x1", "nor_conv_3x3")
+    for edge, op in enumerate(expected):
+        alpha[edge, OP_NAMES.index(op)] = 1.0
+    chosen = Supernet(darts.config, darts.dataset, darts.network, alpha).select_argmax()
+    assert chosen == expected
+    assert darts.select_argmax() == tuple(OP_NAMES[i] for i in darts.alpha.argmax(1).tolist())
+
+
+def test_perturbation_selection_picks_the_op_whose_removal_hurts_most(tiny, darts):
+    chosen = darts.select_perturbation(seed=0)
+    nb201.check_arch(chosen)
+    assert darts.select_perturbation(seed=0) == chosen  # deterministic
+    # the first edge visited: its choice maximises the accuracy drop when masked
+    first = torch.randperm(6, generator=torch.Generator().manual_seed(0))[0].item()
+    weights = torch.softmax(darts.alpha, 1)
+    valid = (tiny.valid_x, tiny.valid_y)
+    base = evaluate_network(darts.network, list(weights), *valid)[0]
+    drops = []
+    for op in range(5):
+        masked = weights.clone()
+        masked[first, op] = 0
+        drops.append(base - evaluate_network(darts.network, list(masked), *valid)[0])
+    assert drops[OP_NAMES.index(chosen[first])] == max(drops)
+    state = {k: v.clone() for k, v in darts.network.state_dict().items()}
+    nb201.check_arch(darts.select_perturbation(finetune_epochs=1))
+    assert all(torch.equal(v, state[k]) for k, v in darts.network.state_dict().items())  # tuned a copy
+
+
+def test_selection_needs_darts(spos):
+    with pytest.raises(ValueError, match="mode='darts'"):
+        spos.select_argmax()
+
+
+# -- checkpoint cache ------------------------------------------------------------------------------------
+def test_second_load_reuses_the_checkpoint_without_training(tmp_path, tiny, monkeypatch):
+    cfg = config()
+    first = load_or_train_supernet(cfg, tiny, cache_dir=tmp_path)
+    assert not first.from_cache and first.history.steps > 0 and first.checkpoint.exists()
+    mtime = first.checkpoint.stat().st_mtime_ns
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained although a checkpoint exists")
+
+    monkeypatch.setattr("archgym.simulators.nas.supernet.train_supernet", no_training)
+    second = load_or_train_supernet(cfg, tiny, cache_dir=tmp_path)
+    assert second.from_cache and second.history.steps == 0 and second.history.loss == first.history.loss
+    assert second.checkpoint.stat().st_mtime_ns == mtime
+    assert second.evaluate(CELL) == first.evaluate(CELL)
+
+
+def test_cache_key_covers_config_seed_and_data(tmp_path, tiny, digits):
+    path = checkpoint_path(config(), tiny, tmp_path)
+    assert path.parent == tmp_path
+    assert checkpoint_path(config(seed=1), tiny, tmp_path) != path
+    assert checkpoint_path(config(channels=8), tiny, tmp_path) != path
+    assert checkpoint_path(config(), digits, tmp_path) != path
+
+
+def test_default_cache_dir_follows_the_environment(monkeypatch, tmp_path, tiny):
+    monkeypatch.setenv("ARCHGYM_CACHE_DIR", str(tmp_path))
+    assert checkpoint_path(config(), tiny).parent == tmp_path / "supernet"
+
+
+def test_corrupt_checkpoint_is_retrained_with_a_warning_or_rejected(tmp_path, tiny):
+    cfg = config()
+    path = checkpoint_path(cfg, tiny, tmp_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match="cannot read"):
+        load_or_train_supernet(cfg, tiny, cache_dir=tmp_path, on_bad_checkpoint="error")
+    with pytest.warns(RuntimeWarning, match="cannot read.*retraining"):
+        supernet = load_or_train_supernet(cfg, tiny, cache_dir=tmp_path)
+    assert not supernet.from_cache
+    assert load_checkpoint(path, cfg, tiny).from_cache  # replaced by a good one
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # truncated
+    with pytest.raises(CheckpointError, match="cannot read"):
+        load_checkpoint(path, cfg, tiny)
+
+
+def test_mismatched_checkpoint_is_rejected_by_name(tmp_path, tiny):
+    cfg, other = config(), config(seed=1)
+    trained = load_or_train_supernet(cfg, tiny, cache_dir=tmp_path)
+    with pytest.raises(CheckpointError, match="made for something else.*config"):
+        load_checkpoint(trained.checkpoint, other, tiny)
+    # copied under the other config's name: retrained, never used
+    target = checkpoint_path(other, tiny, tmp_path)
+    target.write_bytes(trained.checkpoint.read_bytes())
+    with pytest.warns(RuntimeWarning, match="made for something else"):
+        assert not load_or_train_supernet(other, tiny, cache_dir=tmp_path).from_cache
+
+
+def test_tampered_tensors_are_rejected_before_loading(tmp_path, tiny, spos):
+    path = save_checkpoint(spos, tmp_path / "c.pt")
+    payload = torch.load(path, weights_only=True)
+    payload["state_dict"]["classifier.weight"] = torch.zeros(3, 3)
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match="classifier.weight"):
+        load_checkpoint(path, spos.config, tiny)
+    payload = torch.load(save_checkpoint(spos, path), weights_only=True)
+    payload["state_dict"]["stem.0.weight"][0, 0, 0, 0] = float("nan")
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match="non-finite"):
+        load_checkpoint(path, spos.config, tiny)
+
+
+class _NotAllowed:
+    """Any object outside torch's weights-only allow-list."""
+
+
+def test_checkpoints_load_without_executing_code(tmp_path, tiny, spos):
+    path = save_checkpoint(spos, tmp_path / "c.pt")
+    payload = torch.load(path, weights_only=True)
+    payload["history"] = _NotAllowed()
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match="cannot read.*weights_only=True.*_NotAllowed"):
+        load_checkpoint(path, spos.config, tiny)
+
+
+# -- simulator and bad names -------------------------------------------------------------------------
+def test_simulator_evaluates_designs_and_rejects_other_workloads(spos):
+    simulator = SupernetSimulator(spos, bn_batches=1)
+    metrics = simulator.evaluate(nb201.arch_to_design(CELL), "digits")
+    assert metrics == spos.evaluate(CELL, bn_batches=1)
+    assert spos.key in simulator.fingerprint() and "bn=1" in simulator.fingerprint()
+    with pytest.raises(ValueError, match="trained on 'digits'.*'cifar10'"):
+        simulator.evaluate(nb201.arch_to_design(CELL), "cifar10")
+    with pytest.raises(nb201.ArchError, match="conv_5x5"):
+        simulator.evaluate({**nb201.arch_to_design(CELL), "edge_1_0": "conv_5x5"}, "digits")
+
+
+def test_bad_configuration_is_named(tiny):
+    with pytest.raises(ValueError, match="unknown supernet mode 'enas'.*spos, darts"):
+        config(mode="enas")
+    with pytest.raises(ValueError, match="epochs"):
+        config(epochs=0)
+    with pytest.raises(ValueError, match="on_bad_checkpoint 'ignore'"):
+        load_or_train_supernet(config(), tiny, on_bad_checkpoint="ignore")
+    with pytest.raises(ValueError, match="num_threads"):
+        train_supernet(config(), tiny, num_threads=0)
