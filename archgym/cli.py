@@ -5,6 +5,8 @@
     archgym simulate dram --trace PATH|NAME [--device NAME] [--param K=V]... [--json]
     archgym simulate accelerator [--backend B] [--workload W] [--param K=V]... [--json]
     archgym dataset info DIR [--json]
+    archgym proxy train --dataset DIR --env ID [--workload W] --model rf|gbt|mlp --out FILE [--json]
+    archgym proxy eval --model FILE --dataset DIR [--json]
     archgym lottery --env ID --agents a,b,c --draws N --seeds N --budget N [--workers N] [--backend process|ray] ...
 
 User mistakes end with one clear ``archgym: error: ...`` line and exit status 2.
@@ -231,6 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
     from archgym.study.cli import add_parser as add_lottery_parser
 
     add_lottery_parser(sub)
+
+    from archgym.proxy.cli import add_parser as add_proxy_parser
+
+    add_proxy_parser(sub)
     return parser
 
 

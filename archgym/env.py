@@ -79,6 +79,7 @@ class DSEEnv(gym.Env):
         reward_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
+        simulator.check_design_space(design_space)
         self.simulator = simulator
         self.design_space = design_space
         self.workload = workload

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
+
+if TYPE_CHECKING:
+    from archgym.spaces import DesignSpace
 
 Design = dict[str, Any]
 Metrics = dict[str, float]
@@ -72,6 +75,14 @@ class Simulator(abc.ABC):
     def workload_key(self, workload: str) -> str:
         """A stable identity of ``workload`` for caching (override to hash file contents)."""
         return str(workload)
+
+    def check_design_space(self, space: DesignSpace) -> None:
+        """Raise ``ValueError`` if this simulator cannot evaluate designs of ``space``.
+
+        Called by :class:`~archgym.env.DSEEnv` at construction, so a mismatch (e.g. a proxy
+        trained on another design space) is reported by ``gym.make``, not by a later ``step``.
+        The default accepts any space: most simulators validate each design as they evaluate it.
+        """
 
     def metric(self, name: str) -> Metric:
         """Return the declared metric called ``name`` or raise a ``KeyError`` listing them all."""

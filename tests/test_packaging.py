@@ -30,6 +30,7 @@ def test_wheel_installs_every_subpackage_and_data(tmp_path):
     code = (
         "import archgym, archgym.envs, archgym.agents, archgym.simulators, archgym.simulators.dram, archgym.envs.dram;"
         "import archgym.dataset, archgym.simulators.accelerator, archgym.envs.accelerator, archgym.envs.multi_agent;"
+        "import archgym.study, archgym.study.cli, archgym.proxy, archgym.proxy.cli, archgym.simulators.nas.supernet;"
         "import gymnasium as gym;"
         "gym.make('archgym/Accelerator-v0', workload='resnet18');"
         "gym.make('archgym/NASBench201-v0', device='eyeriss').step([3] * 6);"

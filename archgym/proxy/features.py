@@ -1,0 +1,189 @@
+"""From dataset rows to a regression problem: row selection, design encoding, a leak-free split.
+
+* :func:`select_rows` keeps the rows of exactly one (env, workload, simulator, version): a
+  proxy models one simulator on one workload, so a mixed selection is refused, listing what
+  the dataset holds.
+* :class:`FeatureEncoder` turns designs of a :class:`~archgym.spaces.DesignSpace` into a float
+  matrix: unordered categorical knobs one-hot, ordered numeric knobs as their value (``log2``
+  for powers of two and log-scaled ranges, where ratios matter more than differences).
+* :func:`split_by_design` holds out whole designs, so a design evaluated twice (agents revisit
+  designs) never lands in both the training and the test set.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from archgym.dataset import DESIGN_PREFIX, METRIC_PREFIX
+from archgym.spaces import Categorical, DesignSpace, Integer, Real, Values
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+#: the columns that identify one simulator on one workload
+SOURCE_COLUMNS: tuple[str, ...] = ("env_id", "workload", "simulator", "simulator_version")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Which evaluations a proxy imitates: one env, workload and simulator version."""
+
+    env_id: str
+    workload: str
+    simulator: str
+    simulator_version: str
+
+    def describe(self) -> str:
+        return f"{self.env_id} / workload {self.workload!r} / {self.simulator}@{self.simulator_version}"
+
+
+def select_rows(
+    frame: "pd.DataFrame",
+    *,
+    env_id: str | None = None,
+    workload: str | None = None,
+    simulator: str | None = None,
+    simulator_version: str | None = None,
+) -> tuple["pd.DataFrame", Source]:
+    """The rows of one env/workload/simulator version, and that source.
+
+    Each given argument filters; the filtered rows must then come from exactly one source,
+    otherwise a ``ValueError`` lists every source found with its row count (so the caller
+    knows which ``workload=``/``simulator_version=`` to pass).
+    """
+    missing = [c for c in SOURCE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"the dataset lacks column(s) {', '.join(missing)}; is it an archgym dataset?")
+    wanted = {"env_id": env_id, "workload": workload, "simulator": simulator, "simulator_version": simulator_version}
+    mask = np.ones(len(frame), dtype=bool)
+    for column, value in wanted.items():
+        if value is not None:
+            mask &= (frame[column] == value).to_numpy()
+    selected = frame[mask]
+    asked = ", ".join(f"{k}={v!r}" for k, v in wanted.items() if v is not None)
+    if selected.empty:
+        raise ValueError(f"no dataset rows match {asked or 'the selection'}; the dataset holds:\n{_list_sources(frame)}")
+    sources = selected.groupby(list(SOURCE_COLUMNS), dropna=False).size()
+    if len(sources) > 1:
+        raise ValueError(
+            f"the {'rows matching ' + asked if asked else 'dataset rows'} mix {len(sources)} sources; a proxy models one env, workload and "
+            f"simulator version — narrow the selection (e.g. with a workload). Found:\n{_list_sources(selected)}"
+        )
+    values = [str(v) for v in sources.index[0]]
+    return selected, Source(*values)
+
+
+def _list_sources(frame: "pd.DataFrame") -> str:
+    if frame.empty:
+        return "  (no rows)"
+    counts = frame.groupby(list(SOURCE_COLUMNS), dropna=False).size()
+    return "\n".join(f"  {env} / workload {wl!r} / {sim}@{ver}: {n} rows" for (env, wl, sim, ver), n in counts.items())
+
+
+@dataclass(frozen=True)
+class _Column:
+    """One parameter's contribution to the feature matrix."""
+
+    parameter: str
+    kind: str  # "onehot" | "value" | "log2"
+    names: tuple[str, ...]
+
+
+class FeatureEncoder:
+    """Encode designs of one design space as rows of a float matrix (see module docstring).
+
+    The encoding is a pure function of the space, so a saved proxy only stores the space.
+    """
+
+    def __init__(self, space: DesignSpace) -> None:
+        self.space = space
+        self._columns = tuple(self._plan(p) for p in space)
+
+    @staticmethod
+    def _plan(p: Any) -> _Column:
+        if isinstance(p, Values):
+            positive_powers = all(v > 0 and math.log2(v) == int(math.log2(v)) for v in p.choices)
+            return _Column(p.name, "log2" if positive_powers else "value", (p.name,))
+        if isinstance(p, Categorical):
+            return _Column(p.name, "onehot", tuple(f"{p.name}={c}" for c in p.choices))
+        if isinstance(p, (Integer, Real)):
+            return _Column(p.name, "log2" if p.log else "value", (p.name,))
+        raise TypeError(f"parameter {getattr(p, 'name', p)!r} has an unsupported kind {type(p).__name__}")
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(name for column in self._columns for name in column.names)
+
+    def transform(self, designs: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Designs -> ``(len(designs), n_features)`` floats; each design is validated first."""
+        rows = [self.space.validate(d) for d in designs]
+        return self._encode({p.name: [row[p.name] for row in rows] for p in self.space}, len(rows))
+
+    def transform_frame(self, frame: "pd.DataFrame") -> np.ndarray:
+        """Encode the ``design.<name>`` columns of dataset rows (values are validated)."""
+        columns = [DESIGN_PREFIX + name for name in self.space.names]
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            present = sorted(c for c in frame.columns if c.startswith(DESIGN_PREFIX))
+            raise ValueError(
+                f"the dataset rows lack design column(s) {', '.join(missing)} of the design space; "
+                f"they have {', '.join(present) or 'none'}"
+            )
+        designs = frame[columns].rename(columns=lambda c: c[len(DESIGN_PREFIX):]).to_dict("records")
+        return self.transform(designs)
+
+    def _encode(self, values: Mapping[str, list[Any]], n: int) -> np.ndarray:
+        blocks = []
+        for column in self._columns:
+            p = self.space[column.parameter]
+            if column.kind == "onehot":
+                block = np.zeros((n, p.n))
+                block[np.arange(n), [p.index(v) for v in values[p.name]]] = 1.0
+            else:
+                block = np.asarray(values[p.name], dtype=np.float64).reshape(n, 1)
+                if column.kind == "log2":
+                    block = np.log2(block)
+            blocks.append(block)
+        return np.hstack(blocks) if blocks else np.empty((n, 0))
+
+
+def metric_matrix(frame: "pd.DataFrame", metrics: Sequence[str]) -> np.ndarray:
+    """The ``metric.<name>`` columns of ``frame`` as a float matrix, one column per metric."""
+    columns = [METRIC_PREFIX + m for m in metrics]
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"the dataset rows lack metric column(s) {', '.join(missing)}")
+    return frame[columns].to_numpy(dtype=np.float64)
+
+
+def design_groups(features: np.ndarray) -> np.ndarray:
+    """An integer id per row; rows with identical features (the same design) share an id."""
+    if len(features) == 0:
+        return np.empty(0, dtype=np.int64)
+    return np.unique(features, axis=0, return_inverse=True)[1].reshape(-1)
+
+
+def split_by_design(
+    features: np.ndarray, test_fraction: float = 0.2, seed: int | None = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices ``(train, test)``: a random ``test_fraction`` of the distinct designs is held out.
+
+    Every row of a design goes to the same side (scikit-learn's ``GroupShuffleSplit`` with the
+    design as group), so duplicates cannot leak test designs into training.
+    """
+    from sklearn.model_selection import GroupShuffleSplit
+
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+    groups = design_groups(features)
+    n_designs = len(np.unique(groups))
+    if n_designs < 2:
+        raise ValueError(f"a held-out split needs at least 2 distinct designs, the data has {n_designs}")
+    splitter = GroupShuffleSplit(n_splits=1, test_size=test_fraction, random_state=seed)
+    train, test = next(splitter.split(features, groups=groups))
+    return np.sort(train), np.sort(test)

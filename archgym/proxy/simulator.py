@@ -1,0 +1,475 @@
+"""A fitted proxy cost model *is* a :class:`~archgym.simulator.Simulator`.
+
+:func:`fit_proxy` trains one regressor per metric on dataset rows of one source (env,
+workload, simulator version) and returns a :class:`ProxySimulator`, which any env takes as
+``simulator=``::
+
+    proxy = train_proxy("runs/dram", "archgym/DRAM-v0", workload="random", kind="rf")
+    env = gym.make("archgym/DRAM-v0", workload="random", simulator=proxy)
+
+Its identity differs from the real simulator's (name ``proxy-<kind>:<simulator>``, version
+``<simulator version>+<digest>`` where the digest covers the training data and
+configuration), so the evaluation cache never mixes proxy and real results and the dataset
+records which proxy produced each row.
+
+File format (:meth:`ProxySimulator.save` / :meth:`ProxySimulator.load`): one zip archive with
+``proxy.json`` (format marker, source, design space, metrics, model kind and parameters,
+training statistics, and the SHA-256 of every model member) and one
+`skops <https://skops.readthedocs.io>`_ file per metric. Loading never unpickles: skops
+rebuilds only scikit-learn types from an allow-list (:data:`TRUSTED_TYPES`), and a member whose
+hash does not match, a foreign file or an unknown format is refused with
+:class:`ProxyFormatError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import warnings
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from archgym.proxy.features import FeatureEncoder, Source, metric_matrix, select_rows, split_by_design
+from archgym.proxy.models import MODEL_KINDS, make_regressor, predict, score
+from archgym.simulator import Metric, Metrics, Simulator
+from archgym.spaces import Categorical, DesignSpace, Integer, Real, Values
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+FORMAT = "archgym-proxy"
+FORMAT_VERSION = 1
+_METADATA = "proxy.json"
+#: the non-default types skops may rebuild when loading a proxy (everything else is refused)
+TRUSTED_TYPES: tuple[str, ...] = (
+    "sklearn.tree._tree.Tree",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+)
+
+
+class ProxyError(Exception):
+    """Base class of proxy errors."""
+
+
+class ProxyFormatError(ProxyError):
+    """A file is not a proxy archgym can load: foreign, corrupt, tampered with, or a newer format."""
+
+
+class ProxySchemaError(ProxyError, ValueError):
+    """A proxy was asked about a design space (or workload) other than the one it was trained on."""
+
+
+@dataclass(frozen=True)
+class TargetModel:
+    """One metric's regressor and how its output maps back to the metric.
+
+    ``log_target``: the regressor predicts ``log(metric)`` (metrics spanning decades, all
+    positive, are fitted in log space so relative errors weigh equally); ``lower``: predictions
+    are clipped at this bound (0 for metrics never negative in training, else ``None``).
+    """
+
+    metric: Metric
+    estimator: Any
+    log_target: bool
+    lower: float | None
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        values = predict(self.estimator, features)
+        if self.log_target:
+            values = np.exp(values)
+        return values if self.lower is None else np.maximum(values, self.lower)
+
+
+class ProxySimulator(Simulator):
+    """A learned stand-in for a simulator on one workload (build it with :func:`fit_proxy`).
+
+    It answers for designs of its design space only (others raise ``ValueError``) and for its
+    training workload only (others raise :class:`ProxySchemaError`); :meth:`evaluate_batch`
+    predicts many designs in one vectorised call.
+    """
+
+    def __init__(
+        self,
+        design_space: DesignSpace,
+        source: Source,
+        kind: str,
+        targets: Sequence[TargetModel],
+        *,
+        model_params: Mapping[str, Any] | None = None,
+        seed: int | None = None,
+        training: Mapping[str, Any] | None = None,
+        digest: str,
+    ) -> None:
+        if kind not in MODEL_KINDS:
+            raise ValueError(f"unknown proxy model kind {kind!r}; expected one of {', '.join(MODEL_KINDS)}")
+        if not targets:
+            raise ValueError("a proxy needs at least one metric")
+        self.design_space = design_space
+        self.encoder = FeatureEncoder(design_space)
+        self.source = source
+        self.kind = kind
+        self.targets = tuple(targets)
+        self.model_params = dict(model_params or {})
+        self.seed = seed
+        self.training = dict(training or {})
+        self.digest = digest
+        self.name = f"proxy-{kind}:{source.simulator}"
+        self.version = f"{source.simulator_version}+{digest[:12]}"
+        self.metrics = tuple(t.metric for t in self.targets)
+
+    # -- the Simulator contract ---------------------------------------------------------
+    def workload_key(self, workload: str) -> str:
+        if str(workload) != self.source.workload:
+            raise ProxySchemaError(
+                f"this proxy was trained on workload {self.source.workload!r} of {self.source.env_id}, "
+                f"not {str(workload)!r}; pass workload={self.source.workload!r} (or train a proxy for {str(workload)!r})"
+            )
+        return str(workload)
+
+    def evaluate(self, design: Mapping[str, Any], workload: str) -> Metrics:
+        return self.evaluate_batch([design], workload)[0]
+
+    def evaluate_batch(self, designs: Sequence[Mapping[str, Any]], workload: str) -> list[Metrics]:
+        self.workload_key(workload)
+        return self.predict(self.encoder.transform(designs))
+
+    def predict(self, features: np.ndarray) -> list[Metrics]:
+        """Metrics for already-encoded designs (rows of :attr:`encoder`'s feature matrix)."""
+        columns = {t.metric.name: t.predict(features) for t in self.targets}
+        return [{name: float(values[i]) for name, values in columns.items()} for i in range(len(features))]
+
+    # -- checks -------------------------------------------------------------------------
+    def check_design_space(self, space: DesignSpace) -> None:
+        """Raise :class:`ProxySchemaError` naming the differences if ``space`` is not the proxy's."""
+        if space != self.design_space:
+            raise ProxySchemaError(
+                f"the proxy's design space differs from the expected one: {_space_difference(self.design_space, space)}"
+            )
+
+    # -- persistence --------------------------------------------------------------------
+    def metadata(self) -> dict[str, Any]:
+        """What :meth:`save` writes to ``proxy.json`` (besides the member hashes)."""
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "name": self.name,
+            "version": self.version,
+            "digest": self.digest,
+            "source": asdict(self.source),
+            "design_space": space_to_json(self.design_space),
+            "features": list(self.encoder.feature_names),
+            "model": {"kind": self.kind, "params": self.model_params, "seed": self.seed},
+            "metrics": [
+                {**asdict(t.metric), "log_target": t.log_target, "lower": t.lower} for t in self.targets
+            ],
+            "training": self.training,
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the proxy to one archive at ``path`` (atomically: write, then rename)."""
+        import skops.io as sio
+
+        path = Path(path)
+        members = {f"models/{i:03d}.skops": sio.dumps(t.estimator) for i, t in enumerate(self.targets)}
+        metadata = self.metadata()
+        for entry, member in zip(metadata["metrics"], members):
+            entry["member"] = member
+            entry["sha256"] = hashlib.sha256(members[member]).hexdigest()
+        temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(_METADATA, json.dumps(metadata, indent=2, default=_json_default))
+            for member, data in members.items():
+                archive.writestr(member, data)
+        os.replace(temp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], design_space: DesignSpace | None = None) -> "ProxySimulator":
+        """Read a proxy written by :meth:`save`, executing no code from the file.
+
+        With ``design_space`` the proxy must have been trained on exactly that space
+        (:class:`ProxySchemaError` otherwise). Foreign, corrupt or tampered files raise
+        :class:`ProxyFormatError`.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"proxy file {str(path)!r} does not exist")
+        try:
+            with zipfile.ZipFile(path) as archive:
+                metadata = json.loads(archive.read(_METADATA))
+                _check_format(metadata, path)
+                blobs = {m["name"]: archive.read(m["member"]) for m in metadata["metrics"]}
+            space = space_from_json(metadata["design_space"])
+            entries = [(Metric(m["name"], m["unit"], m["goal"], m.get("description", "")), m) for m in metadata["metrics"]]
+            source, model, digest = Source(**metadata["source"]), metadata["model"], str(metadata["digest"])
+        except ProxyFormatError:
+            raise
+        except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError, TypeError, ValueError) as exc:
+            raise ProxyFormatError(f"{str(path)!r} is not an archgym proxy file ({type(exc).__name__}: {exc})") from None
+        import skops.io as sio  # after the cheap checks: importing it loads all of scikit-learn (seconds)
+
+        targets = []
+        for metric, entry in entries:
+            blob = blobs[metric.name]
+            if hashlib.sha256(blob).hexdigest() != entry.get("sha256"):
+                raise ProxyFormatError(
+                    f"{str(path)!r}: the model of metric {metric.name!r} fails its integrity check "
+                    "(SHA-256 mismatch); the file was modified after it was saved"
+                )
+            try:
+                estimator = sio.loads(blob, trusted=list(TRUSTED_TYPES))
+            except Exception as exc:  # noqa: BLE001 - skops raises several types for refused or broken input
+                raise ProxyFormatError(
+                    f"{str(path)!r}: cannot load the model of metric {metric.name!r} safely "
+                    f"({type(exc).__name__}: {exc})"
+                ) from None
+            targets.append(TargetModel(metric, estimator, bool(entry["log_target"]), entry["lower"]))
+        proxy = cls(space, source, model["kind"], targets, model_params=model.get("params"), seed=model.get("seed"),
+                    training=metadata.get("training"), digest=digest)
+        if design_space is not None:
+            proxy.check_design_space(design_space)
+        return proxy
+
+
+def _check_format(metadata: Any, path: Path) -> None:
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise ProxyFormatError(f"{str(path)!r} is not an archgym proxy file (no {FORMAT!r} marker in {_METADATA})")
+    version = metadata.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ProxyFormatError(
+            f"{str(path)!r} has proxy format version {version!r}; this archgym reads version {FORMAT_VERSION}"
+        )
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"cannot store {type(value).__name__} {value!r} in proxy metadata")
+
+
+# -- design spaces as JSON ------------------------------------------------------------------
+_KINDS: dict[str, type] = {"categorical": Categorical, "values": Values, "integer": Integer, "real": Real}
+
+
+def space_to_json(space: DesignSpace) -> list[dict[str, Any]]:
+    """A JSON-able description of ``space`` that :func:`space_from_json` turns back into an equal space."""
+    result = []
+    for p in space:
+        kind = next(k for k, cls in _KINDS.items() if type(p) is cls)
+        entry = {"kind": kind, **{k: v for k, v in asdict(p).items()}}
+        if "choices" in entry:
+            entry["choices"] = list(entry["choices"])
+        result.append(entry)
+    return result
+
+
+def space_from_json(data: Sequence[Mapping[str, Any]]) -> DesignSpace:
+    """The :class:`DesignSpace` described by :func:`space_to_json`'s output."""
+    parameters = []
+    for entry in data:
+        fields = dict(entry)
+        kind = fields.pop("kind")
+        if kind not in _KINDS:
+            raise ProxyFormatError(f"unknown parameter kind {kind!r} in a proxy's design space")
+        if "choices" in fields:
+            fields["choices"] = tuple(fields["choices"])
+        parameters.append(_KINDS[kind](**fields))
+    return DesignSpace(parameters)
+
+
+def _space_difference(have: DesignSpace, want: DesignSpace) -> str:
+    if have.names != want.names:
+        return f"parameters {list(have.names)} vs expected {list(want.names)}"
+    diffs = [f"{a.name}: {a.describe()} vs expected {b.describe()}" for a, b in zip(have, want) if a != b]
+    return "; ".join(diffs) or "parameter kinds or defaults differ"
+
+
+# -- training ---------------------------------------------------------------------------------
+def fit_proxy(
+    frame: "pd.DataFrame",
+    design_space: DesignSpace,
+    metrics: Sequence[Metric],
+    *,
+    kind: str = "rf",
+    seed: int | None = 0,
+    test_fraction: float = 0.2,
+    model_params: Mapping[str, Any] | None = None,
+    source: Source | None = None,
+) -> ProxySimulator:
+    """Fit a proxy of ``kind`` on dataset rows and score it on held-out designs.
+
+    ``frame``: rows as :func:`archgym.dataset.load` returns them; rows of several sources are
+    refused unless ``source`` names one (see :func:`~archgym.proxy.features.select_rows`).
+    Only feasible rows are used (a proxy predicts metrics, not failures). A random
+    ``test_fraction`` of the distinct designs is held out and scored per metric
+    (:func:`~archgym.proxy.models.score`, stored in ``proxy.training["test"]``); the returned
+    proxy is then refitted on all designs. Repeated designs are averaged into one sample.
+    """
+    if source is None:
+        frame, source = select_rows(frame)
+    else:
+        frame, source = select_rows(frame, **asdict(source))
+    selected_rows = len(frame)
+    if "feasible" in frame.columns:
+        frame = frame[frame["feasible"].fillna(False).astype(bool)]
+    metrics = tuple(metrics)
+    if not metrics:
+        raise ValueError("fit_proxy needs at least one metric to model")
+    encoder = FeatureEncoder(design_space)
+    features = encoder.transform_frame(frame)
+    values = metric_matrix(frame, [m.name for m in metrics])
+    complete = np.isfinite(values).all(axis=1)
+    features, values = features[complete], values[complete]
+    features, values = _average_duplicates(features, values)
+    if len(features) < 10:
+        raise ValueError(f"{source.describe()}: {len(features)} distinct feasible designs; a proxy needs at least 10")
+    train, test = split_by_design(features, test_fraction, seed)
+    params = dict(model_params or {})
+    start = time.perf_counter()
+    held_out = {}
+    for j, metric in enumerate(metrics):
+        log_target, lower = _target_transform(values[train, j])
+        probe = TargetModel(metric, _fit(kind, seed, params, features[train], values[train, j], log_target), log_target, lower)
+        held_out[metric.name] = score(values[test, j], probe.predict(features[test]))
+    targets = []
+    for j, metric in enumerate(metrics):
+        log_target, lower = _target_transform(values[:, j])
+        targets.append(TargetModel(metric, _fit(kind, seed, params, features, values[:, j], log_target), log_target, lower))
+    training = {
+        "rows": int(selected_rows),
+        "feasible_rows": int(len(frame)),
+        "designs": int(len(features)),
+        "train_designs": int(len(train)),
+        "test_designs": int(len(test)),
+        "test_fraction": test_fraction,
+        "fit_time_s": time.perf_counter() - start,
+        "test": held_out,
+        "sklearn_version": _sklearn_version(),
+    }
+    digest = hashlib.sha256(
+        json.dumps([asdict(source), space_to_json(design_space), kind, params, seed, [m.name for m in metrics]],
+                   default=_json_default).encode()
+        + np.ascontiguousarray(features).tobytes()
+        + np.ascontiguousarray(values).tobytes()
+    ).hexdigest()
+    return ProxySimulator(design_space, source, kind, targets, model_params=params, seed=seed, training=training, digest=digest)
+
+
+def _average_duplicates(features: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    unique, inverse = np.unique(features, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    sums = np.zeros((len(unique), values.shape[1]))
+    np.add.at(sums, inverse, values)
+    counts = np.bincount(inverse, minlength=len(unique)).reshape(-1, 1)
+    return unique, sums / counts
+
+
+def _target_transform(y: np.ndarray) -> tuple[bool, float | None]:
+    """Fit in log space when the metric is positive and spans at least a decade; clip at 0 if never negative."""
+    positive = bool(np.all(y > 0))
+    log_target = positive and float(np.max(y) / np.min(y)) >= 10
+    return log_target, 0.0 if np.all(y >= 0) else None
+
+
+def _fit(kind: str, seed: int | None, params: Mapping[str, Any], x: np.ndarray, y: np.ndarray, log_target: bool) -> Any:
+    from sklearn.exceptions import ConvergenceWarning
+
+    estimator = make_regressor(kind, seed, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter is the MLP's budget, not an error
+        estimator.fit(x, np.log(y) if log_target else y)
+    return estimator
+
+
+def _sklearn_version() -> str:
+    import sklearn
+
+    return sklearn.__version__
+
+
+# -- from a dataset folder ----------------------------------------------------------------------
+def env_schema(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> tuple[DesignSpace, tuple[Metric, ...]]:
+    """The design space and declared metrics of a registered env (made once, then closed)."""
+    import gymnasium as gym
+
+    import archgym  # noqa: F401  (registers the environments)
+
+    env = gym.make(env_id, **dict(env_kwargs or {}))
+    try:
+        unwrapped = env.unwrapped
+        return unwrapped.design_space, tuple(unwrapped.simulator.metrics)
+    finally:
+        env.close()
+
+
+def train_proxy(
+    dataset: str | os.PathLike[str] | "pd.DataFrame",
+    env_id: str,
+    *,
+    workload: str | None = None,
+    simulator_version: str | None = None,
+    kind: str = "rf",
+    metrics: Sequence[str] | None = None,
+    seed: int | None = 0,
+    test_fraction: float = 0.2,
+    model_params: Mapping[str, Any] | None = None,
+    env_kwargs: Mapping[str, Any] | None = None,
+) -> ProxySimulator:
+    """Fit a proxy for ``env_id`` from a dataset folder (or an already loaded frame).
+
+    The design space and the metric declarations come from the env itself (``env_kwargs``
+    are passed to ``gym.make``); ``metrics`` picks some of them (default: every declared metric
+    the rows hold). Rows are those of ``env_id`` and, if given, ``workload`` and
+    ``simulator_version``; they must come from one source.
+    """
+    from archgym.dataset import METRIC_PREFIX, load
+
+    frame = dataset if not isinstance(dataset, (str, os.PathLike)) else load(dataset)
+    rows, source = select_rows(frame, env_id=env_id, workload=workload, simulator_version=simulator_version)
+    space, declared = env_schema(env_id, env_kwargs)
+    by_name = {m.name: m for m in declared}
+    if metrics is None:
+        chosen = [m for m in declared if METRIC_PREFIX + m.name in rows.columns and rows[METRIC_PREFIX + m.name].notna().any()]
+    else:
+        unknown = [m for m in metrics if m not in by_name]
+        if unknown:
+            raise ValueError(f"unknown metric(s) {', '.join(unknown)} for {env_id}; expected some of {', '.join(by_name)}")
+        chosen = [by_name[m] for m in metrics]
+    return fit_proxy(rows, space, chosen, kind=kind, seed=seed, test_fraction=test_fraction,
+                     model_params=model_params, source=source)
+
+
+def evaluate_proxy(proxy: ProxySimulator, dataset: str | os.PathLike[str] | "pd.DataFrame") -> dict[str, Any]:
+    """Score a proxy on every feasible row of its source in ``dataset`` (e.g. freshly collected data).
+
+    Returns ``{"rows", "designs", "metrics": {name: score}}``; rows of other sources are ignored.
+    """
+    from archgym.dataset import load
+
+    frame = dataset if not isinstance(dataset, (str, os.PathLike)) else load(dataset)
+    rows, _ = select_rows(frame, **asdict(proxy.source))
+    if "feasible" in rows.columns:
+        rows = rows[rows["feasible"].fillna(False).astype(bool)]
+    features = proxy.encoder.transform_frame(rows)
+    names = [m.name for m in proxy.metrics]
+    values = metric_matrix(rows, names)
+    complete = np.isfinite(values).all(axis=1)
+    features, values = _average_duplicates(features[complete], values[complete])
+    if len(features) < 2:
+        raise ValueError(f"{proxy.source.describe()}: {len(features)} feasible design(s) to score; need at least 2")
+    predicted = proxy.predict(features)
+    return {
+        "rows": int(complete.sum()),
+        "designs": int(len(features)),
+        "metrics": {n: score(values[:, j], np.array([p[n] for p in predicted])) for j, n in enumerate(names)},
+    }
