@@ -34,3 +34,20 @@ def test_quick_start_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code = python_block_after("## Quick start in code").replace('workload="stream",', 'workload="stream", max_requests=500,')
     exec(compile(code, "README[quickstart]", "exec"), {})
+
+
+@pytest.mark.slow
+def test_proxy_section_runs(tmp_path, monkeypatch):
+    from archgym.agents import make_agent
+    from archgym.runner import run_agent
+
+    monkeypatch.chdir(tmp_path)
+    run_agent("archgym/DRAM-v0", "random", 80, seed=0, dataset="runs/dram",
+              env_kwargs={"workload": "random", "max_requests": 300})
+    namespace: dict = {}
+    exec(compile(python_block_after("## Proxy cost models"), "README[proxy]", "exec"), namespace)
+    env = namespace["env"]
+    assert env.unwrapped.simulator.name.startswith("proxy-rf")
+    result = make_agent("ga", env.unwrapped.design_space, seed=0).run(env, 20)
+    assert result.evaluations == 20 and np.isfinite(result.best_reward)
+    assert (tmp_path / "dram-random.proxy").is_file()
