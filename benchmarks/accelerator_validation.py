@@ -6,14 +6,17 @@ it is mostly the *ranking* of designs, so the figures of merit are rank correlat
 rho, Kendall tau, ``scipy.stats``) between its per-layer latency / energy and those of two
 independent reference models, plus the median relative error ``|an - ref| / ref``.
 
-1. **vs ZigZag** ``mapping="fixed"`` (same spatial unrolling, one loop order per dataflow, ZigZag's
+1. **vs ZigZag** ``mapping="fixed"`` (same spatial unrolling and, per design and layer, the
+   analytical model's own temporal loop order, ``analytical.temporal_loop_order``; ZigZag's
    memory allocator, its latency model with port stalls and on-/off-loading, energy from the
    same per-access table): ``--designs`` designs drawn uniformly from the design space (seeded)
    x 8 representative layers (ResNet-18 3x3 and 1x1/2 convs, MobileNetV2 depthwise and
    pointwise, VGG-16, BERT-base GEMMs). (design, layer) pairs ZigZag rejects as infeasible (its
    hierarchy is inclusive: the GLB must hold what all PE scratchpads hold) are counted and left
    out. The first ``--loma-designs`` designs are also run with ``mapping="loma"`` (ZigZag's
-   loop-order search, ``lpf_limit=4``) to separate the loop order from the rest of the model.
+   loop-order search, ``lpf_limit=4``) to show what a mapper changes against the analytical
+   order. ``--reuse-from DIR`` takes the LOMA and SCALE-Sim results (and speeds) from an
+   earlier run's CSVs instead of rerunning them: neither depends on the analytical model.
 2. **vs SCALE-Sim** (cycle-level systolic array; its total cycles incl. DRAM prefetch and its
    compute-only cycles): ``--scalesim-designs`` designs with 8..32 x 8..32 arrays x 7 small
    layers (GEMMs, 14x14 / 7x7 convs, a depthwise conv). ZigZag (fixed) runs on these too.
@@ -29,8 +32,8 @@ scales on-chip energy, identically in all back-ends; it is sampled like the othe
 
 Run: ``nice python benchmarks/accelerator_validation.py`` (11 minutes on a shared 2-core machine:
 ZigZag fixed ~40 s, LOMA ~5 min, SCALE-Sim ~5 min; ``--processes`` child processes run the
-ZigZag / SCALE-Sim jobs). ``--from-csv DIR`` redoes
-the analysis and plots from the CSVs of an earlier run without simulating.
+ZigZag / SCALE-Sim jobs; LOMA slows to ~20 min when the other core is busy). ``--from-csv DIR``
+redoes the analysis and plots from the CSVs of an earlier run without simulating.
 """
 
 from __future__ import annotations
@@ -238,6 +241,22 @@ def merge(an_rows: list[dict], *results: dict[tuple[int, str], dict]) -> pd.Data
 
 
 # -- statistics ----------------------------------------------------------------------------
+def with_columns_from(df: pd.DataFrame, path: Path, prefix: str) -> pd.DataFrame:
+    """``df`` with the ``{prefix}_*`` columns of an earlier run's CSV, matched on design parameters and layer.
+
+    For back-ends whose results do not depend on the analytical model (LOMA, SCALE-Sim): a rerun
+    after a change of the analytical model need not repeat them.
+    """
+    earlier = pd.read_csv(path)
+    keys = [*PARAMS, "layer"]
+    columns = [c for c in earlier.columns if c.startswith(f"{prefix}_")]
+    taken = earlier[keys + columns].dropna(subset=[f"{prefix}_status"])
+    merged = df.drop(columns=[c for c in df.columns if c.startswith(f"{prefix}_")]).merge(taken, on=keys, how="left")
+    print(f"{prefix}_* columns for {merged[f'{prefix}_status'].notna().sum()} of {len(merged)} pairs taken from {path}",
+          file=sys.stderr)
+    return merged
+
+
 def rank_stats(a, b) -> dict[str, float]:
     """Spearman rho, Kendall tau, median |a - b| / b and the median ratio a / b (geometric)."""
     a, b = np.asarray(a, float), np.asarray(b, float)
@@ -537,7 +556,7 @@ def findings(z: pd.DataFrame, loma: pd.DataFrame | None, s: pd.DataFrame | None,
           f"(energy).")
     if loma is not None:
         same = z[z["design"].isin(loma["design"])]
-        print(f"  2. ZigZag's fixed loop order is the largest source: on the same {loma['design'].nunique()} designs, "
+        print(f"  2. A mapper's choices vs the analytical order: on the same {loma['design'].nunique()} designs, "
               f"per-layer rho median\n     latency {layer_rho(same, 'an_cycles', 'zz_cycles'):.3f} (fixed) -> "
               f"{layer_rho(loma, 'an_cycles', 'zl_cycles'):.3f} (LOMA), energy "
               f"{layer_rho(same, 'an_energy', 'zz_energy'):.3f} -> {layer_rho(loma, 'an_energy', 'zl_energy'):.3f}; "
@@ -545,21 +564,18 @@ def findings(z: pd.DataFrame, loma: pd.DataFrame | None, s: pd.DataFrame | None,
               f"{100 * rank_stats(loma['an_cycles'], loma['zl_cycles'])['medrel']:.0f} %, energy "
               f"{100 * rank_stats(same['an_energy'], same['zz_energy'])['medrel']:.0f} % -> "
               f"{100 * rank_stats(loma['an_energy'], loma['zl_energy'])['medrel']:.0f} %.")
-        flat = z[z["kind"].isin(["1x1 conv", "GEMM"]) & z["df"].isin(["WS", "IS"])]
-        flat_l = loma[loma["kind"].isin(["1x1 conv", "GEMM"]) & loma["df"].isin(["WS", "IS"])]
-        print(f"     The fixed WS/IS orders put the output pixels (WS) or output channels (IS) innermost, so the "
-              f"4-B partial sum\n     leaves the PE every cycle: for 1x1/GEMM layers under WS/IS the analytical "
-              f"GLB<->PE bytes are {np.median(flat['an_noc_bytes'] / flat['zz_noc_bytes']):.2f}x\n"
-              f"     ZigZag-fixed's but {np.median(flat_l['an_noc_bytes'] / flat_l['zl_noc_bytes']):.2f}x "
-              f"ZigZag-LOMA's (LOMA keeps the reduction loop inside the PE, as the analytical model does).")
+        print(f"     ZigZag's fixed order is the analytical model's own (temporal_loop_order), so 'fixed' compares cost "
+              f"models under one\n     mapping; LOMA searches the loop orders and its mappings move a median "
+              f"{np.nanmedian(loma['zl_noc_bytes'] / loma['zz_noc_bytes']):.2f}x "
+              f"the GLB<->PE bytes of the analytical order\n     and {np.median(loma['zl_cycles'] / loma['zl_ideal']):.2f}x "
+              f"their ideal cycles (fixed: {np.median(same['zz_cycles'] / same['zz_ideal']):.2f}x).")
     conv = z[z["kind"] == "3x3 conv"]
-    conv_l = loma[loma["kind"] == "3x3 conv"] if loma is not None else conv.iloc[:0]
-    print(f"  3. Sliding-window input reuse: the analytical model sends each input element over the NoC once per "
-          f"pass (ideal\n     multicast incl. the FYxFX overlap of neighbouring outputs); ZigZag has one-element "
-          f"input registers and re-reads\n     an input for every filter tap. For 3x3 convs the analytical GLB<->PE "
-          f"bytes are {np.median(conv['an_noc_bytes'] / conv['zz_noc_bytes']):.2f}x ZigZag-fixed's"
-          + (f" and {np.median(conv_l['an_noc_bytes'] / conv_l['zl_noc_bytes']):.2f}x ZigZag-LOMA's."
-             if len(conv_l) else "."))
+    flat = z[z["kind"].isin(["1x1 conv", "GEMM"])]
+    print(f"  3. GLB<->PE traffic under the same order: median analytical / ZigZag-fixed bytes "
+          f"{np.median(conv['an_noc_bytes'] / conv['zz_noc_bytes']):.2f} for 3x3 convs and "
+          f"{np.median(flat['an_noc_bytes'] / flat['zz_noc_bytes']):.2f} for 1x1 convs / GEMMs (both models deliver "
+          f"one input per\n     output pixel x filter tap, the im2col volume, and keep the partial sums in the PE "
+          f"over the reduction folds its RF holds).")
     small = z[z["glb_kib"] <= 64]
     large = z[z["glb_kib"] >= 1024]
     packed = z[z["rf_over_glb"] > 0.5]
@@ -568,8 +584,8 @@ def findings(z: pd.DataFrame, loma: pd.DataFrame | None, s: pd.DataFrame | None,
     text = (f"  4. GLB tiling / DRAM traffic: ZigZag moves > 1.5x the analytical DRAM bytes in {more(small, 'zz'):.0f} % "
             f"of pairs with a\n     GLB <= 64 KiB vs {more(large, 'zz'):.0f} % with >= 1 MiB, and in {more(packed, 'zz'):.0f} % "
             f"where the PE scratchpads add up to > 50 % of the GLB\n     vs {more(loose, 'zz'):.0f} % where they are "
-            f"<= 5 % (ZigZag's hierarchy is inclusive and its fixed order tiles the GLB in the\n     dataflow's "
-            f"order; the analytical model takes the better of two GLB loop orders, independent of the RFs)")
+            f"<= 5 % (the GLB loop order is the analytical one, but ZigZag's hierarchy is inclusive:\n     the GLB "
+            f"also holds what the PE scratchpads hold, and tiles split only at prime factors of the loops)")
     if loma is not None:
         text += f"; with LOMA: {more(loma, 'zl'):.0f} % of its pairs (fixed on them: {more(z[z['design'].isin(loma['design'])], 'zz'):.0f} %)"
     print(text + ".")
@@ -587,10 +603,15 @@ def findings(z: pd.DataFrame, loma: pd.DataFrame | None, s: pd.DataFrame | None,
         dw_ratio = {d: np.median(dw[dw["df"] == d]["an_compute"] / dw[dw["df"] == d]["ss_compute"])
                     if (dw["df"] == d).any() else np.nan for d in ("WS", "OS", "IS")}
         pre = (s["ss_cycles"] - s["ss_array_cycles"]) / s["ss_cycles"]
+        s = s.assign(an_serial=s["an_compute"] + s["an_dram_cycles"])
+        serial = rank_stats(s["an_serial"], s["ss_cycles"])
+        by_layer = lambda a: float(np.nanmedian([rank_stats(g[a], g["ss_cycles"])["rho"]  # noqa: E731
+                                                 for _, g in s.groupby("layer")]))
+        serial_layer, max_layer = by_layer("an_serial"), by_layer("an_cycles")
         low = s[s["dram_bw"] <= 16]
         print(f"  6. SCALE-Sim compute: its compute cycles are the systolic formula (rho {sc['rho']:.3f}, median ratio "
-              f"{sc['ratio']:.2f}): every fold pays a\n     fill/drain of ~2*rows + cols cycles that the analytical "
-              f"model assumes hidden (analytical/SCALE-Sim compute, non-depthwise\n     layers: median "
+              f"{sc['ratio']:.2f}): every fold pays a\n     fill/drain of ~2*rows + cols cycles that the template's "
+              f"multicast array does not (analytical/SCALE-Sim compute, non-depthwise\n     layers: median "
               f"{np.median(rest['an_compute'] / rest['ss_compute']):.2f}). Depthwise (C = K = 1 per group) is where "
               f"the mappings part: analytical/SCALE-Sim\n     compute WS {dw_ratio['WS']:.2f}, OS {dw_ratio['OS']:.2f}, "
               f"IS {dw_ratio['IS']:.2f}: the analytical WS puts C = 1 on the rows and the 3x3 taps in time (one PE\n"
@@ -604,7 +625,9 @@ def findings(z: pd.DataFrame, loma: pd.DataFrame | None, s: pd.DataFrame | None,
               f"O x row folds, and for convs it reads the im2col-expanded input, P x C*FY*FX; each depthwise group "
               f"pays\n     its own prefetch). The small layers SCALE-Sim can afford fit in its SRAMs, so its first "
               f"prefetch is the whole layer\n     and its latency is roughly a DRAM transfer time plus compute, where "
-              f"the analytical model takes the max of the two.")
+              f"the analytical model takes the max of the two: with its compute and DRAM cycles added instead,\n"
+              f"     rho vs SCALE-Sim total would be {serial['rho']:.3f} pooled, per-layer median {serial_layer:.3f} "
+              f"(max: {rank_stats(s['an_cycles'], s['ss_cycles'])['rho']:.3f}, {max_layer:.3f}).")
 
 # -- plots ---------------------------------------------------------------------------------
 def plots(z: pd.DataFrame, loma: pd.DataFrame | None, s: pd.DataFrame | None, out: Path,
@@ -679,6 +702,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--processes", type=int, default=2, help="child processes for ZigZag / SCALE-Sim jobs")
     parser.add_argument("--zigzag-timeout", type=float, default=120.0, help="seconds per ZigZag layer job")
     parser.add_argument("--scalesim-timeout", type=float, default=180.0, help="seconds per SCALE-Sim layer job")
+    parser.add_argument("--reuse-from", type=Path, default=None,
+                        help="take the LOMA and SCALE-Sim results (and their speeds) from the CSVs of an earlier run in "
+                        "this folder instead of running them, matched on design parameters and layer (neither depends "
+                        "on the analytical model)")
     parser.add_argument("--from-csv", type=Path, default=None,
                         help="re-analyse the CSVs of an earlier run in this folder instead of simulating")
     args = parser.parse_args(argv)
@@ -714,11 +741,13 @@ def main(argv: list[str] | None = None) -> None:
         zz = zigzag_rows(designs, zig_layers, args.processes, args.zigzag_timeout, "fixed", "zz")
         timings["ZigZag fixed"] = time.perf_counter() - t0
         zl: dict = {}
-        if n_loma:
+        if n_loma and args.reuse_from is None:
             t0 = time.perf_counter()
             zl = zigzag_rows(designs[:n_loma], zig_layers, args.processes, args.zigzag_timeout, "loma", "zl")
             timings["ZigZag LOMA"] = time.perf_counter() - t0
         zdf = merge(an_z, zz, zl)
+        if args.reuse_from is not None:
+            zdf = with_columns_from(zdf, args.reuse_from / zpath.name, "zl")
         zdf.to_csv(zpath, index=False)
 
         def rate(res: dict, prefix: str, label: str) -> float:
@@ -734,10 +763,14 @@ def main(argv: list[str] | None = None) -> None:
             an_s, an_speed_s = analytical_rows(ss_designs, ss_layers)
             zz_s = zigzag_rows(ss_designs, ss_layers, args.processes, args.zigzag_timeout, "fixed", "zz")
             timings["ZigZag fixed (SCALE-Sim set)"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            ss = scalesim_rows(ss_designs, ss_layers, args.processes, args.scalesim_timeout)
-            timings["SCALE-Sim"] = time.perf_counter() - t0
-            sdf = merge(an_s, zz_s, ss)
+            if args.reuse_from is None:
+                t0 = time.perf_counter()
+                ss = scalesim_rows(ss_designs, ss_layers, args.processes, args.scalesim_timeout)
+                timings["SCALE-Sim"] = time.perf_counter() - t0
+                sdf = merge(an_s, zz_s, ss)
+            else:
+                ss = {}
+                sdf = with_columns_from(merge(an_s, zz_s), args.reuse_from / spath.name, "ss")
             sdf.to_csv(spath, index=False)
             for l in ss_labels:
                 row = next((r for r in speed_rows if r["layer"] == l), None)
@@ -748,6 +781,10 @@ def main(argv: list[str] | None = None) -> None:
                     speed_rows.append(row)
                 row["scalesim"] = rate(ss, "ss", l)
         speed = pd.DataFrame(speed_rows)
+        if args.reuse_from is not None:  # the reused back-ends' speeds, as measured in that run
+            earlier = pd.read_csv(args.reuse_from / speed_path.name).set_index("layer")
+            for column in ("zigzag_loma", "scalesim"):
+                speed[column] = speed["layer"].map(earlier[column])
         speed.to_csv(speed_path, index=False)
 
     # -- report --------------------------------------------------------------------------

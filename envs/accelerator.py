@@ -85,7 +85,9 @@ class AcceleratorEnv(DSEEnv):
     cache is keyed by the back-end's fingerprint (name, version, options).
 
     ## Version History
-    * v0: initial release.
+    * v0: initial release (before the first archgym release the analytical model moved to
+      version 1.1 — per-tap input re-reads, one register reuse per PE, dataflow-dependent DRAM
+      traffic; cached and logged results carry the simulator version, so they never mix).
     """
 
     def __init__(

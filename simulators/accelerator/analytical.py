@@ -30,27 +30,43 @@ Assumptions
 
    with folds ``f_row = ceil(rows_dim / rows)``, ``f_col = ceil(cols_dim / cols)`` (the ceil
    is where utilisation is lost) and ``compute cycles = G * f_row * f_col * temporal``. One
-   MAC per PE per cycle in steady state; array fill/drain is assumed hidden by pipelining
-   across folds; idle PEs are clock-gated (energy counts real MACs only).
+   MAC per PE per cycle in steady state. Operands reach the PEs by multicast (assumption 4),
+   not by PE-to-PE systolic forwarding, so there is no per-fold fill/drain of ~``2*rows +
+   cols`` cycles (a systolic array such as SCALE-Sim's pays it); the next fold's stationary
+   operand is loaded while the current one computes (the RF's spare sets, or hidden by the
+   NoC-bandwidth bound of assumption 6). Idle PEs are clock-gated (energy counts real MACs only).
 3. *RF (per PE)*: must hold one stationary set (``R`` B for WS/IS, 4 B for OS) plus operand
    registers for the two streamed operands (WS/IS: 1 B + a 4-B psum = 5 B; OS: 1 B + 1 B =
    2 B). A design whose RF cannot is **infeasible** (:class:`~archgym.simulator.SimulationError`
    naming layer and requirement). Spare capacity holds ``n = floor((rf - regs) / set)`` sets,
-   i.e. several row folds (``n_row``) and/or column folds (``n_col``) at once; the model tries
-   "row folds first" and "column folds first" and keeps the cheaper. Each MAC makes 10 B of RF
-   accesses (1-B weight read, 1-B input read, 4-B psum read and write).
-4. *GLB <-> array traffic* (the NoC; the GLB reads/writes the same bytes). Ideal multicast:
-   an element sent once reaches every PE of the fold that needs it (including the sliding-
-   window overlap of neighbouring outputs). The stationary operand is sent once; a streamed
-   operand is re-sent once per pass over the folds of the dimension it does not depend on:
+   i.e. several folds at once. Each MAC makes 10 B of RF accesses (1-B weight read, 1-B input
+   read, 4-B psum read and write).
+4. *GLB <-> array traffic* (the NoC; the GLB reads/writes the same bytes). Multicast: an element
+   sent once reaches every PE of the fold that needs it *in the same cycle* (e.g. an input to all
+   the output-channel columns). There is no line buffer and no PE-to-PE forwarding, and the
+   streamed operands have one-element registers, so the sliding-window overlap of neighbouring
+   outputs is not reused: the PEs receive ``Ie = C * P * R`` input operands per pass (one per
+   output pixel x filter tap, the im2col volume; ``Ie = I`` for a stride-1 1x1 conv), and under
+   IS each PE loads its own ``R``-input window. Which folds the ``n`` RF sets hold follows from
+   the one-element registers (a register reuses its operand only across the innermost loop):
 
-   * WS: ``W + I * ceil(f_col / n_col) + psum(ceil(f_row / n_row))``
-   * OS: ``W * ceil(f_row / n_row) + I * ceil(f_col / n_col) + O``
-   * IS: ``I + W * ceil(f_col / n_col) + psum(ceil(f_row / n_row))``
+   * WS / IS: ``n_row = min(f_row, n)`` input-channel folds, looped innermost after the taps, so
+     a partial sum stays in the PE's psum register over ``R * n_row`` MACs (``n_col = 1``);
+   * OS: either ``n_row = min(f_row, n)`` pixel folds innermost (the weight register is reused
+     ``n_row`` times) or ``n_col = min(f_col, n)`` output-channel folds innermost (the input
+     register is reused), whichever moves fewer bytes; the psums stay in the RF either way.
+
+   The stationary operand is sent once; a streamed operand is re-sent once per pass over the
+   folds of the dimension it does not depend on:
+
+   * WS: ``W + Ie * f_col + psum(ceil(f_row / n_row))``
+   * OS: ``W * ceil(f_row / n_row) + Ie * ceil(f_col / n_col) + O``
+   * IS: ``Ie + W * f_col + psum(ceil(f_row / n_row))``
 
    where ``psum(passes) = O * (8 * (passes - 1) + 1)``: partial sums of a reduction split over
    input-channel folds go to the GLB and back at 4 B per element per extra pass, the final
-   outputs leave at 1 B.
+   outputs leave at 1 B. :func:`temporal_loop_order` writes this mapping as a loop order (the
+   ZigZag back-end's ``mapping="fixed"`` runs it).
 5. *GLB tiling (DRAM traffic)*, capacity ``S`` bytes, full-width rows, no capacity reserved for
    double buffering. The smallest tile, one output row of one output channel over ``c`` input
    channels, needs ``c * (R + FY * IX') + 4 * OX`` bytes; if even ``c = 1`` does not fit the
@@ -65,8 +81,16 @@ Assumptions
      ``y = min(OY, floor((S - c*R - c*IX'*max(FY - s, 0)) / (c*IX'*min(s, FY) + 4*OX)))``:
      ``I + (ceil(OY / y) - 1) * C * IX' * max(FY - s, 0) + ceil(OY / y) * W`` (halo rows re-read).
 
-   plus ``O`` for the outputs. DRAM traffic never grows when the GLB grows, and does not
-   depend on the dataflow (the GLB-level tiling is chosen independently of the array's).
+   plus ``O`` for the outputs. Under WS this GLB-level order is independent of the array's.
+   IS and OS re-stream the weights to the array, so there it is not: IS streams every weight
+   once per pixel fold (assumption 4), so unless the weights of all ``K``
+   output channels fit beside one fold's input rows and partial sums (``c*K*R + c*FY*IX' +
+   4*K*min(P, cols) <= S``: ``W + I``) each pixel fold re-reads them from DRAM: ``I + f_col * W``
+   (keeping a block of output channels instead would re-send the stationary inputs per block).
+   OS likewise streams the weights once per pass over the pixel folds (``r_row =
+   ceil(f_row / n_row)`` passes), the weights of the ``n_col`` column folds held in the RF
+   reused across the pixel folds: if they do not fit (``k < min(K, n_col * cols)``) every pass
+   re-reads them from DRAM: ``I + r_row * W``. DRAM traffic never grows when the GLB grows.
 6. *Latency* per layer = ``max(compute, NoC bytes / noc_bw, GLB bytes / (16 B x glb_banks),
    DRAM bytes / dram_bw)`` cycles (double-buffered transfers overlap compute); GLB bytes are the
    array-side bytes plus the DRAM-side fills and drains. The network's latency is the sum over
@@ -75,8 +99,9 @@ Assumptions
    e(glb_bytes / glb_banks) + DRAM bytes x 162.5 pJ, on-chip terms scaled by the clock's
    voltage factor (:mod:`.energy`). *Area*: :func:`.energy.area_breakdown_mm2`.
 
-What it does not model: a mapper search beyond the two choices above, row-stationary dataflow,
-sparsity, NoC contention, DRAM row-buffer effects (see the DRAM env for those), leakage.
+What it does not model: a mapper search beyond the choices above (OS's innermost fold, the
+two GLB loop orders), row-stationary dataflow, sliding-window reuse hardware, sparsity, NoC
+contention, DRAM row-buffer effects (see the DRAM env for those), leakage.
 """
 
 from __future__ import annotations
@@ -93,9 +118,9 @@ from .base import AcceleratorSimulator
 from .energy import DRAM_PJ_PER_BYTE, MAC_PJ, area_breakdown_mm2, noc_pj_per_byte, sram_pj_per_byte, voltage_scale
 from .hardware import (BASELINE_DESIGN, DATAFLOW_ALIASES, DATAFLOWS, GLB_BANK_BYTES_PER_CYCLE, PARAMETER_VALUES,
                        PSUM_BYTES, AcceleratorDesign, derived_metrics)
-from .layers import Workload, load_workload
+from .layers import Layer, Workload, load_workload
 
-__all__ = ["AnalyticalAccelerator", "BatchResult", "Breakdown"]
+__all__ = ["AnalyticalAccelerator", "BatchResult", "Breakdown", "temporal_loop_order"]
 
 #: RF bytes accessed per MAC: weight read, input read, psum read and write
 RF_BYTES_PER_MAC = 1 + 1 + PSUM_BYTES + PSUM_BYTES
@@ -150,7 +175,7 @@ class AnalyticalAccelerator(AcceleratorSimulator):
     """
 
     name = "accelerator-analytical"
-    version = "1.0"
+    version = "1.1"  # 1.1: im2col input delivery, reduction folds innermost in the RF
 
     # -- the Simulator contract ----------------------------------------------------------
     def simulate(self, design: AcceleratorDesign, workload: Workload) -> Metrics:
@@ -207,6 +232,53 @@ class AnalyticalAccelerator(AcceleratorSimulator):
         return Breakdown(_row(out, self.metric_names, 0), layers, counts, unit, energy, area)
 
 
+#: one entry of a temporal loop order: loop dimensions and how much of them (None: all that is left)
+LoopPart = tuple[tuple[str, ...], "int | None"]
+
+
+def temporal_loop_order(design: Mapping[str, Any], layer: Layer) -> list[LoopPart]:
+    """The analytical model's temporal loop order for ``layer`` on ``design``, innermost first.
+
+    Each entry ``(dims, extent)`` stands for the next loops of ``dims`` (in that order) until
+    they cover ``extent`` elements of those dimensions, counting what the array unrolls
+    spatially (``None``: all that is left). This is the order the model's counts assume
+    (assumptions 4 and 5), written for a mapper such as ZigZag's; innermost first:
+
+    * the PE level: WS / IS: the taps, then the input-channel folds the RF holds (``n_row *
+      rows`` channels: the reduction stays in the psum register); OS: the pixel folds
+      (``n_row * rows`` pixels) or output-channel folds (``n_col * cols`` channels) the RF
+      holds, then the taps and the input channels (the reduction stays in the RF);
+    * the array level: WS: output columns; OS: output columns; IS: output channels (the
+      stationary inputs reused), the other input-channel folds, output pixels;
+    * the GLB level (assumption 5; WS and OS): *weights resident*: the input channels, ``k``
+      output channels, the output rows, the other output channels (the input streams past
+      ``k`` channels' weights, re-read ``ceil(K / k)`` times); *inputs resident*: ``y``
+      output rows, the input channels, the output channels, the other output rows (the
+      weights stream past ``y`` rows of input, re-read ``ceil(OY / y)`` times). IS keeps its
+      array-level order (moving output channels outwards would re-send the stationary inputs).
+
+    A design the model cannot map gets the order of one RF set (no error: a mapper may still
+    fit it).
+    """
+    table = _layer_table(Workload.from_layers(layer.name, [layer]))
+    columns = _design_columns([design])
+    out = _model(columns, table)
+    dataflow = int(columns["dataflow"][0, 0])
+    rows, cols = int(columns["pe_rows"][0, 0]), int(columns["pe_cols"][0, 0])
+    n_row, n_col = int(out["n_row"][0, 0]), int(out["n_col"][0, 0])
+    taps: list[LoopPart] = [(("FX",), None), (("FY",), None)]
+    if dataflow == _IS:
+        return [*taps, (("C",), n_row * rows), (("K",), None), (("C",), None), (("OX",), None), (("OY",), None)]
+    if bool(out["inputs_resident"][0, 0]):
+        glb: list[LoopPart] = [(("OY",), int(out["glb_y"][0, 0])), (("C",), None), (("K",), None), (("OY",), None)]
+    else:
+        glb = [(("C",), None), (("K",), int(out["glb_k"][0, 0])), (("OY",), None), (("K",), None)]
+    if dataflow == _WS:
+        return [*taps, (("C",), n_row * rows), (("OX",), None), *glb]
+    held: LoopPart = (("K",), n_col * cols) if n_col > 1 else (("OX", "OY"), n_row * rows)
+    return [held, *taps, (("C",), None), (("OX",), None), *glb]
+
+
 def _row(out: Mapping[str, Any], names: Sequence[str], index: int) -> dict[str, float]:
     return {name: float(out[name][index]) for name in names}
 
@@ -232,6 +304,7 @@ class _LayerTable:
     rows_per_out: np.ndarray  # min(s, FY): new input rows per output row
     W: np.ndarray
     I: np.ndarray
+    Ie: np.ndarray  # C*P*R: input operands delivered to the PEs (one per output pixel x filter tap)
     O: np.ndarray
     macs: np.ndarray  # (L,) one instance, all groups
     total_macs: float
@@ -261,7 +334,7 @@ def _build_table(workload: Workload) -> _LayerTable:
     return _LayerTable(
         names=tuple(layer.name for layer in workload.layers), K=K, C=C, P=P, R=R, OY=OY, OX=OX, FY=FY, FX=FX,
         G=G, repeat=repeat, IXt=IXt, halo=np.maximum(FY - s, 0), rows_per_out=np.minimum(s, FY),
-        W=K * C * R, I=C * IYt * IXt, O=K * P, macs=macs, total_macs=float(macs @ repeat),
+        W=K * C * R, I=C * IYt * IXt, Ie=C * P * R, O=K * P, macs=macs, total_macs=float(macs @ repeat),
     )
 
 
@@ -301,6 +374,24 @@ def _ceil_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.ceil(a / b)
 
 
+def _rf_folds(df: np.ndarray, f_row: np.ndarray, f_col: np.ndarray, sets: np.ndarray,
+              t: _LayerTable) -> tuple[np.ndarray, np.ndarray]:
+    """Folds held in the RF at once along the rows and the columns (assumption 4).
+
+    WS / IS: the spare sets hold input-channel (row) folds, the reduction, so partial sums stay
+    in the PE's psum register. OS: the spare psum sets hold either pixel (row) folds, reusing
+    the weight register, or output-channel (column) folds, reusing the input register; the
+    cheaper of the two.
+    """
+    os_ = df == _OS
+    n_row = np.minimum(f_row, sets)
+    n_col = np.minimum(f_col, sets)
+    pixels_inner = t.W * _ceil_div(f_row, n_row) + t.Ie * f_col
+    channels_inner = t.W * f_row + t.Ie * _ceil_div(f_col, n_col)
+    use_cols = os_ & (channels_inner < pixels_inner)
+    return np.where(use_cols, 1.0, n_row), np.where(use_cols, n_col, 1.0)
+
+
 def _model(d: Mapping[str, np.ndarray], t: _LayerTable) -> dict[str, Any]:
     """All designs x all layers at once; returns (D, L) per-layer and (D,) per-design arrays."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -327,22 +418,14 @@ def _model_arrays(d: Mapping[str, np.ndarray], t: _LayerTable) -> dict[str, Any]
     rf_ok = sets >= 1
     sets = np.maximum(sets, 1.0)
 
-    # GLB <-> array traffic, the cheaper of two RF allocations (assumption 4)
-    w_once, i_once, psum_none = ws, is_, os_
-
-    def array_traffic(n_row: np.ndarray, n_col: np.ndarray) -> np.ndarray:
-        r_row = _ceil_div(f_row, n_row)
-        r_col = _ceil_div(f_col, n_col)
-        w_factor = np.where(w_once, 1.0, np.where(os_, r_row, r_col))
-        i_factor = np.where(i_once, 1.0, r_col)
-        passes = np.where(psum_none, 1.0, r_row)
-        return t.W * w_factor + t.I * i_factor + t.O * (2 * PSUM_BYTES * (passes - 1) + 1)
-
-    n_row_a = np.minimum(f_row, sets)
-    n_col_b = np.minimum(f_col, sets)
-    traffic_a = array_traffic(n_row_a, np.minimum(f_col, np.floor(sets / n_row_a)))
-    traffic_b = array_traffic(np.minimum(f_row, np.floor(sets / n_col_b)), n_col_b)
-    noc_bytes = t.G * np.minimum(traffic_a, traffic_b)
+    # GLB <-> array traffic for the RF allocation of assumption 4
+    n_row, n_col = _rf_folds(df, f_row, f_col, sets, t)
+    r_row = _ceil_div(f_row, n_row)
+    r_col = _ceil_div(f_col, n_col)
+    w_factor = np.where(ws, 1.0, np.where(os_, r_row, r_col))
+    i_factor = np.where(is_, 1.0, r_col)
+    passes = np.where(os_, 1.0, r_row)
+    noc_bytes = t.G * (t.W * w_factor + t.Ie * i_factor + t.O * (2 * PSUM_BYTES * (passes - 1) + 1))
 
     # GLB tiling and DRAM traffic (assumption 5)
     S = d["glb_kib"] * 1024.0
@@ -358,8 +441,16 @@ def _model_arrays(d: Mapping[str, np.ndarray], t: _LayerTable) -> dict[str, Any]
                 1.0, t.OY)
     n_y = _ceil_div(t.OY, y)
     inputs_resident = t.I + (n_y - 1) * t.C * t.IXt * t.halo + n_y * t.W
-    dram_bytes = t.G * (np.minimum(weights_resident, inputs_resident) + t.O
-                        + 2 * PSUM_BYTES * t.O * (n_c - 1))
+    # IS streams the weights to the array once per pixel fold: from the GLB if they all fit
+    # beside the input rows of a fold and the 4-B partial sums of its K x cols outputs
+    is_fits = c * t.K * t.R + c * t.FY * t.IXt + PSUM_BYTES * t.K * np.minimum(t.P, cols) <= S
+    is_tiling = np.where(is_fits, t.W + t.I, t.I + f_col * t.W)
+    # OS streams the weights once per pass over the pixel folds, the weights of the column
+    # folds in the RF reused across the pixel folds: from the GLB if they fit (k >= n_col*cols)
+    os_fits = (k >= np.minimum(t.K, n_col * cols)) | (r_row == 1)
+    os_tiling = np.where(os_fits, np.minimum(weights_resident, inputs_resident), t.I + r_row * t.W)
+    tiling = np.where(is_, is_tiling, np.where(os_, os_tiling, np.minimum(weights_resident, inputs_resident)))
+    dram_bytes = t.G * (tiling + t.O + 2 * PSUM_BYTES * t.O * (n_c - 1))
 
     # latency (assumption 6)
     glb_bytes = noc_bytes + dram_bytes
@@ -397,7 +488,9 @@ def _model_arrays(d: Mapping[str, np.ndarray], t: _LayerTable) -> dict[str, Any]
     rf_ok_all, glb_ok_all = rf_ok.all(axis=1), glb_ok.all(axis=1)
     out.update(
         feasible=rf_ok_all & glb_ok_all & np.isfinite(latency) & np.isfinite(energy),
-        rf_ok=rf_ok, glb_ok=glb_ok, compute_cycles=compute, noc_cycles=noc_cycles, glb_cycles=glb_cycles,
+        rf_ok=rf_ok, glb_ok=glb_ok, n_row=n_row, n_col=n_col,
+        inputs_resident=inputs_resident < weights_resident, glb_k=k, glb_y=y,
+        compute_cycles=compute, noc_cycles=noc_cycles, glb_cycles=glb_cycles,
         dram_cycles=dram_cycles, cycles=cycles, spatial_utilization=spatial_util, noc_bytes=noc_bytes,
         glb_bytes=glb_bytes, dram_bytes_layer=dram_bytes, area=area,
         **{f"count_{k}": v for k, v in counts.items()}, **{f"unit_{k}": v for k, v in unit.items()},

@@ -39,12 +39,16 @@ reports no area for this template). ``dram_bytes`` is ZigZag's DRAM read + write
 
 Mappings
 --------
-* ``mapping="fixed"`` (default, ~0.02-0.2 s a layer): the spatial unrolling above and one
-  temporal loop order per dataflow, the analytical model's (innermost first: WS
-  ``FX FY OX OY C K G``, OS ``FX FY C OX OY K G``, IS ``FX FY K C OX OY G``: the filter taps
-  accumulate in the PE's partial-sum register, then the dataflow's temporal dimension, then
-  the folds), each loop split into its prime factors so ZigZag's memory allocator can tile
-  every level up to its capacity.
+* ``mapping="fixed"`` (default, ~0.02-0.2 s a layer): the spatial unrolling above and, per
+  design and layer, the temporal loop order the analytical model's counts assume
+  (:func:`.analytical.temporal_loop_order`, its assumptions 4 and 5): for WS and IS the filter
+  taps and then the input-channel folds that fit in the RF innermost, so partial sums stay in
+  the PE's psum register; for OS the pixel or output-channel folds held in the RF innermost,
+  then taps and input channels; then the remaining folds, with output channels or output rows
+  outermost as the analytical GLB tiling chose. Each loop is split into its prime factors and
+  an RF part takes factors up to the number of folds the RF holds; ZigZag's memory allocator
+  then assigns the loops to the memory levels up to their capacities. The comparison with the
+  analytical model is therefore one of cost models under the same mapping, not of mappings.
 * ``mapping="loma"`` (~2-5 s a layer at ``lpf_limit=6``): ZigZag's LOMA search over temporal
   loop orders for the same spatial unrolling, keeping the best by ``objective``.
 
@@ -77,6 +81,7 @@ from archgym.simulator import Metrics, SimulationError
 from .layer_jobs import LayerJobSimulator
 from .energy import (DRAM_PJ_PER_BYTE, MAC_PJ, noc_pj_per_byte, sram_pj_per_byte,
                      voltage_scale)
+from .analytical import temporal_loop_order
 from .hardware import AcceleratorDesign
 from .layers import Layer, Workload, load_workload
 
@@ -91,12 +96,6 @@ GLB_BANK_BYTES_PER_CYCLE = 16
 #: what the PE registers of the streamed operands take out of rf_bytes, per dataflow
 _REGISTER_BYTES = {"weight_stationary": 1 + PSUM_BITS // 8, "output_stationary": 2,
                    "input_stationary": 1 + PSUM_BITS // 8}
-#: temporal loop order per dataflow, innermost first
-_TEMPORAL_ORDER = {
-    "weight_stationary": ("FX", "FY", "OX", "OY", "B", "C", "K", "G"),
-    "output_stationary": ("FX", "FY", "C", "OX", "OY", "B", "K", "G"),
-    "input_stationary": ("FX", "FY", "K", "C", "OX", "OY", "B", "G"),
-}
 _JOB = f"{__name__}:_run_layer"
 #: ZigZag's exceptions for a mapping that does not fit the memories (matched by name)
 _CAPACITY_ERRORS = frozenset({"MemoryTooSmallException", "MemoryHierarchyTooSmallException",
@@ -118,17 +117,17 @@ def _require_zigzag() -> None:
 class ZigZagAccelerator(LayerJobSimulator):
     """The accelerator template evaluated by ZigZag, one layer shape at a time (see the module doc).
 
-    ``mapping``: ``"fixed"`` (one loop order per dataflow, fast) or ``"loma"`` (ZigZag's LOMA
-    temporal-mapping search); ``objective`` picks LOMA's best mapping (``"latency"``,
-    ``"energy"`` or ``"edp"``); ``lpf_limit`` bounds LOMA's search (loop prime factors
-    permuted). ``timeout_s`` bounds each layer (``None``: no limit); ``processes`` runs that
+    ``mapping``: ``"fixed"`` (the analytical model's loop order for the design and layer, fast)
+    or ``"loma"`` (ZigZag's LOMA temporal-mapping search); ``objective`` picks LOMA's best
+    mapping (``"latency"``, ``"energy"`` or ``"edp"``); ``lpf_limit`` bounds LOMA's search
+    (loop prime factors permuted). ``timeout_s`` bounds each layer (``None``: no limit); ``processes`` runs that
     many layers at once in child processes; ``isolate=False`` runs ZigZag in this process
     instead (no time limit, no parallelism; for debugging). ``cache_size`` layer results are
     kept.
     """
 
     name = "accelerator-zigzag"
-    version = "1.0"
+    version = "1.1"  # 1.1: the fixed order follows the analytical model per design
     job = _JOB
     preload = ("zigzag.api", __name__)
 
@@ -193,6 +192,7 @@ class ZigZagAccelerator(LayerJobSimulator):
             "mapping": self.mapping,
             "objective": self.objective,
             "lpf_limit": self.lpf_limit,
+            "temporal_order": temporal_loop_order(design, layer) if self.mapping == "fixed" else None,
         }
 
 
@@ -319,6 +319,36 @@ def _prime_factors(n: int) -> list[int]:
     return factors
 
 
+def _ordered_factors(loops: dict[Any, int], order: list[tuple[tuple[str, ...], int | None]],
+                     spatial: Mapping[str, int]) -> list[tuple[Any, int]]:
+    """ZigZag's temporal loops (``{LayerDim: size}``) as prime factors in ``order``, innermost first.
+
+    ``order`` is :func:`.analytical.temporal_loop_order`'s: each ``(dims, extent)`` takes the
+    remaining prime factors of ``dims`` (smallest first) while ``dims`` stay within ``extent``
+    elements so far: the spatial unrolling ``spatial`` (dimension -> unrolled size) and the
+    factors already placed further in included (``None``: all of them). Loops the order leaves
+    out (B, G, what is left) go outermost.
+    """
+    remaining = {dim.name: (dim, _prime_factors(int(size))) for dim, size in loops.items()}
+    # what each dimension covers so far (one unrolled in full has no temporal loop but counts)
+    covered = {**{name: 1 for name in remaining}, **spatial}
+    ordering: list[tuple[Any, int]] = []
+    for dims, extent in order:
+        product = math.prod(covered.get(name, 1) for name in dims)
+        for name in dims:
+            if name not in remaining:
+                continue
+            dim, factors = remaining[name]
+            while factors and (extent is None or product * factors[0] <= extent):
+                product *= factors[0]
+                covered[name] *= factors[0]
+                ordering.append((dim, factors.pop(0)))
+    for name in sorted(remaining):
+        dim, factors = remaining[name]
+        ordering.extend((dim, factor) for factor in factors)
+    return ordering
+
+
 def _run_layer(payload: dict[str, Any]) -> dict[str, float]:
     """Run ZigZag on one layer of one design; returns cycles, energies (nominal voltage) and traffic."""
     from zigzag.datatypes import LayerDim
@@ -347,7 +377,10 @@ def _run_layer(payload: dict[str, Any]) -> dict[str, float]:
         raise ValueError(f"ZigZag rejected the accelerator description: {validator.validator.errors}")
     accelerator = AcceleratorFactory(accelerator_data).create()
 
-    layer_mapping = {"spatial_mapping": _spatial_mapping(dataflow, layer, design["pe_rows"], design["pe_cols"]),
+    spatial_mapping = _spatial_mapping(dataflow, layer, design["pe_rows"], design["pe_cols"])
+    unrolled = {name: int(size) for entries in spatial_mapping.values() for name, size in
+                (entry.split(", ") for entry in entries)}
+    layer_mapping = {"spatial_mapping": spatial_mapping,
                      "memory_operand_links": {"O": "O", "W": "I2", "I": "I1"}}
     # ZigZag requires a "default" entry and warns when a layer falls back to it: name both
     mapping = [{"name": "default", **layer_mapping}, {"name": "Conv", **layer_mapping}]
@@ -359,10 +392,10 @@ def _run_layer(payload: dict[str, Any]) -> dict[str, float]:
         raise ValueError("ZigZag rejected the layer or its spatial mapping")
     node = next(iter(WorkloadFactory(workload_data, mapping_data).create().topological_sort()))
 
-    order = {name: i for i, name in enumerate(_TEMPORAL_ORDER[dataflow])}
+    temporal_order = payload["temporal_order"]
 
     class FixedTemporalMappingStage(Stage):
-        """One temporal mapping: the dataflow's loop order, loops split into prime factors."""
+        """One temporal mapping: the analytical model's loop order, loops split into prime factors."""
 
         def __init__(self, list_of_callables: list, *, accelerator: Any, layer: Any, spatial_mapping: Any,
                      temporal_mapping_type: Any, **kwargs: Any) -> None:
@@ -374,9 +407,7 @@ def _run_layer(payload: dict[str, Any]) -> dict[str, float]:
             engine = LomaEngine(accelerator=self.accelerator, layer=self.layer, spatial_mapping=self.spatial_mapping,
                                 mapping_type=self.mapping_type)
             loops: dict[LayerDim, int] = engine.get_temporal_loops()
-            ordering: list[tuple[LayerDim, int]] = []
-            for dim in sorted(loops, key=lambda d: (order.get(d.name, len(order)), d.name)):
-                ordering.extend((dim, factor) for factor in _prime_factors(int(loops[dim])))
+            ordering = _ordered_factors(loops, temporal_order, unrolled)
             temporal_mapping = MemoryAllocator(self.accelerator, self.layer, self.spatial_mapping, ordering,
                                                self.mapping_type).run()
             kwargs = dict(self.kwargs, accelerator=self.accelerator, layer=self.layer,

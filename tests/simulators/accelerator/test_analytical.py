@@ -11,6 +11,7 @@ from archgym.simulators.accelerator import (
     Workload, list_workloads, load_workload, make_accelerator_simulator,
 )
 from archgym.simulators.accelerator import energy as E
+from archgym.simulators.accelerator.analytical import temporal_loop_order
 from archgym.simulators.accelerator.backends import BackendUnavailableError
 
 SIM = AnalyticalAccelerator()
@@ -89,6 +90,29 @@ def test_glb_too_small_forces_dram_traffic_by_hand():
     assert small["dram_bytes"] == I + 27 * 256 * 58 * 2 + 28 * W + O + 8 * O * 1 == 25_403_392
 
 
+
+def test_input_stationary_rereads_weights_per_pixel_fold_when_they_do_not_fit():
+    # GEMM M=64 (pixels: 4 column folds of 16), K=N=256, C=256. IS keeps all weights in the GLB
+    # only if W + one fold's inputs + its psums fit: 65,536 + 256*64 + 4*256*16 = 98,304 B.
+    # 32 KiB: WS keeps the whole 16-KiB input while the weights stream once: I + W + O;
+    # IS streams every weight to the array once per pixel fold, so it re-reads them: I + 4 W + O.
+    g = net(Layer.gemm("g", M=64, N=256, K=256))
+    W, I, O = 256 * 256, 256 * 64, 256 * 64
+    assert SIM.evaluate(design(glb_kib=32), g)["dram_bytes"] == I + W + O == 98_304
+    assert SIM.evaluate(design(glb_kib=32, dataflow="is"), g)["dram_bytes"] == I + 4 * W + O == 294_912
+    assert SIM.evaluate(design(glb_kib=96, dataflow="is"), g)["dram_bytes"] == I + W + O  # 98,304 B fit
+
+
+def test_output_stationary_rereads_weights_per_pixel_pass_when_a_column_fold_does_not_fit():
+    # Same GEMM on 16 x 64 OS with one psum set (rf 6 B): 4 pixel folds, each streaming all of W.
+    # 32 KiB holds k = floor((32768 - 256*64) / (256 + 4*64)) = 32 < 64 channels' weights (one
+    # column fold): every pass re-reads W from DRAM. 64 KiB: k = 96 >= 64, the input stays: I + W.
+    g = net(Layer.gemm("g", M=64, N=256, K=256))
+    W, I, O = 256 * 256, 256 * 64, 256 * 64
+    os_ = {"dataflow": "os", "rf_bytes": 6, "pe_rows": 16, "pe_cols": 64}
+    assert SIM.evaluate(design(glb_kib=32, **os_), g)["dram_bytes"] == I + 4 * W + O
+    assert SIM.evaluate(design(glb_kib=64, **os_), g)["dram_bytes"] == I + W + O
+
 def test_partial_sums_spill_when_the_rf_holds_one_fold():
     g = net(Layer.gemm("g", M=4, N=16, K=32))  # C = 32: two row folds on 16 rows
     W, I, O = 32 * 16, 32 * 4, 16 * 4
@@ -97,6 +121,62 @@ def test_partial_sums_spill_when_the_rf_holds_one_fold():
     two_sets = SIM.breakdown(design(rf_bytes=7), g).layers[0]  # both folds' weights stay
     assert two_sets["noc_bytes"] == W + I + O
 
+
+
+def test_conv_inputs_reach_the_pes_once_per_filter_tap():
+    # 3x3 conv, C = K = 16 on a 16x16 WS array: one fold each. One-element input registers and
+    # no line buffer: every (input channel, output pixel, tap) is one delivery, Ie = C*P*R
+    # (not the C*10*10 = 1,600 distinct input bytes); weights and outputs cross once.
+    layer = Layer.conv("c", 8, 8, 3, 3, 16, 16)
+    W, Ie, O = 16 * 16 * 9, 16 * 64 * 9, 16 * 64
+    assert SIM.breakdown(design(**WIDE), net(layer)).layers[0]["noc_bytes"] == W + Ie + O == 12_544
+
+
+def test_weight_stationary_rf_holds_input_channel_folds_not_output_channel_folds():
+    # C = 16: one row fold; K = 32: two column folds on 16 columns. The input register holds one
+    # element, so inputs are re-sent for the second column fold however large the RF is.
+    g = net(Layer.gemm("g", M=4, N=32, K=16))
+    W, I, O = 16 * 32, 16 * 4, 32 * 4
+    for rf_bytes in (6, 1024):
+        assert SIM.breakdown(design(rf_bytes=rf_bytes), g).layers[0]["noc_bytes"] == W + 2 * I + O
+
+
+def test_output_stationary_reuses_the_register_of_the_innermost_fold_only():
+    # OS GEMM M=64 (P: 4 row folds on 16 rows), N=32 (K: 2 column folds), C=16. rf_bytes=18 holds
+    # 4 psum sets (18 - 2 B registers) / 4 B. Pixel folds innermost reuse the weight register:
+    # W*1 + Ie*2 = 512 + 2048; output-channel folds innermost reuse the input register:
+    # W*4 + Ie*1 = 2048 + 1024. The cheaper, plus the outputs once (O = 2048).
+    g = net(Layer.gemm("g", M=64, N=32, K=16))
+    W, Ie, O = 16 * 32, 16 * 64, 64 * 32
+    layer = SIM.breakdown(design(**{**WIDE, "rf_bytes": 18}, dataflow="os"), g).layers[0]
+    assert layer["noc_bytes"] == W + 2 * Ie + O == 4_608
+
+
+@pytest.mark.parametrize("dataflow, innermost", [("weight_stationary", ("C",)), ("input_stationary", ("C",)),
+                                                 ("output_stationary", ("OX", "OY"))])
+def test_temporal_loop_order_holds_the_rf_folds_innermost(dataflow, innermost):
+    layer = Layer.conv("c", 28, 28, 3, 3, 128, 128)
+    order = temporal_loop_order(design(dataflow=dataflow, rf_bytes=64, pe_rows=16, pe_cols=16), layer)
+    assert {d for part, _ in order for d in part} == {"FX", "FY", "C", "K", "OX", "OY"}
+    # WS/IS: 64 B - 5 B of registers hold 6 filter windows: 6 of the 8 input-channel folds of 16
+    # rows = 96 channels; OS: (64 - 2) / 4 = 15 psum sets: 15 of the 49 pixel folds = 240 pixels
+    if dataflow != "output_stationary":
+        assert order[:3] == [(("FX",), None), (("FY",), None), (("C",), 6 * 16)]  # the reduction innermost
+    else:
+        assert order[0] == (innermost, 15 * 16)
+
+
+def test_temporal_loop_order_follows_the_glb_tiling():
+    # 512 KiB: the 147-KiB weights of 3x3 128->128 stay, the input streams once: weights resident,
+    # all K at once, so K is split at no level and the output rows stream outside it
+    layer = Layer.conv("c", 28, 28, 3, 3, 128, 128)
+    order = temporal_loop_order(design(glb_kib=512), layer)
+    assert order[-4:] == [(("C",), None), (("K",), 128), (("OY",), None), (("K",), None)]
+    # 3x3 512->512 at 7x7 (2.4 MB of weights, 41 KB of input) in 1 MiB: the input stays and the
+    # weights stream once past all 7 output rows
+    big = Layer.conv("c", 7, 7, 3, 3, 512, 512)
+    assert temporal_loop_order(design(glb_kib=1024), big)[-4:] == [(("OY",), 7), (("C",), None), (("K",), None),
+                                                                   (("OY",), None)]
 
 def test_energy_is_counts_times_the_table():
     workload = net(Layer.gemm("g", M=64, N=16, K=16))

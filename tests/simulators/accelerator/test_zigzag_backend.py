@@ -92,6 +92,36 @@ def test_prime_factors():
     assert zigzag_backend._prime_factors(97) == [97]
 
 
+
+def test_ordered_factors_follow_the_order_and_its_limits():
+    class Dim:  # stands in for zigzag.datatypes.LayerDim, which the order only reads .name of
+        def __init__(self, name):
+            self.name = name
+
+        def __repr__(self):
+            return self.name
+
+    K, C, OX, OY, B = (Dim(n) for n in ("K", "C", "OX", "OY", "B"))
+    loops = {K: 4, C: 12, OX: 7, OY: 2, B: 1}
+    order = [(("C",), 6 * 16), (("OX", "OY"), None), (("C",), None), (("K",), 16)]
+    got = [(d.name, f) for d, f in zigzag_backend._ordered_factors(loops, order, {"C": 16, "K": 16})]
+    # C = 2*2*3 temporal on 16 unrolled: the RF part covers 16*2*2 = 64 <= 96 channels (16*12 > 96),
+    # the rest of C after the pixels; K's part covers no more than the 16 unrolled, so none of it
+    assert got == [("C", 2), ("C", 2), ("OX", 7), ("OY", 2), ("C", 3), ("K", 2), ("K", 2)]
+    # an extent counts what the dimension already covers further in: 4 unrolled x 2^4 = 64, then x2 = 128
+    got = [(d.name, f) for d, f in zigzag_backend._ordered_factors({K: 64, OX: 3}, [(("K",), 64), (("OX",), None),
+                                                                                    (("K",), 128)], {"K": 4})]
+    assert got == [("K", 2)] * 4 + [("OX", 3), ("K", 2), ("K", 2)]  # the last factor is left over: outermost
+    # OX unrolled in full (28 of 28: no temporal OX loop) still counts: 28 x 2 = 56 <= 96 < 28 x 4
+    FX = Dim("FX")
+    order = [(("OX", "OY"), 96), (("FX",), None)]
+    got = [(d.name, f) for d, f in zigzag_backend._ordered_factors({OY: 28, FX: 3}, order, {"OX": 28})]
+    assert got == [("OY", 2), ("FX", 3), ("OY", 2), ("OY", 7)]
+    # loops the order leaves out go outermost
+    assert [(d.name, f) for d, f in zigzag_backend._ordered_factors({K: 6, C: 2}, [(("C",), None)], {})] == [
+        ("C", 2), ("K", 2), ("K", 3)]
+
+
 def test_invalid_options_rejected():
     if not zigzag_available():
         pytest.skip("zigzag-dse not installed")
