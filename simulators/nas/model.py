@@ -22,15 +22,16 @@ is computed, so each weight gets its gradient).
 
 from __future__ import annotations
 
+import contextlib
 import numbers
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import torch
 from torch import nn
 
 from archgym.simulators.nas.nb201 import EDGES, NUM_NODES as NODES, OP_NAMES
 
-__all__ = ["EDGES", "OP_NAMES", "Cell", "NB201Network", "ResNetBasicBlock", "ReLUConvBN", "Zero", "count_parameters", "selection_for"]
+__all__ = ["EDGES", "OP_NAMES", "Cell", "NB201Network", "ResNetBasicBlock", "ReLUConvBN", "Zero", "count_parameters", "selection_for", "torch_threads"]
 
 #: per-edge selection: an op index, or one weight per candidate op
 Selection = Sequence["int | torch.Tensor"]
@@ -225,3 +226,20 @@ def selection_for(ops: Sequence[str]) -> list[int]:
 def count_parameters(module: nn.Module) -> int:
     """Trainable parameters of ``module``."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+@contextlib.contextmanager
+def torch_threads(num_threads: int) -> Iterator[None]:
+    """Run the block with ``torch.set_num_threads(num_threads)``, restoring the previous setting.
+
+    Small networks on these 2-core machines run fastest on one thread; training, scoring and
+    evaluation take ``num_threads`` (default 1) and leave the caller's setting as it was.
+    """
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
+        raise ValueError(f"num_threads must be a positive integer, got {num_threads!r}")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(num_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -41,7 +41,6 @@ when all images share one code, e.g. the all-``none`` cell (``K_H`` is singular)
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 from dataclasses import dataclass
@@ -54,7 +53,7 @@ from torch import nn
 
 from archgym.simulator import Metric, Metrics, SimulationError, Simulator
 from archgym.simulators.nas.layers import DATASET_SHAPES
-from archgym.simulators.nas.model import NB201Network, count_parameters
+from archgym.simulators.nas.model import NB201Network, count_parameters, torch_threads
 from archgym.simulators.nas.nb201 import EDGES, Arch, check_arch, design_to_arch, parse_arch
 
 #: the synthetic batches :func:`proxy_batch` draws
@@ -270,18 +269,6 @@ def proxy_batch(
 
 
 # ---------------------------------------------------------------------------------------- scoring
-@contextlib.contextmanager
-def _torch_threads(num_threads: int) -> Iterator[None]:
-    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
-        raise ValueError(f"num_threads must be a positive integer, got {num_threads!r}")
-    previous = torch.get_num_threads()
-    torch.set_num_threads(num_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def arch_ops(arch: str | Sequence[str]) -> Arch:
     """The 6 edge ops of ``arch``, an NB201 arch string or a sequence of op names
     (:class:`~.nb201.ArchError`, a ``ValueError``, for anything else)."""
@@ -340,7 +327,7 @@ def score_many(
     elif batch is not None and tuple(batch[0].shape[1:]) != config.input_shape:
         raise ValueError(f"batch inputs have shape {tuple(batch[0].shape)}; {dataset} needs (batch, *{config.input_shape})")
     scores: dict[str, float] = {}
-    with _torch_threads(num_threads):
+    with torch_threads(num_threads):
         for proxy in chosen:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)

@@ -47,7 +47,15 @@ from torch.nn import functional as F
 
 from archgym.simulators.nas import layers, nb201
 from archgym.simulators.nas.data_loaders import ImageDataset
-from archgym.simulators.nas.model import EDGES, OP_NAMES, NB201Network, Selection, count_parameters, selection_for
+from archgym.simulators.nas.model import (
+    EDGES,
+    OP_NAMES,
+    NB201Network,
+    Selection,
+    count_parameters,
+    selection_for,
+    torch_threads,
+)
 
 #: bump whenever training or evaluation could give different results; keys the checkpoint cache
 SUPERNET_VERSION = "1"
@@ -150,19 +158,6 @@ def cell_cost(ops: Sequence[str], config: TrainConfig, dataset: ImageDataset) ->
 
 
 # -- small torch helpers -------------------------------------------------------------------------
-@contextlib.contextmanager
-def torch_threads(num_threads: int) -> Iterator[None]:
-    """Run the block with ``torch.set_num_threads(num_threads)``, restoring the previous setting."""
-    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
-        raise ValueError(f"num_threads must be a positive integer, got {num_threads!r}")
-    previous = torch.get_num_threads()
-    torch.set_num_threads(num_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 @contextlib.contextmanager
 def _seeded(seed: int) -> Iterator[None]:
     """Seed torch's global generator for the block without disturbing the caller's random state."""
