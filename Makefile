@@ -1,5 +1,5 @@
 # Two commands do the whole set-up on a fresh machine:
-#   make demo   create .venv, install archgym (CPU torch), run a small real study
+#   make demo   create .venv, install archgym (CPU torch), run a small hyperparameter-lottery study
 #   make test   create .venv if needed, run the test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -22,11 +22,13 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
+# A small but real hyperparameter-lottery study on the DRAM controller env (resumable: run it
+# again and finished runs are skipped), then the dataset's summary.
 demo: install
-	rm -rf $(DEMO_DIR)
-	$(BIN)/archgym run --env archgym/DRAM-v0 --env-arg workload=stream --agent random --budget 40 --seed 0 --study demo --dataset $(DEMO_DIR)
-	$(BIN)/archgym run --env archgym/DRAM-v0 --env-arg workload=random --agent random --budget 40 --seed 1 --study demo --dataset $(DEMO_DIR)
-	$(BIN)/archgym dataset info $(DEMO_DIR)
+	$(BIN)/archgym lottery --env archgym/DRAM-v0 --env-arg workload=random \
+		--agents ga,evolution,aco,random_walk --draws 5 --seeds 4 --budget 200 --workers 2 \
+		--dataset $(DEMO_DIR)/dataset --report $(DEMO_DIR)/report
+	$(BIN)/archgym dataset info $(DEMO_DIR)/dataset
 
 test: install
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
