@@ -5,6 +5,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env as gym_check_env
 
 import archgym
+from archgym.agents import list_agents, make_agent
 from archgym.registration import list_envs
 
 #: keep the checkers fast: small variants of each env (still the real simulator)
@@ -35,3 +36,26 @@ def test_docstring_has_gymnasium_sections(env_id):
     doc = type(env.unwrapped).__doc__
     for section in ("Description", "Action Space", "Observation Space", "Rewards", "Episode End", "Arguments", "Version History"):
         assert f"## {section}" in doc, f"{env_id} docstring lacks '## {section}'"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("agent", list_agents())
+@pytest.mark.parametrize("env_id", IDS)
+def test_every_agent_runs_on_every_env(env_id, agent, counting_wrapper):
+    """The same step/reward interface serves every agent on every registered env (tiny budgets).
+
+    The one documented refusal: an agent with one discrete action per design (``dqn``) on a
+    design space too large to flatten, before any evaluation.
+    """
+    env = counting_wrapper(gym.make(env_id, **FAST_KWARGS.get(env_id, {})))
+    space = env.unwrapped.design_space
+    searcher = make_agent(agent, space, seed=0)
+    if getattr(searcher, "discrete_actions", False) and space.size > searcher.max_flat_actions:
+        with pytest.raises(ValueError, match="design space is too large"):
+            searcher.run(env, budget=8)
+        assert env.steps == 0
+        return
+    result = searcher.run(env, budget=8)
+    assert env.steps == 8 == result.evaluations
+    assert space.validate(result.best_design) == result.best_design
+    assert result.best_reward == max(result.rewards)
