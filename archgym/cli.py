@@ -4,6 +4,7 @@
     archgym run --env ID [--env-arg K=V]... --agent NAME [--agent-arg K=V]... --budget N --seed S [--dataset DIR]
     archgym simulate dram --trace PATH|NAME [--device NAME] [--param K=V]... [--json]
     archgym simulate accelerator [--backend B] [--workload W] [--param K=V]... [--json]
+    archgym simulate nas --arch STR [--dataset D] [--epochs E] [--device DEV] [--proxy NAME]... [--json]
     archgym dataset info DIR [--json]
     archgym proxy train --dataset DIR --env ID [--workload W] --model rf|gbt|mlp --out FILE [--json]
     archgym proxy eval --model FILE --dataset DIR [--json]
@@ -170,6 +171,29 @@ def cmd_simulate_accelerator(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate_nas(args: argparse.Namespace) -> int:
+    from archgym.simulators.nas.nb201 import arch_to_design, format_arch, parse_arch
+    from archgym.simulators.nas.tabular import NB201Tabular, default_epochs
+
+    ops = parse_arch(args.arch)
+    simulator = NB201Tabular(epochs=default_epochs(args.dataset) if args.epochs is None else args.epochs, device=args.device)
+    metrics = simulator.evaluate(arch_to_design(ops), args.dataset)
+    units = {m.name: m.unit for m in simulator.metrics}
+    if args.proxy:
+        from archgym.simulators.nas.proxies import score
+
+        for name in args.proxy:
+            metrics[name] = score(ops, name, dataset=args.dataset)
+            units[name] = "score"
+    arch = format_arch(ops)
+    if args.json:
+        _emit_json({"arch": arch, "dataset": args.dataset, "epochs": simulator.epochs, "device": args.device, "metrics": metrics})
+    else:
+        print(_table([("arch", arch), ("epochs", simulator.epochs), ("device", args.device)], f"NAS-Bench-201: {args.dataset}"))
+        print(_table([(f"{name} [{units[name]}]", value) for name, value in metrics.items()], "metrics"))
+    return 0
+
+
 def cmd_dataset_info(args: argparse.Namespace) -> int:
     from archgym.dataset import info
 
@@ -222,6 +246,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="design parameter, e.g. pe_rows=32 or dataflow=os (repeatable; others: the baseline)")
     a.add_argument("--json", action="store_true", help="machine-readable output")
     a.set_defaults(func=cmd_simulate_accelerator)
+    n = simulators.add_parser("nas", help="a NAS-Bench-201 cell: table lookup (and optional zero-cost proxies)")
+    n.add_argument("--arch", required=True, help="arch string, e.g. '|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|'")
+    n.add_argument("--dataset", default="cifar10", help="cifar10 | cifar100 | ImageNet16-120")
+    n.add_argument("--epochs", type=int, default=None, help="200 (cifar10 only) or 12; default the longest available")
+    n.add_argument("--device", default="pixel3", help="latency device, e.g. eyeriss, fpga, raspi4, titan_rtx_1")
+    n.add_argument("--proxy", action="append", metavar="NAME", help="also score a zero-cost proxy (repeatable), e.g. synflow")
+    n.add_argument("--json", action="store_true", help="machine-readable output")
+    n.set_defaults(func=cmd_simulate_nas)
 
     p = sub.add_parser("dataset", help="inspect an evaluation dataset")
     datasets = p.add_subparsers(dest="action", required=True)

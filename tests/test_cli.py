@@ -62,3 +62,27 @@ def test_run_logs_to_dataset_and_info_reads_it(tmp_path, capsys):
     assert main(["dataset", "info", str(folder), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["rows"] == 6 and summary["workloads"] == ["cloud-2"] and summary["agents"] == ["random"]
+
+
+def test_simulate_nas_looks_up_the_table_and_scores_proxies(capsys):
+    from archgym.simulators.nas.nb201 import arch_to_design, parse_arch
+    from archgym.simulators.nas.tabular import NB201Tabular
+
+    arch = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"
+    assert main(["simulate", "nas", "--arch", arch, "--device", "fpga", "--proxy", "params", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    expected = NB201Tabular(device="fpga").evaluate(arch_to_design(parse_arch(arch)), "cifar10")
+    assert out["epochs"] == 200 and out["metrics"]["valid_acc"] == expected["valid_acc"]
+    assert out["metrics"]["latency_ms"] == expected["latency_ms"]
+    assert out["metrics"]["params"] == pytest.approx(expected["params_m"] * 1e6, rel=1e-6)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--arch", "|conv~0|"], "expected 3"),
+    (["--arch", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "--device", "tpu"], "unknown latency device 'tpu'"),
+    (["--arch", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "--dataset", "cifar100", "--epochs", "200"], "cifar100"),
+])
+def test_simulate_nas_bad_input_is_one_line(argv, message, capsys):
+    assert main(["simulate", "nas", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
