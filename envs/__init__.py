@@ -27,7 +27,7 @@ register(
     "archgym/Supernet-v0",
     entry_point="archgym.envs.supernet:SupernetEnv",
     max_episode_steps=100,
-    description="NAS-Bench-201 cells scored by a weight-sharing supernet (SPOS or DARTS) trained on the CPU on real data",
+    description="NAS-Bench-201 cells scored by a weight-sharing supernet (SPOS, DARTS or GDAS) trained on the CPU on real data",
 )
 
 register(

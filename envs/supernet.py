@@ -25,11 +25,13 @@ class SupernetEnv(DSEEnv):
     which every edge of the cell holds all five operations, on real data: scikit-learn's
     bundled 8×8 digits by default, or CIFAR-10 from a local folder. ``mode="spos"`` trains it
     by uniform single-path sampling (SPOS), ``mode="darts"`` by DARTS' first-order bilevel
-    continuous relaxation (:mod:`archgym.simulators.nas.supernet`). Each step scores one cell
+    continuous relaxation, ``mode="gdas"`` by GDAS (the same bilevel alternation, but one op per
+    edge sampled by hard Gumbel-softmax with straight-through gradients to ``α``, temperature
+    annealed 10 → 0.1; :mod:`archgym.simulators.nas.supernet`). Each step scores one cell
     with the weights it inherits from the supernet on the validation split — the one-shot
     estimate weight-sharing NAS searches with, not the accuracy of the cell trained alone
     (``benchmarks/supernet_ranking.py`` measures how well the two rank). The trained
-    supernet is ``env.unwrapped.supernet`` (DARTS selections: ``select_argmax()``,
+    supernet is ``env.unwrapped.supernet`` (DARTS/GDAS selections: ``select_argmax()``,
     ``select_perturbation()``).
 
     ## Action Space
@@ -54,14 +56,14 @@ class SupernetEnv(DSEEnv):
     Truncated after ``max_episode_steps`` (100 by registration).
 
     ## Arguments
-    ``mode``: ``"spos"`` (default) | ``"darts"``. ``dataset``: ``"digits"`` (default) |
-    ``"cifar10"`` (needs ``data_dir``, the folder holding ``cifar-10-batches-py``; ``limit``
-    keeps that many images per split). ``channels`` (8), ``cells_per_stage`` (1), ``epochs``
-    (30), ``seed`` (0): the supernet and its training; ``train_kwargs``: further
+    ``mode``: ``"spos"`` (default) | ``"darts"`` | ``"gdas"``. ``dataset``: ``"digits"``
+    (default) | ``"cifar10"`` (needs ``data_dir``, the folder holding ``cifar-10-batches-py``;
+    ``limit`` keeps that many images per split). ``channels`` (8), ``cells_per_stage`` (1),
+    ``epochs`` (30), ``seed`` (0): the supernet and its training; ``train_kwargs``: further
     :class:`~archgym.simulators.nas.supernet.SupernetConfig` fields (``lr``, ``batch_size``,
-    ``arch_lr``, ...). ``bn_batches`` (0): BatchNorm recalibration batches before every
-    evaluation; 0 uses the supernet's running statistics, which ranked cells better than
-    recalibrating on 4 batches in ``benchmarks/supernet_ranking.py`` (SPOS: Kendall τ 0.23
+    ``arch_lr``, GDAS' ``tau_max`` and ``tau_min``, ...). ``bn_batches`` (0): BatchNorm
+    recalibration batches before every evaluation; 0 uses the supernet's running statistics,
+    which ranked cells better than recalibrating on 4 batches in ``benchmarks/supernet_ranking.py`` (SPOS: Kendall τ 0.23
     vs 0.16 against stand-alone accuracy). ``cache_dir``: checkpoint folder
     (default ``$ARCHGYM_CACHE_DIR/supernet`` or ``~/.cache/archgym/supernet``);
     ``on_bad_checkpoint``: ``"retrain"`` | ``"error"``. ``num_threads`` (1): torch threads.

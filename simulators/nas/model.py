@@ -15,15 +15,17 @@ It follows the NAS-Bench-201 definition (Dong & Yang, ICLR 2020):
 
 A :class:`Cell` holds a list of *candidate* operations on every edge. A stand-alone network has
 one candidate per edge; the supernet has all five. ``forward`` takes a *selection* per edge:
-either an integer (evaluate only that candidate — single-path, as SPOS) or a weight vector
+either an integer (evaluate only that candidate — single-path, as SPOS), a weight vector
 (the weighted sum of all candidates — DARTS' continuous relaxation; every candidate but ``none``
-is computed, so each weight gets its gradient).
+is computed, so each weight gets its gradient), or a :class:`HardChoice` (a one-hot weight vector
+of which only the chosen candidate is computed, every weight still getting a gradient — GDAS).
 """
 
 from __future__ import annotations
 
 import contextlib
 import numbers
+from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 import torch
@@ -31,10 +33,34 @@ from torch import nn
 
 from archgym.simulators.nas.nb201 import EDGES, NUM_NODES as NODES, OP_NAMES
 
-__all__ = ["EDGES", "OP_NAMES", "Cell", "NB201Network", "ResNetBasicBlock", "ReLUConvBN", "Zero", "count_parameters", "selection_for", "torch_threads"]
+__all__ = [
+    "EDGES", "OP_NAMES", "Cell", "HardChoice", "NB201Network", "ResNetBasicBlock", "ReLUConvBN", "Zero",
+    "count_parameters", "selection_for", "torch_threads",
+]
 
-#: per-edge selection: an op index, or one weight per candidate op
-Selection = Sequence["int | torch.Tensor"]
+#: per-edge selection: an op index, one weight per candidate op, or a hard one-hot choice
+Selection = Sequence["int | torch.Tensor | HardChoice"]
+
+
+@dataclass(frozen=True)
+class HardChoice:
+    """A hard one-hot edge choice that computes only candidate ``index`` (GDAS, Dong & Yang, CVPR 2019).
+
+    ``weights`` holds one weight per candidate, one-hot in value but differentiable — GDAS'
+    straight-through Gumbel-softmax sample ``one_hot - p.detach() + p``. The edge outputs
+    ``weights[index] * op_index(x)`` plus every other weight as a scalar: those add zero, yet
+    keep a gradient path from the loss to all weights (hence to all architecture parameters)
+    while only one candidate runs, as GDAS' reference code does.
+    """
+
+    weights: torch.Tensor
+    index: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.weights, torch.Tensor) or self.weights.ndim != 1:
+            raise ValueError(f"HardChoice weights must be a 1-D tensor, got {self.weights!r}")
+        if isinstance(self.index, bool) or not isinstance(self.index, int) or not 0 <= self.index < len(self.weights):
+            raise ValueError(f"HardChoice index must be an integer in [0, {len(self.weights)}), got {self.index!r}")
 
 
 class ReLUConvBN(nn.Sequential):
@@ -98,8 +124,16 @@ class Cell(nn.Module):
         return nodes[-1]
 
 
-def _apply_edge(ops: nn.ModuleList, names: tuple[str, ...], x: torch.Tensor, choice: "int | torch.Tensor") -> "torch.Tensor | int":
-    """One edge: a single candidate (index) or the weighted sum of all candidates (weights)."""
+def _apply_edge(
+    ops: nn.ModuleList, names: tuple[str, ...], x: torch.Tensor, choice: "int | torch.Tensor | HardChoice"
+) -> "torch.Tensor | int":
+    """One edge: a single candidate (index), the weighted sum of all candidates (weights), or a
+    :class:`HardChoice` (only its candidate computed; the other weights added as zero-valued scalars)."""
+    if isinstance(choice, HardChoice):
+        if len(choice.weights) != len(ops):
+            raise ValueError(f"edge weights must have shape ({len(ops)},), got {tuple(choice.weights.shape)}")
+        others = [weight for i, weight in enumerate(choice.weights) if i != choice.index]
+        return choice.weights[choice.index] * ops[choice.index](x) + sum(others)
     if isinstance(choice, numbers.Integral) or (isinstance(choice, torch.Tensor) and choice.ndim == 0 and not choice.is_floating_point()):
         index = int(choice)
         return 0 if names[index] == "none" else ops[index](x)

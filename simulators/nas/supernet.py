@@ -1,4 +1,4 @@
-"""A weight-sharing NAS-Bench-201 supernet trained on the CPU: SPOS or first-order DARTS.
+"""A weight-sharing NAS-Bench-201 supernet trained on the CPU: SPOS, first-order DARTS or GDAS.
 
 Training modes (``SupernetConfig.mode``):
 
@@ -9,11 +9,17 @@ Training modes (``SupernetConfig.mode``):
   ops. Bilevel alternation per step: one Adam step on ``α`` against a *validation* batch, then
   one SGD step on the weights against a *train* batch (the first-order approximation ignores
   ``∂w*/∂α``).
+* ``"gdas"`` — GDAS (Dong & Yang, CVPR 2019, "Searching for A Robust Neural Architecture in Four
+  GPU Hours"): the same ``α`` and the same alternation, but every forward pass samples one op
+  per edge by Gumbel-softmax over ``log_softmax(α)`` at temperature ``τ`` (annealed linearly per
+  epoch from ``tau_max`` to ``tau_min``, 10 → 0.1 as in the paper) and computes only that op; a
+  straight-through estimator (:class:`~archgym.simulators.nas.model.HardChoice`) carries the
+  gradient to every ``α``.
 
 A sub-architecture is then evaluated with the weights it inherits from the supernet
 (:meth:`Supernet.evaluate`) on the validation split, optionally after re-estimating the
 BatchNorm statistics for that path on a few train batches (running statistics gathered over
-many paths fit no single one; Guo et al. recalibrate for this reason). For DARTS,
+many paths fit no single one; Guo et al. recalibrate for this reason). For DARTS and GDAS,
 :meth:`Supernet.select_argmax` is the usual ``argmax α`` per edge, and
 :meth:`Supernet.select_perturbation` is the perturbation-based selection of Wang et al., ICLR 2021
 ("Rethinking Architecture Selection in Differentiable NAS").
@@ -50,6 +56,7 @@ from archgym.simulators.nas.data_loaders import ImageDataset
 from archgym.simulators.nas.model import (
     EDGES,
     OP_NAMES,
+    HardChoice,
     NB201Network,
     Selection,
     count_parameters,
@@ -61,8 +68,10 @@ from archgym.simulators.nas.model import (
 SUPERNET_VERSION = "1"
 #: layout of the checkpoint file (independent of the training code)
 CHECKPOINT_FORMAT = 1
+#: training modes with architecture parameters α, trained by DARTS' bilevel alternation
+DIFFERENTIABLE_MODES: tuple[str, ...] = ("darts", "gdas")
 #: supernet training modes
-MODES: tuple[str, ...] = ("spos", "darts")
+MODES: tuple[str, ...] = ("spos", *DIFFERENTIABLE_MODES)
 #: what to do with an unreadable or mismatched checkpoint
 ON_BAD_CHECKPOINT: tuple[str, ...] = ("retrain", "error")
 
@@ -109,23 +118,31 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class SupernetConfig(TrainConfig):
-    """:class:`TrainConfig` plus the search mode and DARTS' architecture optimiser.
+    """:class:`TrainConfig` plus the search mode, the architecture optimiser and GDAS' temperature.
 
     ``arch_lr`` defaults to 3e-3, ten times NAS-Bench-201's DARTS setting (3e-4), because the
     CPU budget here is hundreds of steps rather than tens of thousands; Adam with betas
-    (0.5, 0.999) and ``arch_weight_decay`` as DARTS.
+    (0.5, 0.999) and ``arch_weight_decay`` as DARTS (GDAS uses the same optimiser). GDAS'
+    Gumbel-softmax temperature falls linearly from ``tau_max`` in the first epoch to ``tau_min``
+    in the last (:func:`gdas_temperature`; the paper's 10 → 0.1).
     """
 
     mode: str = "spos"
     arch_lr: float = 3e-3
     arch_weight_decay: float = 1e-3
+    tau_max: float = 10.0
+    tau_min: float = 0.1
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.mode not in MODES:
             raise ValueError(f"unknown supernet mode {self.mode!r}; expected one of: {', '.join(MODES)}")
-        if not isinstance(self.arch_lr, (int, float)) or not math.isfinite(self.arch_lr) or self.arch_lr <= 0:
-            raise ValueError(f"arch_lr must be a positive number, got {self.arch_lr!r}")
+        for name in ("arch_lr", "tau_max", "tau_min"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        if self.tau_min > self.tau_max:
+            raise ValueError(f"tau_min ({self.tau_min!r}) must not exceed tau_max ({self.tau_max!r})")
 
 
 def build_network(config: TrainConfig, dataset: ImageDataset, ops: Sequence[str] | None = None) -> NB201Network:
@@ -183,6 +200,62 @@ def uniform_path(generator: torch.Generator) -> list[int]:
     return torch.randint(len(OP_NAMES), (len(EDGES),), generator=generator).tolist()
 
 
+def gumbel_hard_choices(alpha: torch.Tensor, tau: float, generator: torch.Generator) -> list[HardChoice]:
+    """GDAS' sample: one hard op per edge (row of ``alpha``) with straight-through gradients.
+
+    Gumbel noise ``g = -log E`` with ``E ~ Exp(1)`` drawn from ``generator`` (clamped away from
+    0, so ``g`` stays finite); soft sample ``p = softmax((log_softmax(α) + g) / τ)``; chosen op
+    ``argmax p``; weights ``one_hot - p.detach() + p`` — one-hot in value, with the gradient of
+    ``p`` (Dong & Yang, CVPR 2019). Gradients reach ``alpha`` unless it is detached.
+    """
+    noise = torch.empty(alpha.shape, dtype=alpha.dtype).exponential_(generator=generator)
+    gumbels = -noise.clamp_min(torch.finfo(alpha.dtype).tiny).log()
+    soft = torch.softmax((torch.log_softmax(alpha, dim=1) + gumbels) / tau, dim=1)
+    index = soft.argmax(dim=1)
+    hard = F.one_hot(index, alpha.shape[1]).to(soft.dtype) - soft.detach() + soft
+    return [HardChoice(weights, choice) for weights, choice in zip(hard, index.tolist())]
+
+
+def gdas_temperature(config: SupernetConfig, epoch: int) -> float:
+    """GDAS' temperature in 0-based ``epoch``: linear from ``tau_max`` (first) to ``tau_min`` (last),
+    ``τ = τ_max - (τ_max - τ_min) · epoch / (epochs - 1)`` as in GDAS' reference code."""
+    if config.epochs == 1:
+        return float(config.tau_max)
+    return config.tau_max - (config.tau_max - config.tau_min) * min(epoch, config.epochs - 1) / (config.epochs - 1)
+
+
+def steps_per_epoch(config: TrainConfig, dataset: ImageDataset) -> int:
+    """Weight steps in one pass over the train split (the last batch may be smaller)."""
+    return math.ceil(len(dataset.train_y) / config.batch_size)
+
+
+class GumbelSampler:
+    """GDAS' per-step edge sampler over one training run, seeded with ``config.seed + 2``.
+
+    Each training step draws two samples from one generator at the current epoch's temperature
+    (:func:`gdas_temperature`): :meth:`sample` for the ``α`` step (differentiable in ``alpha``),
+    then :meth:`weight_path` for the weight step (``α`` fixed), which also ends the step.
+    """
+
+    def __init__(self, config: SupernetConfig, dataset: ImageDataset) -> None:
+        self.config = config
+        self.steps_per_epoch = steps_per_epoch(config, dataset)
+        self.generator = torch.Generator().manual_seed(config.seed + 2)
+        self.steps = 0
+
+    @property
+    def temperature(self) -> float:
+        return gdas_temperature(self.config, self.steps // self.steps_per_epoch)
+
+    def sample(self, alpha: torch.Tensor) -> list[HardChoice]:
+        return gumbel_hard_choices(alpha, self.temperature, self.generator)
+
+    def weight_path(self, alpha: torch.Tensor) -> list[HardChoice]:
+        choices = self.sample(alpha.detach())
+        self.steps += 1
+        return choices
+
+
 # -- weight training -------------------------------------------------------------------------------
 @dataclass
 class TrainingHistory:
@@ -220,8 +293,9 @@ def fit(
         network.parameters(), lr=config.lr, momentum=config.momentum, nesterov=config.momentum > 0,
         weight_decay=config.weight_decay,
     )
-    steps_per_epoch = math.ceil(len(dataset.train_y) / config.batch_size)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=max(1, epochs * steps_per_epoch))
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimiser, T_max=max(1, epochs * steps_per_epoch(config, dataset))
+    )
     history = TrainingHistory()
     network.train()
     bar = tqdm(range(epochs), desc=description, unit="epoch", disable=not progress, leave=False)
@@ -331,8 +405,8 @@ def recalibrate_batchnorm(
 class Supernet:
     """A trained weight-sharing supernet and the data it was trained on.
 
-    Made by :func:`train_supernet` or :func:`load_or_train_supernet`. ``alpha`` holds DARTS'
-    architecture parameters (``None`` for SPOS); ``history`` the per-epoch training curve;
+    Made by :func:`train_supernet` or :func:`load_or_train_supernet`. ``alpha`` holds the
+    architecture parameters of DARTS and GDAS (``None`` for SPOS); ``history`` the per-epoch training curve;
     ``from_cache`` tells whether the weights came from a checkpoint (then ``history.steps`` is 0).
     """
 
@@ -348,8 +422,8 @@ class Supernet:
         checkpoint: Path | None = None,
         num_threads: int = 1,
     ) -> None:
-        if (alpha is None) != (config.mode != "darts"):
-            need = "needs" if config.mode == "darts" else "takes no"
+        if (alpha is None) == (config.mode in DIFFERENTIABLE_MODES):
+            need = "needs" if config.mode in DIFFERENTIABLE_MODES else "takes no"
             raise ValueError(f"mode {config.mode!r} {need} architecture parameters")
         self.config = config
         self.dataset = dataset
@@ -381,16 +455,17 @@ class Supernet:
             accuracy, loss = evaluate_network(self.network, selection, self.dataset.valid_x, self.dataset.valid_y)
         return {"accuracy": accuracy, "loss": loss, **cell_cost(ops, self.config, self.dataset)}
 
-    # -- DARTS architecture selection ------------------------------------------------------------
+    # -- architecture selection (DARTS, GDAS) --------------------------------------------------------
     def _require_alpha(self) -> torch.Tensor:
         if self.alpha is None:
             raise ValueError(
-                f"architecture selection needs a DARTS supernet (mode='darts'), this one is {self.config.mode!r}"
+                "architecture selection needs architecture parameters (mode='darts' or mode='gdas'), "
+                f"this supernet is {self.config.mode!r}"
             )
         return self.alpha
 
     def select_argmax(self) -> tuple[str, ...]:
-        """DARTS' magnitude-based selection: the op with the largest ``α`` on every edge."""
+        """The magnitude-based selection of DARTS and GDAS: the op with the largest ``α`` on every edge."""
         return tuple(OP_NAMES[i] for i in self._require_alpha().argmax(dim=1).tolist())
 
     def select_perturbation(self, finetune_epochs: int = 0, seed: int = 0) -> tuple[str, ...]:
@@ -403,6 +478,8 @@ class Supernet:
         for that many epochs under the partly discretised weights after every decision, as the
         paper does; the supernet itself is never modified. Masking ``none`` never changes the
         output (it contributes zero), so ``none`` wins only where removing every other op helps.
+        Meant for DARTS: it scores ops under the ``softmax(α)`` mixture, which a GDAS supernet's
+        weights were never trained with.
         """
         alpha = self._require_alpha()
         weights = torch.softmax(alpha.detach(), dim=1).clone()
@@ -432,7 +509,8 @@ def train_supernet(
     with torch_threads(num_threads):
         with _seeded(config.seed):
             network = build_network(config, dataset)
-            alpha = nn.Parameter(1e-3 * torch.randn(len(EDGES), len(OP_NAMES))) if config.mode == "darts" else None
+            differentiable = config.mode in DIFFERENTIABLE_MODES
+            alpha = nn.Parameter(1e-3 * torch.randn(len(EDGES), len(OP_NAMES))) if differentiable else None
         description = f"supernet ({config.mode}, {dataset.name})"
         if alpha is None:
             sampler = torch.Generator().manual_seed(config.seed + 1)
@@ -440,21 +518,37 @@ def train_supernet(
                 network, dataset, config, lambda: uniform_path(sampler), progress=progress, description=description
             )
         else:
+            arch_path, weight_path = _architecture_paths(config, dataset, alpha)
             arch_optimiser = torch.optim.Adam(
                 [alpha], lr=config.arch_lr, betas=(0.5, 0.999), weight_decay=config.arch_weight_decay
             )
 
             def arch_step(x: torch.Tensor, y: torch.Tensor) -> None:
                 arch_optimiser.zero_grad(set_to_none=True)
-                F.cross_entropy(network(x, list(torch.softmax(alpha, dim=1))), y).backward()
+                F.cross_entropy(network(x, arch_path()), y).backward()
                 arch_optimiser.step()
 
             history = fit(
-                network, dataset, config, lambda: list(torch.softmax(alpha.detach(), dim=1)),
-                arch_step=arch_step, progress=progress, description=description,
+                network, dataset, config, weight_path, arch_step=arch_step, progress=progress, description=description
             )
     return Supernet(
         config, dataset, network, None if alpha is None else alpha.detach().clone(), history, num_threads=num_threads
+    )
+
+
+def _architecture_paths(
+    config: SupernetConfig, dataset: ImageDataset, alpha: torch.Tensor
+) -> tuple[Callable[[], Selection], Callable[[], Selection]]:
+    """The per-edge selections of a differentiable mode: for the ``α`` step (gradients reach
+    ``alpha``) and for the weight step (``alpha`` fixed). DARTS: ``softmax(α)`` mixtures; GDAS:
+    hard Gumbel-softmax samples (:class:`GumbelSampler`)."""
+    if config.mode == "darts":
+        return lambda: list(torch.softmax(alpha, dim=1)), lambda: list(torch.softmax(alpha.detach(), dim=1))
+    if config.mode == "gdas":
+        sampler = GumbelSampler(config, dataset)
+        return lambda: sampler.sample(alpha), lambda: sampler.weight_path(alpha)
+    raise ValueError(
+        f"mode {config.mode!r} has no architecture parameters; expected one of: {', '.join(DIFFERENTIABLE_MODES)}"
     )
 
 
@@ -537,10 +631,12 @@ def load_checkpoint(
     state = payload["state_dict"]
     _check_state(path, network.state_dict(), state)
     alpha = payload["alpha"]
-    if config.mode == "darts":
+    if config.mode in DIFFERENTIABLE_MODES:
         shape = (len(EDGES), len(OP_NAMES))
         if not isinstance(alpha, torch.Tensor) or alpha.shape != shape or not torch.isfinite(alpha).all():
-            raise CheckpointError(f"{path}: DARTS checkpoint lacks finite architecture parameters of shape (6, 5)")
+            raise CheckpointError(
+                f"{path}: {config.mode!r} checkpoint lacks finite architecture parameters of shape (6, 5)"
+            )
         alpha = alpha.clone()
     elif alpha is not None:
         raise CheckpointError(f"{path}: a {config.mode!r} checkpoint must not hold architecture parameters")

@@ -66,6 +66,19 @@ def test_darts_mode_exposes_the_selections(cache_dir):
     assert 0 <= reward <= 1 and info["feasible"]
 
 
+def test_gdas_mode_trains_its_own_checkpoint_and_selects_by_argmax(cache_dir):
+    env = make(cache_dir, mode="gdas")
+    supernet = env.unwrapped.supernet
+    assert supernet.config.mode == "gdas" and supernet.alpha.shape == (6, 5)
+    assert supernet.select_argmax() == tuple(nb201.OP_NAMES[i] for i in supernet.alpha.argmax(1).tolist())
+    darts = make(cache_dir, mode="darts").unwrapped.supernet
+    assert supernet.checkpoint != darts.checkpoint and supernet.key != darts.key  # modes never share a cache entry
+    assert make(cache_dir, mode="gdas").unwrapped.supernet.from_cache
+    env.reset(seed=1)
+    _, reward, _, _, info = env.step(env.action_space.sample())
+    assert 0 <= reward <= 1 and info["feasible"]
+
+
 def test_objectives_and_targets_are_make_kwargs(cache_dir):
     env = make(cache_dir, reward="normalized_excess", targets={"accuracy": 1.0, "flops": 1e5})
     env.reset(seed=0)

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from archgym.simulators.nas.model import EDGES, OP_NAMES, NB201Network, count_parameters, selection_for
+from archgym.simulators.nas.model import EDGES, OP_NAMES, HardChoice, NB201Network, count_parameters, selection_for
 
 torch.set_num_threads(1)
 
@@ -49,6 +49,42 @@ def test_one_hot_weights_equal_the_single_path():
     weights = list(torch.nn.functional.one_hot(torch.tensor(index), len(OP_NAMES)).float())
     x = torch.randn(2, 3, 8, 8)
     torch.testing.assert_close(supernet(x, weights), supernet(x, index))
+
+
+def _straight_through(index: list[int]) -> tuple[torch.Tensor, list[HardChoice]]:
+    """Logits and GDAS-style straight-through one-hot choices of ``index`` built from them."""
+    logits = torch.randn(len(EDGES), len(OP_NAMES), requires_grad=True)
+    soft = torch.softmax(logits, 1)
+    hard = torch.nn.functional.one_hot(torch.tensor(index), len(OP_NAMES)).float() - soft.detach() + soft
+    return logits, [HardChoice(w, i) for w, i in zip(hard, index)]
+
+
+def test_hard_choice_computes_only_the_chosen_op_and_keeps_every_gradient():
+    torch.manual_seed(2)
+    supernet = NB201Network.supernet(channels=4, cells_per_stage=1).eval()
+    index = [3, 1, 0, 2, 4, 3]
+    logits, choices = _straight_through(index)
+    calls: dict[tuple[int, int], int] = {}
+    for cell in (b for b in supernet.blocks if hasattr(b, "edges")):
+        for e, ops in enumerate(cell.edges):
+            for c, op in enumerate(ops):
+                op.register_forward_hook(lambda *_, key=(e, c): calls.__setitem__(key, calls.get(key, 0) + 1))
+    x = torch.randn(2, 3, 8, 8)
+    out = supernet(x, choices)
+    assert calls == {(e, i): 3 for e, i in enumerate(index)}  # one call per cell (3 stages x 1 cell), nothing else
+    torch.testing.assert_close(out, supernet(x, index))  # same value as the single path
+    out.square().sum().backward()
+    assert torch.isfinite(logits.grad).all() and (logits.grad != 0).all()  # unsampled ops get gradients too
+
+
+def test_bad_hard_choice_is_named():
+    with pytest.raises(ValueError, match="index must be an integer in \\[0, 5\\), got 5"):
+        HardChoice(torch.zeros(5), 5)
+    with pytest.raises(ValueError, match="1-D tensor"):
+        HardChoice(torch.zeros(2, 5), 0)
+    with pytest.raises(ValueError, match="shape \\(5,\\)"):
+        supernet = NB201Network.supernet(channels=4, cells_per_stage=1)
+        supernet(torch.randn(1, 3, 8, 8), [HardChoice(torch.zeros(4), 0)] * 6)
 
 
 def test_all_none_cell_outputs_a_constant_prediction():

@@ -1,4 +1,4 @@
-"""The weight-sharing supernet: data, seeded training, the checkpoint cache, evaluation and DARTS selection."""
+"""The weight-sharing supernet: data, seeded training, the checkpoint cache, evaluation, DARTS and GDAS."""
 
 import pickle
 
@@ -8,10 +8,11 @@ import torch
 
 from archgym.simulators.nas import layers, nb201
 from archgym.simulators.nas.data_loaders import ImageDataset, load_cifar10, load_dataset, restricted_loads
-from archgym.simulators.nas.model import OP_NAMES, count_parameters
+from archgym.simulators.nas.model import OP_NAMES, Cell, count_parameters
 from archgym.simulators.nas.supernet import (
-    CheckpointError, Supernet, SupernetConfig, build_network, checkpoint_path, evaluate_network, load_checkpoint,
-    load_or_train_supernet, preserved_batchnorm, recalibrate_batchnorm, save_checkpoint, skeleton, train_supernet,
+    CheckpointError, Supernet, SupernetConfig, build_network, checkpoint_path, evaluate_network, gdas_temperature,
+    gumbel_hard_choices, load_checkpoint, load_or_train_supernet, preserved_batchnorm, recalibrate_batchnorm,
+    save_checkpoint, skeleton, train_supernet,
 )
 from archgym.simulators.nas.supernet_simulator import SupernetSimulator
 
@@ -219,6 +220,84 @@ def test_selection_needs_darts(spos):
         spos.select_argmax()
 
 
+# -- GDAS ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def gdas(tiny) -> Supernet:
+    return train_supernet(config(mode="gdas", epochs=2, arch_lr=0.05), tiny)
+
+
+def test_gdas_training_is_seeded(tiny, gdas):
+    again = train_supernet(config(mode="gdas", epochs=2, arch_lr=0.05), tiny)
+    assert torch.equal(gdas.alpha, again.alpha)
+    for (name, a), b in zip(gdas.network.state_dict().items(), again.network.state_dict().values()):
+        assert torch.equal(a, b), name
+    other = train_supernet(config(mode="gdas", epochs=2, arch_lr=0.05, seed=1), tiny)
+    assert not torch.equal(other.alpha, gdas.alpha)
+    assert gdas.history.steps == 2 * 4 and len(gdas.history.loss) == 2
+
+
+def test_gdas_alpha_gets_gradients_and_moves(tiny, gdas):
+    network = build_network(gdas.config, tiny)
+    alpha = torch.zeros(6, 5, requires_grad=True)
+    choices = gumbel_hard_choices(alpha, 10.0, torch.Generator().manual_seed(0))
+    torch.nn.functional.cross_entropy(network(tiny.valid_x[:32], choices), tiny.valid_y[:32]).backward()
+    assert torch.isfinite(alpha.grad).all() and (alpha.grad != 0).all()  # every α, not only the sampled ops'
+    slow = train_supernet(config(mode="gdas", epochs=2, arch_lr=5e-4), tiny)
+    assert (gdas.alpha - slow.alpha).abs().max() > 10 * slow.alpha.abs().max()
+
+
+def test_gdas_training_computes_only_the_sampled_op(tiny, monkeypatch):
+    passes, calls = [0], []
+
+    def instrumented(*args, **kwargs):
+        """build_network with hooks: count forward passes, and every candidate op's call as (pass, cell, edge)."""
+        network = build_network(*args, **kwargs)
+        network.register_forward_pre_hook(lambda *_: passes.__setitem__(0, passes[0] + 1))
+        for c, cell in enumerate(b for b in network.blocks if isinstance(b, Cell)):
+            for e, ops in enumerate(cell.edges):
+                for op in ops:
+                    op.register_forward_hook(lambda *_, key=(c, e): calls.append((passes[0], *key)))
+        return network
+
+    monkeypatch.setattr("archgym.simulators.nas.supernet.build_network", instrumented)
+    trained = train_supernet(config(mode="gdas"), tiny)
+    assert passes[0] == 2 * trained.history.steps  # an α step and a weight step per batch
+    # every pass ran exactly one op on each of the 6 edges of the 3 cells (1 cell per stage)
+    expected = [(p, c, e) for p in range(1, passes[0] + 1) for c in range(3) for e in range(6)]
+    assert sorted(calls) == expected
+
+
+def test_gumbel_samples_follow_softmax_alpha_at_any_temperature():
+    probabilities = torch.tensor([0.05, 0.1, 0.15, 0.3, 0.4])
+    alpha = probabilities.log().repeat(6, 1)
+    for tau in (10.0, 0.1):
+        generator = torch.Generator().manual_seed(0)
+        counts = torch.zeros(5)
+        for _ in range(500):
+            for choice in gumbel_hard_choices(alpha, tau, generator):
+                counts[choice.index] += 1
+                one_hot = torch.nn.functional.one_hot(torch.tensor(choice.index), 5).float()
+                torch.testing.assert_close(choice.weights.detach(), one_hot)  # hard in value
+        # the Gumbel-max trick: argmax(log p + g) ~ p; 3000 draws, binomial sd <= 0.009
+        assert torch.allclose(counts / counts.sum(), probabilities, atol=0.03)
+
+
+def test_gdas_temperature_anneals_linearly_from_tau_max_to_tau_min():
+    cfg = config(mode="gdas", epochs=5)
+    assert [gdas_temperature(cfg, e) for e in range(5)] == pytest.approx([10.0, 7.525, 5.05, 2.575, 0.1])
+    assert gdas_temperature(config(mode="gdas", epochs=1), 0) == 10.0
+    assert gdas_temperature(config(mode="gdas", epochs=3, tau_max=2.0, tau_min=1.0), 1) == pytest.approx(1.5)
+
+
+def test_gdas_argmax_selection_and_checkpoint(tmp_path, tiny, gdas):
+    chosen = gdas.select_argmax()
+    assert nb201.check_arch(chosen) == chosen
+    assert chosen == tuple(OP_NAMES[i] for i in gdas.alpha.argmax(1).tolist())
+    loaded = load_checkpoint(save_checkpoint(gdas, tmp_path / "g.pt"), gdas.config, tiny)
+    assert torch.equal(loaded.alpha, gdas.alpha) and loaded.select_argmax() == chosen
+    assert loaded.evaluate(CELL) == gdas.evaluate(CELL)
+
+
 # -- checkpoint cache ------------------------------------------------------------------------------------
 def test_second_load_reuses_the_checkpoint_without_training(tmp_path, tiny, monkeypatch):
     cfg = config()
@@ -242,6 +321,10 @@ def test_cache_key_covers_config_seed_and_data(tmp_path, tiny, digits):
     assert checkpoint_path(config(seed=1), tiny, tmp_path) != path
     assert checkpoint_path(config(channels=8), tiny, tmp_path) != path
     assert checkpoint_path(config(), digits, tmp_path) != path
+    modes = {checkpoint_path(config(mode=mode), tiny, tmp_path) for mode in ("spos", "darts", "gdas")}
+    assert len(modes) == 3
+    assert checkpoint_path(config(mode="gdas", tau_min=0.5), tiny, tmp_path) != checkpoint_path(
+        config(mode="gdas"), tiny, tmp_path)
 
 
 def test_default_cache_dir_follows_the_environment(monkeypatch, tmp_path, tiny):
@@ -321,6 +404,10 @@ def test_bad_configuration_is_named(tiny):
         config(mode="enas")
     with pytest.raises(ValueError, match="epochs"):
         config(epochs=0)
+    with pytest.raises(ValueError, match="tau_min \\(5.0\\) must not exceed tau_max \\(1.0\\)"):
+        config(mode="gdas", tau_max=1.0, tau_min=5.0)
+    with pytest.raises(ValueError, match="tau_max must be a positive number, got 0"):
+        config(mode="gdas", tau_max=0)
     with pytest.raises(ValueError, match="on_bad_checkpoint 'ignore'"):
         load_or_train_supernet(config(), tiny, on_bad_checkpoint="ignore")
     with pytest.raises(ValueError, match="num_threads"):
