@@ -32,7 +32,7 @@ def test_bring_your_own_simulator_runs_every_agent(capsys):
 
 def test_quick_start_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    code = python_block_after("## Quick start in code").replace('workload="stream",', 'workload="stream", max_requests=500,')
+    code = python_block_after("## Quick start in code").replace('workload="random",', 'workload="random", max_requests=500,')
     exec(compile(code, "README[quickstart]", "exec"), {})
 
 
