@@ -9,6 +9,13 @@ metrics is trained on 80 % of the distinct designs and scored on the other 20 %
 env's two target metrics: samples (distinct feasible designs, train/test), RMSE as % of the
 metric's range and of its mean, MAPE, R², Kendall τ.
 
+Learning curve (``--curve``, DRAM-v0 only): a fixed 20 % of the distinct designs of each DRAM
+dataset is the test set; proxies are trained on the first 500, 1,500, 5,000 and 10,000
+random-search evaluations (``--curve-sizes``) minus the test designs, for each configuration in
+:data:`CURVE_CONFIGS`. Per size the configuration with the lowest RMSE on the proxy's own
+validation split (the 20 % of the *training* designs that :func:`archgym.proxy.fit_proxy` holds
+out) is marked as chosen; the test set never picks a model.
+
 Speed, measured side by side in the same process on the same fresh random designs: the real
 simulator's ``evaluate`` (one design per call, no cache; ``--speed-designs`` of them) against
 each proxy's ``evaluate`` (one per call, the same designs) and ``evaluate_batch``
@@ -16,9 +23,9 @@ each proxy's ``evaluate`` (one per call, the same designs) and ``evaluate_batch`
 
 ArchGym reports 0.61 % RMSE and a 2,000x cut in simulation time for its random-forest proxy.
 
-Run: ``python benchmarks/proxy_accuracy.py``. The first run collects the datasets (15 minutes
-on a busy shared 2-core machine, 12 of them ZigZag's 800 evaluations); later runs reuse them and
-take about 5 minutes. ``--quick`` collects a tenth as much (a smoke run).
+Run: ``python benchmarks/proxy_accuracy.py [--curve]``. The first run collects the datasets
+(about 22 minutes on one core: 4-5 minutes per 10,000 DRAM evaluations, 12 minutes for ZigZag's
+800); later runs reuse them. ``--quick`` collects a tenth as much (a smoke run).
 """
 
 from __future__ import annotations
@@ -34,16 +41,26 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
 
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 
 import archgym  # noqa: E402, F401  (registers the environments)
 from archgym.dataset import load  # noqa: E402
-from archgym.proxy import ProxySimulator, train_proxy  # noqa: E402
+from archgym.proxy import (  # noqa: E402
+    FeatureEncoder,
+    ProxySimulator,
+    env_schema,
+    evaluate_proxy,
+    split_by_design,
+    train_proxy,
+)
 from archgym.runner import run_agent  # noqa: E402
 from archgym.simulator import SimulationError  # noqa: E402
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -65,13 +82,24 @@ def cases(scale: float) -> list[Case]:
         return max(40, int(x * scale))
 
     return [
-        Case("DRAM random", "archgym/DRAM-v0", {"workload": "random"}, n(1500),
+        Case("DRAM random", "archgym/DRAM-v0", {"workload": "random"}, n(10000),
              dram.DEFAULT_TARGET_METRICS, dram.OBSERVED_METRICS),
-        Case("DRAM cloud-1", "archgym/DRAM-v0", {"workload": "cloud-1"}, n(1500),
+        Case("DRAM cloud-1", "archgym/DRAM-v0", {"workload": "cloud-1"}, n(10000),
              dram.DEFAULT_TARGET_METRICS, dram.OBSERVED_METRICS),
         Case("Accel. ZigZag resnet18", "archgym/Accelerator-v0", {"backend": "zigzag", "workload": "resnet18"},
              n(800), accelerator.DEFAULT_TARGET_METRICS, accelerator.OBSERVED_METRICS),
     ]
+
+
+#: the learning curve's model configurations: name -> (kind, model_params). Defaults, more trees,
+#: and boosting with many rounds stopped early on an internal validation split (scikit-learn's
+#: ``early_stopping``), so no round count is tuned by hand.
+CURVE_CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
+    "rf": ("rf", {}),
+    "rf-500": ("rf", {"n_estimators": 500}),
+    "gbt": ("gbt", {}),
+    "gbt-es": ("gbt", {"max_iter": 3000, "learning_rate": 0.05, "early_stopping": True, "n_iter_no_change": 50}),
+}
 
 
 def collect(case: Case, cache: Path, seed: int) -> tuple[Path, float]:
@@ -125,6 +153,65 @@ def speed(case: Case, proxies: dict[str, ProxySimulator], n_designs: int, n_batc
     return result
 
 
+def learning_curve(case: Case, frame: "pd.DataFrame", sizes: list[int], seed: int) -> list[dict[str, Any]]:
+    """Test scores of every :data:`CURVE_CONFIGS` entry trained on the first ``sizes`` evaluations.
+
+    The test set is a fixed 20 % of the distinct feasible designs of ``frame`` (all rows of a
+    design go to one side); each training set is the first ``n`` evaluations of the run, minus
+    rows of test designs. One row per (size, configuration, target metric), with the proxy's
+    validation score (``val_rmse_pct_range``) and ``chosen``: the configuration with the lowest
+    mean validation RMSE (% of range) over the target metrics at that size.
+    """
+    if max(sizes) > len(frame):
+        raise ValueError(f"{case.label}: learning-curve size {max(sizes)} exceeds the {len(frame)} "
+                         "evaluations collected")
+    frame = frame.sort_values("step", kind="stable").reset_index(drop=True)
+    feasible = frame[frame["feasible"].fillna(False).astype(bool)]
+    space, _ = env_schema(case.env_id, case.env_kwargs)
+    features = FeatureEncoder(space).transform_frame(feasible)
+    _, test = split_by_design(features, 0.2, seed)
+    is_test = np.zeros(len(frame), dtype=bool)
+    is_test[feasible.index[test]] = True
+    test_frame = frame[is_test]
+    rows: list[dict[str, Any]] = []
+    for n in sizes:
+        train_frame = frame.iloc[:n][~is_test[:n]]
+        scored = []
+        for name, (kind, params) in CURVE_CONFIGS.items():
+            start = time.perf_counter()
+            proxy = train_proxy(train_frame, case.env_id, workload=case.env_kwargs["workload"], kind=kind,
+                                metrics=case.target_metrics, seed=seed, model_params=params, env_kwargs=case.env_kwargs)
+            tested = evaluate_proxy(proxy, test_frame)
+            seconds = time.perf_counter() - start
+            validation = proxy.training["test"]
+            scored.append((float(np.mean([validation[m]["rmse_pct_range"] for m in case.target_metrics])), name))
+            for metric in case.target_metrics:
+                rows.append({"source": case.label, "evaluations": n, "train": proxy.training["designs"],
+                             "test": tested["designs"], "config": name, "metric": metric,
+                             "val_rmse_pct_range": validation[metric]["rmse_pct_range"], **tested["metrics"][metric],
+                             "fit_s": seconds, "chosen": False})
+            print(f"  curve n={n} {name}: validation RMSE % range {scored[-1][0]:.3f} ({seconds:.1f} s)", flush=True)
+        best = min(scored)[1]
+        for row in rows:
+            if row["evaluations"] == n and row["source"] == case.label and row["config"] == best:
+                row["chosen"] = True
+    return rows
+
+
+def print_curve(rows: list[dict[str, Any]]) -> None:
+    """Print :func:`learning_curve` rows as a markdown table (validation and test scores side by side)."""
+    header = ("| source | evaluations | designs (train/test) | config | metric | validation RMSE % range | "
+              "test RMSE % range | RMSE % mean | MAPE % | R² | Kendall τ |")
+    print()
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for r in rows:
+        mark = " (chosen)" if r["chosen"] else ""
+        print(f"| {r['source']} | {r['evaluations']} | {r['train']}/{r['test']} | {r['config']}{mark} | "
+              f"{r['metric']} | {r['val_rmse_pct_range']:.3f} | {r['rmse_pct_range']:.3f} | {r['rmse_pct_mean']:.3f} | "
+              f"{r['mape']:.3f} | {r['r2']:.5f} | {r['kendall_tau']:.3f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "archgym-proxy-benchmark",
@@ -134,12 +221,20 @@ def main() -> None:
     parser.add_argument("--speed-designs", type=int, default=30, help="designs timed one per call")
     parser.add_argument("--batch-designs", type=int, default=1000, help="designs in the timed evaluate_batch call")
     parser.add_argument("--quick", action="store_true", help="a tenth of the samples (smoke run)")
+    parser.add_argument("--curve", action="store_true", help="also run the DRAM learning curve (see the docstring)")
+    parser.add_argument("--curve-sizes", default="500,1500,5000,10000",
+                        help="comma-separated numbers of random-search evaluations to train the curve's proxies on")
     parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
 
-    rows = []
-    for case in cases(0.1 if args.quick else 1.0):
+    scale = 0.1 if args.quick else 1.0
+    try:
+        curve_sizes = sorted({max(40, int(int(s) * scale)) for s in args.curve_sizes.split(",")})
+    except ValueError:
+        parser.error(f"--curve-sizes must be comma-separated integers, got {args.curve_sizes!r}")
+    rows, curve_rows = [], []
+    for case in cases(scale):
         folder, seconds = collect(case, args.cache, args.seed)
         frame = load(folder)
         note = f"collected in {seconds:.0f} s" if seconds else "cached"
@@ -152,6 +247,8 @@ def main() -> None:
             print(f"  {kind}: fitted {len(case.observed_metrics)} metrics twice (held-out, then all designs) in "
                   f"{proxies[kind].training['fit_time_s']:.1f} s", flush=True)
         timings = speed(case, proxies, args.speed_designs, args.batch_designs, args.seed)
+        if args.curve and case.env_id == "archgym/DRAM-v0":
+            curve_rows += learning_curve(case, frame, curve_sizes, args.seed)
         for kind, proxy in proxies.items():
             training = proxy.training
             for metric in case.target_metrics:
@@ -170,9 +267,11 @@ def main() -> None:
               f"{r['rmse_pct_range']:.2f} | {r['rmse_pct_mean']:.2f} | {r['mape']:.2f} | {r['r2']:.3f} | "
               f"{r['kendall_tau']:.3f} | {1e3 * r['real_s']:.1f} | {r['real_s'] / r['proxy_s']:.1f}x | "
               f"{r['real_s'] / r['proxy_batch_s']:.0f}x |")
+    if curve_rows:
+        print_curve(curve_rows)
     print("\nArchGym's bar for its random-forest proxy: 0.61 % RMSE, 2,000x less simulation time.")
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
+        args.json.write_text(json.dumps({"table": rows, "curve": curve_rows}, indent=2))
 
 
 if __name__ == "__main__":
