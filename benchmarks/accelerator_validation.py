@@ -19,7 +19,10 @@ independent reference models, plus the median relative error ``|an - ref| / ref`
    earlier run's CSVs instead of rerunning them: neither depends on the analytical model.
 2. **vs SCALE-Sim** (cycle-level systolic array; its total cycles incl. DRAM prefetch and its
    compute-only cycles): ``--scalesim-designs`` designs with 8..32 x 8..32 arrays x 7 small
-   layers (GEMMs, 14x14 / 7x7 convs, a depthwise conv). ZigZag (fixed) runs on these too.
+   layers (GEMMs, 14x14 / 7x7 convs, a depthwise conv). ZigZag (fixed) runs on these too. The
+   analytical model is compared in both timing modes: the default multicast array and
+   ``array="systolic"`` (per-fold fill/drain, no NoC bound, first prefetch and last write-back
+   exposed; computed at analysis time, so ``--from-csv`` shows it for an earlier run too).
 3. Log-log scatter plots (PNG) and the raw per-(design, layer) results (CSV) go to ``--out``.
 4. "Where and why the models disagree", computed from the data: a substitution analysis (put
    ZigZag's own DRAM and GLB<->PE byte counts into the analytical latency / energy formulas and
@@ -468,24 +471,27 @@ def analyse_zigzag(z: pd.DataFrame, loma: pd.DataFrame | None, layers: list[str]
         print(indent(worst.head(8)[cols].to_string(index=False)))
 
 
-def systolic_cycles(df: pd.DataFrame) -> pd.Series:
-    """SCALE-Sim's first-order compute cycles (Samajdar et al.): per fold ``2*Sr + Sc + T - 2``, with its
-    mapping (WS: rows <- C*FY*FX, cols <- K, T = P; OS: rows <- P, cols <- K, T = C*FY*FX;
-    IS: rows <- C*FY*FX, cols <- P, T = K), times the folds and the groups."""
-    window = df["L_C"] * df["L_FY"] * df["L_FX"]
-    pixels = df["L_OY"] * df["L_OX"]
-    sr = np.select([df["df"] == "OS"], [pixels], window)
-    sc = np.select([df["df"] == "IS"], [pixels], df["L_K"])
-    t = np.select([df["df"] == "WS", df["df"] == "OS"], [pixels, window], df["L_K"])
-    rows, cols = df["pe_rows"], df["pe_cols"]
-    folds = np.ceil(sr / rows) * np.ceil(sc / cols)
-    return df["L_G"] * folds * (2 * np.minimum(sr, rows) + np.minimum(sc, cols) + t - 2)
+def with_systolic(df: pd.DataFrame) -> pd.DataFrame:
+    """Add the analytical model's systolic timing mode (``AnalyticalAccelerator(array="systolic")``,
+    SCALE-Sim's first-order model: per fold ``2*rows + cols + T - 2``, OS ``rows + cols + T - 2``;
+    im2col mapping, first prefetch and last write-back not overlapped) for every (design, layer) row:
+    ``sy_cycles``, ``sy_compute``, ``sy_prefetch``, ``sy_writeback``.
+    Computed at analysis time (milliseconds), so it also applies to the CSVs of an earlier run."""
+    sim = AnalyticalAccelerator(array="systolic")
+    out: dict[str, list[float]] = {"sy_cycles": [], "sy_compute": [], "sy_prefetch": [], "sy_writeback": []}
+    for _, r in df.iterrows():
+        layer = Layer(r["layer"], "conv", **{f: int(r[f"L_{f}"]) for f in LAYER_FIELDS})
+        lay = sim.breakdown({p: r[p] for p in PARAMS}, single(r["layer"], layer)).layers[0]
+        for key, name in (("sy_cycles", "cycles"), ("sy_compute", "compute_cycles"),
+                          ("sy_prefetch", "prefetch_cycles"), ("sy_writeback", "writeback_cycles")):
+            out[key].append(lay[name])
+    return df.assign(**out)
 
 
 def analyse_scalesim(s: pd.DataFrame) -> None:
     s = s.copy()
     s["ideal"] = s["macs"] / s["pes"]
-    s["systolic"] = systolic_cycles(s)
+    s["systolic"] = s["sy_compute"]
     print("\n  Cycles / ideal (MACs / PEs), medians by dataflow:")
     print(f"  {'dataflow':<9} {'n':>4} {'analytical':>11} {'SS compute':>11} {'SS array':>9} {'SS total':>9}"
           f" {'prefetch+drain share':>21} {'stall share':>12}")
@@ -499,8 +505,9 @@ def analyse_scalesim(s: pd.DataFrame) -> None:
               f"{np.median(g['ss_cycles'] / g['ideal']):>9.2f} {100 * np.median(pre):>20.0f}% "
               f"{100 * np.median(g['ss_stall'] / g['ss_array_cycles']):>11.1f}%")
     sc = rank_stats(s["systolic"], s["ss_compute"])
-    print(f"\n  SCALE-Sim's compute cycles follow the systolic formula (per fold 2*Sr + Sc + T - 2, filter window\n"
-          f"  on the rows for WS/IS): rho {sc['rho']:.3f}, median ratio formula/SCALE-Sim {sc['ratio']:.2f}, "
+    print(f"\n  SCALE-Sim's compute cycles follow the systolic formula (array='systolic': per fold 2*rows + cols\n"
+          f"  + T - 2, OS rows + cols + T - 2, filter window on the rows for WS/IS): rho {sc['rho']:.3f}, median "
+          f"ratio formula/SCALE-Sim {sc['ratio']:.2f}, "
           f"median |err| {100 * sc['medrel']:.0f} %.\n"
           f"  The analytical model differs from it in two documented ways: (i) fill/drain hidden (no "
           f"2*Sr + Sc - 2 per fold),\n  (ii) WS/IS put the input channels C on the rows and the FYxFX taps in time "
@@ -597,7 +604,7 @@ def findings(z: pd.DataFrame, loma: pd.DataFrame | None, s: pd.DataFrame | None,
           + ": port stalls from\n     the extra traffic above plus on-/off-loading that ZigZag does not overlap; "
           "the analytical model assumes double-buffered\n     transfers hidden behind compute.")
     if s is not None:
-        sc = rank_stats(systolic_cycles(s), s["ss_compute"])
+        sc = rank_stats(s["sy_compute"], s["ss_compute"])
         dw = s[s["kind"] == "depthwise"]
         rest = s[s["kind"] != "depthwise"]
         dw_ratio = {d: np.median(dw[dw["df"] == d]["an_compute"] / dw[dw["df"] == d]["ss_compute"])
@@ -852,6 +859,33 @@ def main(argv: list[str] | None = None) -> None:
         summary["ss compute"] = comparison_table(s, "an_compute", "ss_compute",
                                                  "analytical compute cycles vs SCALE-Sim compute-only cycles",
                                                  ss_labels)
+        s = with_systolic(s)
+        summary["sy total"] = comparison_table(s, "sy_cycles", "ss_cycles",
+                                               "analytical, array='systolic': latency vs SCALE-Sim total cycles",
+                                               ss_labels)
+        summary["sy compute"] = comparison_table(s, "sy_compute", "ss_compute",
+                                                 "analytical, array='systolic': compute cycles vs SCALE-Sim compute "
+                                                 "cycles", ss_labels)
+        print("\n  vs SCALE-Sim, the two timing modes side by side (pooled over all pairs | per-layer medians):")
+        print(f"  {'cycles':<9} {'array':<10} {'rho':>6} {'tau':>6} {'med|err|':>9} | {'rho':>6} {'tau':>6} "
+              f"{'med|err|':>9}")
+        for what, keys in (("total", ("ss total", "sy total")), ("compute", ("ss compute", "sy compute"))):
+            for mode, key in zip(("multicast", "systolic"), keys):
+                t = summary[key]
+                medrel = float(np.median([t[l]["medrel"] for l in ss_labels]))
+                print(f"  {what:<9} {mode:<10} {t['all']['rho']:>6.3f} {t['all']['tau']:>6.3f} "
+                      f"{100 * t['all']['medrel']:>8.1f}% | {t['median_layer_rho']:>6.3f} "
+                      f"{t['median_layer_tau']:>6.3f} {100 * medrel:>8.1f}%")
+        exposed = s["ss_cycles"] - s["ss_array_cycles"]  # SCALE-Sim's own prefetch + last write-back
+        sub = rank_stats(s["sy_compute"] + exposed, s["ss_cycles"])
+        sub_layer = float(np.median([rank_stats(g["sy_compute"] + exposed[g.index], g["ss_cycles"])["rho"]
+                                     for _, g in s.groupby("layer")]))
+        ratio = np.median(exposed / (s["sy_prefetch"] + s["sy_writeback"]))
+        print(f"  what is left is the DRAM time SCALE-Sim does not overlap: systolic compute + SCALE-Sim's own "
+              f"prefetch and write-back\n  cycles give rho {sub['rho']:.3f} pooled, per-layer median "
+              f"{sub_layer:.3f}; SCALE-Sim's exposed DRAM time is a median {ratio:.1f}x\n  the systolic mode's "
+              f"(it moves {np.median(s['ss_dram_bytes'] / s['an_dram_bytes']):.1f}x the bytes: im2col inputs, "
+              f"row-fold partial outputs; and splits dram_bw over 3 interfaces).")
 
     print("\n" + bar)
     print("Where and why the models disagree")
@@ -889,7 +923,8 @@ def main(argv: list[str] | None = None) -> None:
     print(bar)
     for key, what in (("zz latency", "ZigZag fixed, latency"), ("zz energy", "ZigZag fixed, energy"),
                       ("loma latency", "ZigZag LOMA, latency"), ("loma energy", "ZigZag LOMA, energy"),
-                      ("ss total", "SCALE-Sim total cycles"), ("ss compute", "SCALE-Sim compute cycles")):
+                      ("ss total", "SCALE-Sim total cycles"), ("ss compute", "SCALE-Sim compute cycles"),
+                      ("sy total", "SCALE-Sim total, systolic"), ("sy compute", "SCALE-Sim compute, systolic")):
         if key in summary:
             t = summary[key]
             print(f"{what:<26} pooled rho {t['all']['rho']:.3f} tau {t['all']['tau']:.3f} "

@@ -99,6 +99,33 @@ Assumptions
    e(glb_bytes / glb_banks) + DRAM bytes x 162.5 pJ, on-chip terms scaled by the clock's
    voltage factor (:mod:`.energy`). *Area*: :func:`.energy.area_breakdown_mm2`.
 
+8. *Systolic timing* (``AnalyticalAccelerator(array="systolic")``, off by default). The array
+   is a weight/output/input-stationary systolic array as SCALE-Sim models it (Samajdar et al.,
+   "A Systematic Methodology for Characterizing Scalability of DNN Accelerators using
+   SCALE-Sim", ISPASS 2020, the first-order runtime model of its section III): each PE holds
+   one element of the stationary operand, so the layer is its im2col GEMM and the reduction
+   ``C*R`` lies on the rows (WS: rows ``C*R``, cols ``K``, ``T = P``; OS: rows ``P``, cols
+   ``K``, ``T = C*R``; IS: rows ``C*R``, cols ``P``, ``T = K``; a depthwise layer is ``G``
+   groups of ``C = K = 1``, its ``R``-tap window on the rows, as SCALE-Sim runs it). A fold
+   takes ``T`` cycles of streamed operands plus ``rows + cols - 2`` of skew to cross the array,
+   plus, under WS / IS, ``rows`` to shift the stationary operand in: ``2*rows + cols + T - 2``
+   (the paper's formula) for WS / IS and ``rows + cols + T - 2`` for OS (SCALE-Sim's code,
+   ``compute/systolic_compute_os.py``, drains the outputs in the ``cols - 1`` cycles it leaves
+   between folds, not in another ``rows``). Operands enter and results leave at the array's
+   edges, so the skew spans the whole array even in a partial fold (SCALE-Sim pads partial
+   folds to the full array likewise); folds run one after another, so ``compute = G * f_row *
+   f_col * per-fold cycles``. Operands are forwarded PE to PE,
+   so the NoC-bandwidth term of assumption 6 drops (``noc_cycles`` = 0). Double buffering
+   hides the transfers of every tile but the first and the last: the first fill of the GLB's
+   active half must arrive before compute starts and the last outputs leave after it ends
+   (as in SCALE-Sim, whose total cycles run from the first DRAM prefetch to the last
+   write-back): ``prefetch = G * min(W + I, S / 2) / dram_bw``, ``writeback = G * min(O, S / 2)
+   / dram_bw`` (both capped at the layer's DRAM bytes; one group at a time, as the SCALE-Sim
+   back-end runs them), and ``latency = prefetch + max(compute, GLB cycles, the other DRAM
+   bytes / dram_bw) + writeback``. Traffic counts, energy, area and the
+   feasibility rules (assumptions 3-5, 7) stay those of the multicast mapping: the option
+   changes timing only.
+
 What it does not model: a mapper search beyond the choices above (OS's innermost fold, the
 two GLB loop orders), row-stationary dataflow, sliding-window reuse hardware, sparsity, NoC
 contention, DRAM row-buffer effects (see the DRAM env for those), leakage.
@@ -120,7 +147,10 @@ from .hardware import (BASELINE_DESIGN, DATAFLOW_ALIASES, DATAFLOWS, GLB_BANK_BY
                        PSUM_BYTES, AcceleratorDesign, derived_metrics)
 from .layers import Layer, Workload, load_workload
 
-__all__ = ["AnalyticalAccelerator", "BatchResult", "Breakdown", "temporal_loop_order"]
+__all__ = ["ARRAYS", "AnalyticalAccelerator", "BatchResult", "Breakdown", "temporal_loop_order"]
+
+#: timing modes of the PE array (the ``array`` option): multicast-fed PEs, or a systolic array
+ARRAYS = ("multicast", "systolic")
 
 #: RF bytes accessed per MAC: weight read, input read, psum read and write
 RF_BYTES_PER_MAC = 1 + 1 + PSUM_BYTES + PSUM_BYTES
@@ -177,6 +207,18 @@ class AnalyticalAccelerator(AcceleratorSimulator):
     name = "accelerator-analytical"
     version = "1.1"  # 1.1: im2col input delivery, reduction folds innermost in the RF
 
+    def __init__(self, array: str = "multicast") -> None:
+        """``array``: ``"multicast"`` (the default: operands multicast over the NoC, transfers
+        overlapped with compute) or ``"systolic"`` (per-fold fill/drain, PE-to-PE forwarding,
+        first prefetch not overlapped: assumption 8 of the module doc)."""
+        if array not in ARRAYS:
+            raise ValueError(f"array must be one of {', '.join(map(repr, ARRAYS))}, got {array!r}")
+        self.array = array
+
+    def options(self) -> dict[str, Any]:
+        # the default has no options, so its fingerprint (and every cache keyed on it) is unchanged
+        return {} if self.array == "multicast" else {"array": self.array}
+
     # -- the Simulator contract ----------------------------------------------------------
     def simulate(self, design: AcceleratorDesign, workload: Workload) -> Metrics:
         result = self.evaluate_arrays([design], workload)
@@ -199,7 +241,7 @@ class AnalyticalAccelerator(AcceleratorSimulator):
         """Metrics of every design as arrays; infeasible designs get NaN and a reason in ``errors``."""
         table = _layer_table(load_workload(workload))
         columns = _design_columns(designs)
-        out = _model(columns, table)
+        out = _model(columns, table, systolic=self.array == "systolic")
         feasible = out["feasible"]
         metrics = {name: np.where(feasible, out[name], np.nan) for name in self.metric_names}
         errors: list[str | None] = [None] * len(feasible)
@@ -212,7 +254,7 @@ class AnalyticalAccelerator(AcceleratorSimulator):
         """Per-layer bounds and the access counts x unit energies behind ``design``'s metrics."""
         table = _layer_table(load_workload(workload))
         columns = _design_columns([design])
-        out = _model(columns, table)
+        out = _model(columns, table, systolic=self.array == "systolic")
         if not out["feasible"][0]:
             raise SimulationError(_infeasibility(columns, table, out, 0))
         layers = []
@@ -222,7 +264,8 @@ class AnalyticalAccelerator(AcceleratorSimulator):
                 "repeat": int(table.repeat[j]),
                 "macs": float(table.macs[j]),
                 **{key: float(out[key][0, j]) for key in
-                   ("compute_cycles", "noc_cycles", "glb_cycles", "dram_cycles", "cycles", "spatial_utilization",
+                   ("compute_cycles", "noc_cycles", "glb_cycles", "dram_cycles", "prefetch_cycles",
+                    "writeback_cycles", "cycles", "spatial_utilization",
                     "noc_bytes", "glb_bytes", "dram_bytes_layer")},
             })
         counts = {key: float(out[f"count_{key}"][0]) for key in ("mac", "rf", "noc", "glb", "dram")}
@@ -392,13 +435,26 @@ def _rf_folds(df: np.ndarray, f_row: np.ndarray, f_col: np.ndarray, sets: np.nda
     return np.where(use_cols, 1.0, n_row), np.where(use_cols, n_col, 1.0)
 
 
-def _model(d: Mapping[str, np.ndarray], t: _LayerTable) -> dict[str, Any]:
-    """All designs x all layers at once; returns (D, L) per-layer and (D,) per-design arrays."""
+def _model(d: Mapping[str, np.ndarray], t: _LayerTable, systolic: bool = False) -> dict[str, Any]:
+    """All designs x all layers at once; returns (D, L) per-layer and (D,) per-design arrays.
+    ``systolic``: the timing of assumption 8 instead of assumption 6."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _model_arrays(d, t)
+        return _model_arrays(d, t, systolic)
 
 
-def _model_arrays(d: Mapping[str, np.ndarray], t: _LayerTable) -> dict[str, Any]:
+def _systolic_compute(rows: np.ndarray, cols: np.ndarray, df: np.ndarray, t: _LayerTable) -> np.ndarray:
+    """Compute cycles of a systolic array (assumption 8): the im2col GEMM, ``C*R`` on the rows
+    for WS/IS; each fold ``rows + cols + T - 2`` cycles, plus ``rows`` under WS/IS to shift the
+    stationary operand in."""
+    window, ws, os_ = t.C * t.R, df == _WS, df == _OS
+    row_dim = np.where(os_, t.P, window)
+    col_dim = np.where(df == _IS, t.P, t.K)
+    temporal = np.where(ws, t.P, np.where(os_, window, t.K))
+    folds = _ceil_div(row_dim, rows) * _ceil_div(col_dim, cols)
+    return t.G * folds * (np.where(os_, 1.0, 2.0) * rows + cols + temporal - 2)
+
+
+def _model_arrays(d: Mapping[str, np.ndarray], t: _LayerTable, systolic: bool = False) -> dict[str, Any]:
     rows, cols, df = d["pe_rows"], d["pe_cols"], d["dataflow"]
     ws, os_, is_ = df == _WS, df == _OS, df == _IS
 
@@ -457,7 +513,18 @@ def _model_arrays(d: Mapping[str, np.ndarray], t: _LayerTable) -> dict[str, Any]
     noc_cycles = noc_bytes / d["noc_bw"]
     glb_cycles = glb_bytes / (GLB_BANK_BYTES_PER_CYCLE * d["glb_banks"])
     dram_cycles = dram_bytes / d["dram_bw"]
-    cycles = np.maximum(np.maximum(compute, noc_cycles), np.maximum(glb_cycles, dram_cycles))
+    if systolic:  # assumption 8
+        compute = _systolic_compute(rows, cols, df, t)
+        noc_cycles = np.zeros_like(compute)
+        prefetch_bytes = np.minimum(t.G * np.minimum(t.W + t.I, S / 2), dram_bytes)
+        writeback_bytes = np.minimum(t.G * np.minimum(t.O, S / 2), dram_bytes - prefetch_bytes)
+        prefetch_cycles = prefetch_bytes / d["dram_bw"]
+        writeback_cycles = writeback_bytes / d["dram_bw"]
+        hidden_dram = (dram_bytes - prefetch_bytes - writeback_bytes) / d["dram_bw"]
+        cycles = prefetch_cycles + np.maximum(compute, np.maximum(glb_cycles, hidden_dram)) + writeback_cycles
+    else:
+        prefetch_cycles = writeback_cycles = np.zeros_like(compute)
+        cycles = np.maximum(np.maximum(compute, noc_cycles), np.maximum(glb_cycles, dram_cycles))
     latency = cycles @ t.repeat
 
     # energy (assumption 7)
@@ -491,7 +558,8 @@ def _model_arrays(d: Mapping[str, np.ndarray], t: _LayerTable) -> dict[str, Any]
         rf_ok=rf_ok, glb_ok=glb_ok, n_row=n_row, n_col=n_col,
         inputs_resident=inputs_resident < weights_resident, glb_k=k, glb_y=y,
         compute_cycles=compute, noc_cycles=noc_cycles, glb_cycles=glb_cycles,
-        dram_cycles=dram_cycles, cycles=cycles, spatial_utilization=spatial_util, noc_bytes=noc_bytes,
+        dram_cycles=dram_cycles, prefetch_cycles=prefetch_cycles, writeback_cycles=writeback_cycles, cycles=cycles,
+        spatial_utilization=spatial_util, noc_bytes=noc_bytes,
         glb_bytes=glb_bytes, dram_bytes_layer=dram_bytes, area=area,
         **{f"count_{k}": v for k, v in counts.items()}, **{f"unit_{k}": v for k, v in unit.items()},
     )
