@@ -189,15 +189,47 @@ def _to_expression(filters: Filters) -> pc.Expression | None:
         raise DatasetError(f"invalid filters {filters!r}: {exc}") from exc
 
 
+#: Parquet reading with page checksums verified (shards written since schema version 2 carry them)
+_PARQUET = pads.ParquetFileFormat(
+    default_fragment_scan_options=pads.ParquetFragmentScanOptions(page_checksum_verification=True)
+)
+
+
+def _verify(shard: _Shard) -> str | None:
+    """Decode every page of a shard (checksums verified); the reason it is corrupt, or None."""
+    try:
+        reader = pq.ParquetFile(shard.path, page_checksum_verification=True)
+        for _ in reader.iter_batches(batch_size=65536):
+            pass
+    except Exception as exc:  # noqa: BLE001 - any failure to decode means "corrupt data"
+        return f"unreadable Parquet data ({type(exc).__name__}: {str(exc).strip()})"
+    return None
+
+
+def _verify_all(scan: _Scan) -> None:
+    """Move every shard whose data (not only its footer) is unreadable from ``scan.shards`` to ``scan.bad``."""
+    if not scan.shards:
+        return
+    with ThreadPoolExecutor(max_workers=min(8, len(scan.shards))) as pool:
+        reasons = list(pool.map(_verify, scan.shards))
+    for shard, reason in zip(scan.shards, reasons):
+        if reason is not None:
+            scan.bad[shard.path.name] = reason
+    scan.shards = [s for s, r in zip(scan.shards, reasons) if r is None]
+    scan.bad = dict(sorted(scan.bad.items()))
+
+
 def _read(
     path: str | os.PathLike[str],
     columns: Sequence[str] | None,
     filters: Filters,
     on_error: str,
+    scan: _Scan | None = None,
 ) -> tuple[pa.Table, _Scan]:
     if on_error not in ("raise", "warn", "ignore"):
         raise ValueError(f"on_error must be 'raise' or 'warn', got {on_error!r}")
-    scan = _scan(path)
+    if scan is None:
+        scan = _scan(path)
     _report(path, scan.bad, on_error)
     columns = list(columns) if columns is not None else None
     if not scan.shards:
@@ -218,7 +250,7 @@ def _read(
             raise DatasetError(f"invalid filters for dataset {str(path)!r}: {exc}") from exc
 
     def read(paths: Sequence[Path]) -> pa.Table:
-        dataset = pads.dataset([str(p) for p in paths], schema=schema, format="parquet")
+        dataset = pads.dataset([str(p) for p in paths], schema=schema, format=_PARQUET)
         return dataset.to_table(columns=columns, filter=expression)
 
     try:

@@ -150,7 +150,8 @@ class _WriterState:
                 tmp = self.path / f".{final.name}.{secrets.token_hex(4)}.tmp"
                 try:
                     with open(tmp, "wb") as fh:
-                        pq.write_table(table, fh)
+                        # page checksums let readers tell corrupt data from valid data
+                        pq.write_table(table, fh, write_page_checksum=True)
                         fh.flush()
                         os.fsync(fh.fileno())
                     published = _publish(tmp, final)
