@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -44,10 +45,16 @@ def run_agent(
     dataset: str | Path | DatasetWriter | None = None,
     study: str = "adhoc",
     callback: Callable[[int, dict, float, Mapping[str, Any]], None] | None = None,
+    run: str | None = None,
 ) -> RunResult:
     """Make ``env_id``, build ``agent`` on its design space and run it for ``budget`` evaluations.
 
-    With ``dataset`` (a folder or an open writer) every evaluation is recorded there.
+    With ``dataset`` (a folder or an open writer) every evaluation is recorded there, under
+    the run id ``run``. By default each call is a run of its own: ``<run_id(...)>-<8 random hex
+    digits>``, the configuration's deterministic id plus a token, so the same command twice
+    into one folder gives two runs (steps 0..budget-1 each), never one run with every step
+    twice; rows of one configuration still share the id's prefix. (Studies use the bare
+    deterministic id: that is how a rerun recognises a finished run.)
     """
     env_kwargs = dict(env_kwargs or {})
     env = gym.make(env_id, **env_kwargs)
@@ -60,7 +67,8 @@ def run_agent(
                     env,
                     writer,
                     study=study,
-                    run=run_id(env_id, env_kwargs, agent, searcher.hyperparameters, seed, budget),
+                    run=run if run is not None else
+                    f"{run_id(env_id, env_kwargs, agent, searcher.hyperparameters, seed, budget)}-{secrets.token_hex(4)}",
                     agent=agent,
                     agent_params=searcher.hyperparameters,
                     seed=seed,
