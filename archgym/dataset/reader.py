@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -16,6 +17,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from archgym.dataset.records import (
+    NON_SHARD_MANIFEST,
     _METADATA_VERSION_KEY,
     _SHARD_RE,
     CORE_COLUMNS,
@@ -69,6 +71,24 @@ def _inspect(path: Path) -> _Shard | str:
     return _Shard(path, schema, meta.num_rows, size)
 
 
+def _known_non_shards(folder: Path) -> frozenset[str]:
+    """Names archgym listed in the folder's :data:`NON_SHARD_MANIFEST` (files it wrote that are not data)."""
+    try:
+        names = json.loads((folder / NON_SHARD_MANIFEST).read_text())
+    except (OSError, ValueError):
+        return frozenset()
+    return frozenset(n for n in names if isinstance(n, str)) if isinstance(names, list) else frozenset()
+
+
+def register_non_shards(folder: str | os.PathLike[str], names: Sequence[str]) -> None:
+    """Add ``names`` (files archgym writes into ``folder`` that are not shards) to its manifest."""
+    folder = Path(folder)
+    listed = sorted(_known_non_shards(folder) | {n for n in names if not _SHARD_RE.match(n)})
+    tmp = folder / f".{NON_SHARD_MANIFEST}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(listed, indent=1))
+    os.replace(tmp, folder / NON_SHARD_MANIFEST)
+
+
 def _scan(path: str | os.PathLike[str]) -> _Scan:
     folder = Path(path)
     if not folder.exists():
@@ -78,8 +98,11 @@ def _scan(path: str | os.PathLike[str]) -> _Scan:
     candidates: list[Path] = []
     bad: dict[str, str] = {}
     temp_files = 0
+    known = _known_non_shards(folder)
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         name = entry.name
+        if name in known and not _SHARD_RE.match(name):
+            continue
         if name.startswith((".", "_")):
             temp_files += name.startswith(".part-") and name.endswith(".tmp")
             continue

@@ -55,6 +55,10 @@ CORE_COLUMNS: dict[str, pa.DataType] = {
     "timestamp": pa.timestamp("us", tz="UTC"),
 }
 
+#: A file listing other files that archgym wrote into a folder that are not shards (e.g. a
+#: lottery report written into the dataset folder): readers skip the files it names.
+NON_SHARD_MANIFEST = "_archgym-files.json"
+
 #: Glob matching published shards inside a dataset folder (for DuckDB, Spark, …).
 SHARD_GLOB = "part-*.parquet"
 

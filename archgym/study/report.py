@@ -40,6 +40,7 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from archgym.dataset import DESIGN_PREFIX, METRIC_PREFIX, load, require_one_setup
+from archgym.dataset.reader import register_non_shards
 from archgym.study.spec import BASELINE_AGENT, Study
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,10 +67,15 @@ class LotteryReport:
             "p_beats_random": "P(>random)", "rel_improvement_pct": "vs random %", "unique_designs": "unique designs",
             "infeasible_pct": "infeasible %"})
         text = table.to_string(float_format=lambda v: f"{v:.4g}")
-        failed, total = int(self.runs["infeasible"].sum()), int(self.runs["evaluations"].sum())
+        failed, total = self.infeasible
         share = f"{100 * failed / total:.1f} %" if total else "-"
         return (f"study {self.study}: best reward found in {self.budget} evaluations\n{text}\n"
                 f"infeasible evaluations: {failed} of {total} ({share})")
+
+    @property
+    def infeasible(self) -> tuple[int, int]:
+        """(infeasible evaluations, all evaluations) over the compared runs."""
+        return int(self.runs["infeasible"].sum()), int(self.runs["evaluations"].sum())
 
     def write(self, folder: str | os.PathLike[str]) -> dict[str, Path]:
         """Write every table as CSV and both plots as PNG into ``folder``; return the paths by name."""
@@ -84,6 +90,8 @@ class LotteryReport:
             path = out / f"{name}.png"
             figure.savefig(path, dpi=120, bbox_inches="tight")
             paths[name] = path
+        # listed as archgym's own non-data files, so the folder still loads if it is also a dataset folder
+        register_non_shards(out, [p.name for p in paths.values()])
         return paths
 
     # -- plots ----------------------------------------------------------------------------
