@@ -125,6 +125,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = run_agent(
             args.env, args.agent, args.budget, seed=args.seed, env_kwargs=env_kwargs,
             agent_params=agent_params, dataset=args.dataset, study=args.study, callback=on_step,
+            eval_timeout_s=args.eval_timeout,
         )
     finally:
         if progress is not None:
@@ -224,6 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dataset", help="dataset folder to log every evaluation to")
     p.add_argument("--study", default="adhoc", help="study name recorded in the dataset")
+    p.add_argument("--eval-timeout", type=float, default=None, metavar="S",
+                   help="an evaluation taking longer than S seconds fails (the run goes on)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=cmd_run)

@@ -19,6 +19,7 @@ from archgym.agents import RunResult, design_space_of, make_agent
 from archgym.canonical import canonical
 from archgym.dataset import DatasetWriter
 from archgym.recording import RecordEvaluations
+from archgym.timeout import TimeLimitedSimulator, limit_evaluation_time
 
 
 def run_id(env_id: str, env_kwargs: Mapping[str, Any], agent: str, agent_params: Mapping[str, Any], seed: int | None, budget: int) -> str:
@@ -46,6 +47,7 @@ def run_agent(
     study: str = "adhoc",
     callback: Callable[[int, dict, float, Mapping[str, Any]], None] | None = None,
     run: str | None = None,
+    eval_timeout_s: float | None = None,
 ) -> RunResult:
     """Make ``env_id``, build ``agent`` on its design space and run it for ``budget`` evaluations.
 
@@ -55,9 +57,12 @@ def run_agent(
     into one folder gives two runs (steps 0..budget-1 each), never one run with every step
     twice; rows of one configuration still share the id's prefix. (Studies use the bare
     deterministic id: that is how a rerun recognises a finished run.)
+
+    ``eval_timeout_s`` limits each evaluation (:mod:`archgym.timeout`): one that takes longer
+    is a failed evaluation ("timed out after ... s"), and the run goes on.
     """
     env_kwargs = dict(env_kwargs or {})
-    env = gym.make(env_id, **env_kwargs)
+    env = limit_evaluation_time(gym.make(env_id, **env_kwargs), eval_timeout_s)
     try:
         searcher = make_agent(agent, design_space_of(env), seed=seed, **dict(agent_params or {}))
         with ExitStack() as stack:
@@ -76,3 +81,6 @@ def run_agent(
             return searcher.run(env, budget, callback=callback)
     finally:
         env.close()
+        simulator = env.unwrapped.simulator
+        if isinstance(simulator, TimeLimitedSimulator):
+            simulator.close()
