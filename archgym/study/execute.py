@@ -7,7 +7,7 @@ the agent has spent its whole budget. A run is therefore either entirely in the 
 at all, and "finished" simply means "has rows" (:mod:`archgym.study.resume`). A run that raises
 publishes nothing and is retried by the next rerun.
 
-Publication is idempotent: a run's shard has a fixed name (``part-<run id>-000000.parquet``)
+Publication is idempotent: a run's shard has a fixed name (``part-<run id>-<study hash>-000000.parquet``)
 and is published by exclusive creation of that name, so a run published once is never
 published again -- not by a second study process on the same dataset, nor by a worker that
 outlived its parent. The cost is one shard per run and a run's
@@ -22,6 +22,7 @@ never results.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import traceback
@@ -114,6 +115,16 @@ class RunRecords:
         return not writer.refused
 
 
+def shard_stem(spec: RunSpec) -> str:
+    """The writer id of a run's one shard: ``<run id>-<hash of the study name>``.
+
+    Deterministic, so publication is idempotent; the study's hash keeps two studies that
+    contain the same run (same env, agent, hyperparameters, seed and budget) from taking each
+    other's shard name. It starts with the run id, as :func:`~archgym.study.resume.remove_abandoned` expects.
+    """
+    return f"{spec.run_id}-{hashlib.sha256(spec.study.encode()).hexdigest()[:8]}"
+
+
 def env_for(env_id: str, env_kwargs: Mapping[str, Any]) -> gym.Env:
     """This worker's env for ``env_id`` and ``env_kwargs``, made on first use."""
     key = json.dumps(canonical({"env": env_id, "kwargs": env_kwargs}), sort_keys=True)
@@ -140,7 +151,7 @@ def execute_run(spec: RunSpec, dataset: str) -> RunOutcome:
             study=spec.study, run=spec.run_id, agent=spec.agent, agent_params=agent.hyperparameters, seed=spec.seed,
         )
         result = agent.run(recorded, spec.budget)
-        outcome.published = records.publish(dataset, writer_id=spec.run_id)
+        outcome.published = records.publish(dataset, writer_id=shard_stem(spec))
     except Exception as exc:  # noqa: BLE001 - a failed run is reported, the study goes on
         outcome.error = f"{type(exc).__name__}: {exc}"
         outcome.wall_s = time.perf_counter() - start

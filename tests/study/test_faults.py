@@ -107,6 +107,9 @@ def test_a_run_is_published_once_however_often_it_is_executed(tmp_path):
     rows = _rows(tmp_path)
     assert len(rows) == 12 and not rows.duplicated(["run", "step"]).any()
     assert len(list(tmp_path.glob("part-*.parquet"))) == 1
+    other = Study("archgym/Synthetic-v0", ["ga"], budget=12, seeds=1, name="another-study").runs()[0]
+    assert other.run_id == spec.run_id  # the same run in another study is published too
+    assert execute.execute_run(other, str(tmp_path)).published and len(_rows(tmp_path)) == 24
 
 
 def test_one_process_per_study(tmp_path):
