@@ -36,8 +36,11 @@ class UserError(ValueError):
     """A mistake in what the user supplied (value, file, name): one line, no traceback, exit 2."""
 
 
-class MissingExtraError(ImportError):
-    """An optional dependency is missing; the message names the ``pip install`` that fixes it."""
+class MissingExtraError(ImportError, UserError):
+    """An optional dependency is missing; the message names the ``pip install`` that fixes it.
+
+    An :class:`ImportError` first (``except ImportError`` catches it); also a :class:`UserError`,
+    because the user fixes it and the CLI reports it in one line."""
 
     def __init__(self, module: str, extra: str, purpose: str | None = None) -> None:
         self.module = module

@@ -58,6 +58,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable
 
+from archgym.errors import UserError
+
 __all__ = [
     "Layer",
     "Workload",
@@ -88,7 +90,7 @@ BUILTIN_WORKLOADS: dict[str, str] = {
 }
 
 
-class WorkloadError(ValueError):
+class WorkloadError(UserError):
     """A workload that cannot be read: unknown name, missing file or malformed table."""
 
 
