@@ -179,7 +179,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         else:
             for info in infos:
                 needs = f"  [archgym[{info.extra}]]" if info.extra else ""
-                print(f"{info.name:<12} {info.family:<23} {info.summary} ({info.reference}){needs}")
+                print(f"{info.name:<12} {info.family:<23} {info.summary}; {info.reference}{needs}")
                 if args.details:
                     space = agent_class(info.name).hyperparameter_space
                     for line in (space.describe().splitlines() if space else []):
