@@ -80,9 +80,13 @@ def _raise(exc: BaseException) -> Any:
     raise exc
 
 
-def resolve_env_kwargs(env_kwargs: dict[str, Any]) -> dict[str, Any]:
-    """``simulator=PATH`` (a proxy file) replaced by the loaded proxy, through
-    :meth:`archgym.proxy.ProxySimulator.load`; other values unchanged."""
+def resolve_env_kwargs(env_id: str, env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``--env-arg`` values for ``gym.make(env_id, ...)``: unknown keywords refused up front, and
+    ``simulator=PATH`` (a proxy file) replaced by the proxy loaded through
+    :meth:`archgym.proxy.ProxySimulator.load`."""
+    from archgym.registration import check_env_kwargs
+
+    check_env_kwargs(env_id, env_kwargs)
     value = env_kwargs.get("simulator")
     if value is None or not isinstance(value, str):
         return env_kwargs
@@ -209,7 +213,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.budget < 1:
         raise UserError(f"--budget must be a positive number of evaluations, got {args.budget}")
-    env_kwargs = resolve_env_kwargs(parse_assignments(args.env_arg, "--env-arg"))
+    env_kwargs = resolve_env_kwargs(args.env, parse_assignments(args.env_arg, "--env-arg"))
     agent_params = parse_assignments(args.agent_arg, "--agent-arg")
     best = -math.inf
     progress = None  # created at the first evaluation, so set-up errors print alone

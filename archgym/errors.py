@@ -45,9 +45,9 @@ class MissingExtraError(ImportError, UserError):
     def __init__(self, module: str, extra: str, purpose: str | None = None) -> None:
         self.module = module
         self.extra = extra
-        what = purpose or EXTRAS.get(extra, f"the {extra!r} feature")
-        super().__init__(f"{what} needs the optional package {module!r}, which is not installed: "
-                         f"pip install 'archgym[{extra}]'", name=module)
+        needs = f"{purpose} needs the optional package {module!r}, which is" if purpose else \
+            f"the optional package {module!r} is"
+        super().__init__(f"{needs} not installed: pip install 'archgym[{extra}]'", name=module)
 
 
 def import_optional(module: str, extra: str, purpose: str | None = None) -> ModuleType:

@@ -147,6 +147,21 @@ def env_entry(id: str) -> EnvEntry:
         raise UserError(f"unknown env {id!r}; expected one of {', '.join(sorted(_CATALOGUE))}") from None
 
 
+def check_env_kwargs(id: str, env_kwargs: Mapping[str, Any]) -> None:
+    """Refuse ``gym.make`` keywords that env ``id``'s entry point does not take, naming the ones it
+    does (instead of the ``TypeError`` construction would raise). Imports the env's module only."""
+    spec = gym.spec(id)  # an unknown id raises gymnasium's own error, naming it
+    entry_point = _resolve(spec.entry_point)
+    parameters = inspect.signature(entry_point).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    accepted = [name for name, p in parameters.items()
+                if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
+    unknown = [name for name in env_kwargs if name not in accepted]
+    if unknown:
+        raise UserError(f"{id} takes no keyword(s) {', '.join(map(repr, unknown))}; expected some of {', '.join(accepted)}")
+
+
 def spec_metadata(id: str, **env_kwargs: Any) -> EnvMetadata:
     """The design space, metrics and default objective of env ``id`` without constructing it.
 

@@ -21,7 +21,7 @@ DEFAULT_TARGETS: dict[str, float] = {"accuracy": 1.0}
 
 def metadata() -> EnvMetadata:
     """Design space, metrics and default objective of ``archgym/Supernet-v0``, without training."""
-    metrics = import_optional("archgym.simulators.nas.supernet_simulator", "nas").SUPERNET_METRICS
+    metrics = import_optional("archgym.simulators.nas.supernet_simulator", "nas", "archgym/Supernet-v0").SUPERNET_METRICS
     return EnvMetadata(cell_design_space(), tuple(metrics), "weighted_sum", dict(DEFAULT_TARGETS), OBSERVED_METRICS)
 
 

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from archgym.cli import UserError, _emit_json, parse_assignments
+from archgym.cli import UserError, _emit_json, parse_assignments, resolve_env_kwargs
 
 #: exit status when the study completed but some runs failed (they are listed; a rerun retries them)
 EXIT_RUNS_FAILED = 1
@@ -68,7 +68,7 @@ def cmd_lottery(args: argparse.Namespace) -> int:
     check_report_folder(args.dataset, args.report)
     study = Study(
         args.env, args.agents, args.budget, draws=args.draws, seeds=args.seeds,
-        env_kwargs=parse_assignments(args.env_arg, "--env-arg"), sampler_seed=args.sampler_seed, name=args.study,
+        env_kwargs=resolve_env_kwargs(args.env, parse_assignments(args.env_arg, "--env-arg")), sampler_seed=args.sampler_seed, name=args.study,
     )
     bar: Any = None
 
