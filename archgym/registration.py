@@ -91,10 +91,10 @@ def _resolve(target: str | Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _same_target(a: str | Callable[..., Any] | None, b: str | Callable[..., Any] | None) -> bool:
-    if isinstance(a, str) or isinstance(b, str) or a is None or b is None:
+    """Strings compare by value, callables by identity (a new lambda is a different entry point)."""
+    if isinstance(a, str) or isinstance(b, str):
         return a == b
-    return getattr(a, "__module__", None) == getattr(b, "__module__", None) and \
-        getattr(a, "__qualname__", None) == getattr(b, "__qualname__", None)
+    return a is b
 
 
 def register(
