@@ -168,3 +168,12 @@ def spec_metadata(id: str, **env_kwargs: Any) -> EnvMetadata:
     ``env_kwargs`` are ``gym.make`` keywords; those that do not change the schema are ignored.
     """
     return env_entry(id).metadata(**env_kwargs)
+
+
+def declared_metadata(id: str, env_kwargs: Mapping[str, Any] | None = None) -> EnvMetadata | None:
+    """:func:`spec_metadata` for ids registered through archgym with a metadata factory, else
+    ``None`` (the caller then builds the env to learn its schema)."""
+    entry = _CATALOGUE.get(id)
+    if entry is None or entry.metadata_factory is None:
+        return None
+    return entry.metadata(**dict(env_kwargs or {}))

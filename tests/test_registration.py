@@ -173,3 +173,27 @@ def test_agent_missing_its_extra_names_it(monkeypatch):
 
 def test_public_names():
     assert archgym.spec_metadata is spec_metadata and archgym.UserError is UserError
+
+
+def test_studies_and_proxies_read_the_schema_without_building_the_env(monkeypatch):
+    from archgym.proxy.simulator import env_schema
+    from archgym.study.run import plan
+    from archgym.study.spec import Study
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("the env was constructed")
+
+    monkeypatch.setattr(SyntheticEnv, "__init__", refuse)
+    runs = plan(Study("archgym/Synthetic-v0", "ga", 10, draws=2, seeds=1))
+    assert {r.agent for r in runs} == {"ga", "random"}
+    space, metrics = env_schema("archgym/Synthetic-v0", {"n_values": 3})
+    assert space == spec_metadata("archgym/Synthetic-v0", n_values=3).design_space
+    assert [m.name for m in metrics] == ["cost", "regret"]
+
+
+def test_study_plan_refuses_unknown_env_keywords():
+    from archgym.study.run import plan
+    from archgym.study.spec import Study
+
+    with pytest.raises(UserError, match="takes no keyword"):
+        plan(Study("archgym/Synthetic-v0", "ga", 10, draws=1, seeds=1, env_kwargs={"colour": "red"}))

@@ -401,11 +401,17 @@ def _sklearn_version() -> str:
 
 # -- from a dataset folder ----------------------------------------------------------------------
 def env_schema(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> tuple[DesignSpace, tuple[Metric, ...]]:
-    """The design space and declared metrics of a registered env (made once, then closed)."""
+    """The design space and declared metrics of a registered env: from its static metadata (nothing
+    built) when it declares one and no ``simulator=`` replaces its own, else made once and closed."""
     import gymnasium as gym
 
     import archgym  # noqa: F401  (registers the environments)
+    from archgym.registration import declared_metadata
 
+    if "simulator" not in (env_kwargs or {}):
+        metadata = declared_metadata(env_id, env_kwargs)
+        if metadata is not None:
+            return metadata.design_space, tuple(metadata.metrics)
     env = gym.make(env_id, **dict(env_kwargs or {}))
     try:
         unwrapped = env.unwrapped

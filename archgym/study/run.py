@@ -12,7 +12,7 @@ import gymnasium as gym
 
 import archgym  # noqa: F401  (registers the environments)
 from archgym.agents import design_space_of
-from archgym.registration import check_env_kwargs, list_envs
+from archgym.registration import check_env_kwargs, declared_metadata
 from archgym.study.backends import check_backend, make_backend
 from archgym.study.execute import RunOutcome, execute_run
 from archgym.study.resume import finished_runs, remove_abandoned
@@ -44,10 +44,10 @@ def plan(study: Study) -> list[RunSpec]:
 
     The design space comes from the env's static metadata (no baseline simulation, no supernet
     training in this process); an env registered without metadata is built once instead."""
-    entry = next((e for e in list_envs() if e.id == study.env_id), None)
-    if entry is not None and entry.metadata_factory is not None:
-        check_env_kwargs(study.env_id, study.env_kwargs)
-        return study.runs(entry.metadata(**study.env_kwargs).design_space)
+    check_env_kwargs(study.env_id, study.env_kwargs)
+    metadata = declared_metadata(study.env_id, study.env_kwargs)
+    if metadata is not None:
+        return study.runs(metadata.design_space)
     env = gym.make(study.env_id, **study.env_kwargs)
     try:
         return study.runs(design_space_of(env))
