@@ -128,6 +128,8 @@ def _env_details(entry: Any, env_kwargs: dict[str, Any] | None = None) -> dict[s
     """The static metadata of a catalogue entry as data; a missing extra becomes a note."""
     from archgym.errors import MissingExtraError
 
+    if entry.metadata_factory is None:
+        return {"unavailable": "registered without static metadata (register(..., metadata=...))"}
     try:
         return entry.metadata(**(env_kwargs or {})).to_dict()
     except MissingExtraError as exc:

@@ -1,5 +1,6 @@
 import json
 
+import gymnasium as gym
 import pytest
 
 from archgym.cli import main, parse_assignments, UserError
@@ -195,3 +196,16 @@ def test_describe_and_list_envs_details(capsys):
     assert rows["archgym/Synthetic-v0"]["details"]["targets"] == {"cost": 1.0}
     assert main(["describe", "archgym/Nope-v0"]) == 2
     assert "unknown env 'archgym/Nope-v0'" in capsys.readouterr().err
+
+
+def test_list_envs_details_with_an_env_registered_without_metadata(capsys):
+    from archgym import registration
+
+    registration.register("archgym/NoMetadataTest-v0", entry_point="archgym.env:DSEEnv", max_episode_steps=3,
+                          description="test double")
+    try:
+        assert main(["list", "envs", "--details"]) == 0
+        assert "registered without static metadata" in capsys.readouterr().out
+    finally:
+        registration._CATALOGUE.pop("archgym/NoMetadataTest-v0")
+        gym.registry.pop("archgym/NoMetadataTest-v0")
