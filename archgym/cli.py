@@ -37,6 +37,10 @@ USER_ERRORS: tuple[type[BaseException], ...] = (UserError, FileNotFoundError, Is
                                                 PermissionError)
 
 
+class _NonFinite(Exception):
+    """A JSON number that does not fit a float (``1e400``) or a non-finite constant (``NaN``)."""
+
+
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
@@ -44,8 +48,8 @@ def _finite_float(text: str) -> float:
     return value
 
 
-class _NonFinite(Exception):
-    """A JSON number that does not fit a float (``1e400``) or a non-finite constant (``NaN``)."""
+def _non_finite_constant(name: str) -> Any:
+    raise _NonFinite(name)  # JSON's Infinity, -Infinity, NaN
 
 
 def parse_assignments(items: Sequence[str] | None, option: str) -> dict[str, Any]:
@@ -60,7 +64,7 @@ def parse_assignments(items: Sequence[str] | None, option: str) -> dict[str, Any
         if not sep or not key.strip():
             raise UserError(f"{option} expects KEY=VALUE, got {item!r}")
         try:
-            value: Any = json.loads(raw, parse_float=_finite_float, parse_constant=lambda name: _raise(_NonFinite(name)))
+            value: Any = json.loads(raw, parse_float=_finite_float, parse_constant=_non_finite_constant)
         except _NonFinite as exc:
             raise UserError(f"{option} {item}: {exc} is not a finite number") from None
         except (ValueError, RecursionError):  # not JSON (JSONDecodeError), or an int too long to convert
@@ -74,10 +78,6 @@ def parse_assignments(items: Sequence[str] | None, option: str) -> dict[str, Any
                     raise UserError(f"{option} {item}: {raw.strip()} is not a finite number") from None
         result[key.strip()] = value
     return result
-
-
-def _raise(exc: BaseException) -> Any:
-    raise exc
 
 
 def resolve_env_kwargs(env_id: str, env_kwargs: dict[str, Any]) -> dict[str, Any]:
