@@ -147,6 +147,10 @@ def env_entry(id: str) -> EnvEntry:
         raise UserError(f"unknown env {id!r}; expected one of {', '.join(sorted(_CATALOGUE))}") from None
 
 
+#: keywords ``gym.make`` itself takes (not passed to the env)
+_MAKE_KEYWORDS: tuple[str, ...] = ("max_episode_steps", "disable_env_checker")
+
+
 def check_env_kwargs(id: str, env_kwargs: Mapping[str, Any]) -> None:
     """Refuse ``gym.make`` keywords that env ``id``'s entry point does not take, naming the ones it
     does (instead of the ``TypeError`` construction would raise). Imports the env's module only."""
@@ -157,6 +161,7 @@ def check_env_kwargs(id: str, env_kwargs: Mapping[str, Any]) -> None:
         return
     accepted = [name for name, p in parameters.items()
                 if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
+    accepted += [name for name in _MAKE_KEYWORDS if name not in accepted]
     unknown = [name for name in env_kwargs if name not in accepted]
     if unknown:
         raise UserError(f"{id} takes no keyword(s) {', '.join(map(repr, unknown))}; expected some of {', '.join(accepted)}")

@@ -77,11 +77,11 @@ def run_once(code: str, env: dict[str, str]) -> tuple[float, str]:
 def build_baseline(rev: str, folder: Path) -> Path:
     """The baseline revision's wheel installed (without dependencies) into ``folder/site``."""
     source = folder / "src"
-    source.mkdir()
+    source.mkdir(parents=True)
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", rev], check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(folder),
-                    str(source)], check=True)
+                    str(source)], check=True, capture_output=True)  # quiet: setuptools' data-folder warnings
     wheel = next(folder.glob("archgym-*.whl"))
     site = folder / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)], check=True)

@@ -197,3 +197,11 @@ def test_study_plan_refuses_unknown_env_keywords():
 
     with pytest.raises(UserError, match="takes no keyword"):
         plan(Study("archgym/Synthetic-v0", "ga", 10, draws=1, seeds=1, env_kwargs={"colour": "red"}))
+
+
+def test_gym_make_keywords_pass_the_env_keyword_check():
+    from archgym.registration import check_env_kwargs
+
+    check_env_kwargs("archgym/Synthetic-v0", {"max_episode_steps": 5, "disable_env_checker": True, "n_values": 3})
+    with pytest.raises(UserError, match="'colour'"):
+        check_env_kwargs("archgym/Synthetic-v0", {"colour": 1})
