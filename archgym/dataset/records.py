@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from archgym.errors import UserError
+
 #: Version of the record layout; stored in every row and in each shard's metadata.
 SCHEMA_VERSION: int = 1
 
@@ -58,7 +60,7 @@ _METADATA_WRITER_KEY = b"archgym.writer_id"
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
-class DatasetError(Exception):
+class DatasetError(UserError):
     """A dataset folder cannot be read or written as asked (missing, corrupt or foreign files, …)."""
 
 
