@@ -14,6 +14,7 @@ import gymnasium as gym
 import numpy as np
 
 from archgym.cache import CachedResult, EvaluationCache
+from archgym.errors import UserError
 from archgym.objectives import Objective, make_objective
 from archgym.simulator import SimulationError, Simulator
 from archgym.spaces import Design, DesignSpace
@@ -60,9 +61,14 @@ class DSEEnv(gym.Env):
     ``design``, ``metrics`` (all simulator metrics; empty on failure), ``workload``,
     ``feasible``, ``error`` (message or ``None``). Info is deterministic; how the last step
     was served (cache hit, simulation wall time) is in :attr:`last_evaluation`.
+
+    ## Rendering
+    ``render_mode=None`` (default) or ``"ansi"``: :meth:`render` then returns a text table of
+    the last step's design, metrics, reward and error (or a line saying no step was taken).
     """
 
-    metadata = {"render_modes": []}
+    # render_fps: gymnasium's checker asks for a rate; one text frame per step has no natural one
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}
 
     def __init__(
         self,
@@ -77,8 +83,14 @@ class DSEEnv(gym.Env):
         metric_scales: Mapping[str, float] | None = None,
         cache: bool | EvaluationCache = True,
         reward_kwargs: Mapping[str, Any] | None = None,
+        render_mode: str | None = None,
     ) -> None:
         super().__init__()
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise UserError(f"render_mode={render_mode!r}: expected None or one of "
+                            f"{', '.join(map(repr, self.metadata['render_modes']))}")
+        self.render_mode = render_mode
+        self._last_step: dict[str, Any] | None = None  # what render() shows
         simulator.check_design_space(design_space)
         self.simulator = simulator
         self.design_space = design_space
@@ -117,6 +129,7 @@ class DSEEnv(gym.Env):
     # ------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
+        self._last_step = None
         if seed is not None:
             self.action_space.seed(seed)
         return np.zeros(self.observation_space.shape, dtype=np.float32), {"workload": self.workload}
@@ -138,7 +151,27 @@ class DSEEnv(gym.Env):
             "error": error,
         }
         self.last_evaluation = EvaluationStats(cached=cached, eval_time_s=elapsed)
+        self._last_step = {**info, "reward": float(reward)}
         return observation, float(reward), False, False, info
+
+    def render(self) -> str | None:
+        """With ``render_mode="ansi"``, the last step as text; ``None`` without a render mode."""
+        if self.render_mode is None:
+            return None
+        step = self._last_step
+        if step is None:
+            return f"{type(self).__name__} on {self.workload}: no design evaluated yet\n"
+        width = max(map(len, [*step["design"], *step["metrics"], "reward"]))
+        lines = [f"{type(self).__name__} on {step['workload']}: "
+                 + ("feasible" if step["feasible"] else f"failed ({step['error']})"), "design:"]
+        lines += [f"  {name.ljust(width)}  {value}" for name, value in step["design"].items()]
+        if step["metrics"]:
+            units = {m.name: m.unit for m in self.simulator.metrics}
+            lines.append("metrics:")
+            lines += [f"  {name.ljust(width)}  {value:.6g} {units.get(name, '')}".rstrip()
+                      for name, value in step["metrics"].items()]
+        lines.append(f"  {'reward'.ljust(width)}  {step['reward']:.6g}")
+        return "\n".join(lines) + "\n"
 
     # ------------------------------------------------------------------------------
     def to_design(self, action: Any) -> Design:

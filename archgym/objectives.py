@@ -26,6 +26,7 @@ import abc
 import math
 from typing import Any, Callable, Mapping
 
+from archgym.errors import UserError
 from archgym.simulator import Metric, SimulationError, Simulator
 
 Metrics = Mapping[str, float]
@@ -53,18 +54,18 @@ class Objective(abc.ABC):
             failure_reward: reward for a failed design; defaults to the class' documented value.
         """
         if not targets:
-            raise ValueError(f"objective {self.name!r} needs at least one target; known metrics: {', '.join(metrics)}")
+            raise UserError(f"objective {self.name!r} needs at least one target; known metrics: {', '.join(metrics)}")
         for metric, target in targets.items():
             if metric not in metrics:
-                raise ValueError(f"unknown metric {metric!r} in targets; expected one of {', '.join(metrics)}")
+                raise UserError(f"unknown metric {metric!r} in targets; expected one of {', '.join(metrics)}")
             if not isinstance(target, (int, float)) or isinstance(target, bool) or not math.isfinite(target) or target <= 0:
-                raise ValueError(f"target for {metric!r} must be a positive finite number, got {target!r}")
+                raise UserError(f"target for {metric!r} must be a positive finite number, got {target!r}")
         weights = dict(weights or {})
         for metric, weight in weights.items():
             if metric not in targets:
-                raise ValueError(f"weight given for {metric!r}, which has no target; targets: {', '.join(targets)}")
+                raise UserError(f"weight given for {metric!r}, which has no target; targets: {', '.join(targets)}")
             if not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight < 0:
-                raise ValueError(f"weight for {metric!r} must be a non-negative finite number, got {weight!r}")
+                raise UserError(f"weight for {metric!r} must be a non-negative finite number, got {weight!r}")
         self.metrics = {name: metrics[name] for name in targets}
         self.targets = {name: float(value) for name, value in targets.items()}
         self.weights = {name: float(weights.get(name, 1.0)) for name in targets}
@@ -100,7 +101,7 @@ class TargetDistance(Objective):
     def __init__(self, *args, tolerance: float = 1e-3, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if not 0 < tolerance < 1:
-            raise ValueError(f"tolerance must be in (0, 1), got {tolerance!r}")
+            raise UserError(f"tolerance must be in (0, 1), got {tolerance!r}")
         self.tolerance = tolerance
 
     def reward(self, values: Metrics) -> float:
@@ -169,7 +170,7 @@ def make_objective(
     try:
         cls = OBJECTIVES[name]
     except KeyError:
-        raise ValueError(f"unknown reward {name!r}; expected one of {', '.join(OBJECTIVES)}") from None
+        raise UserError(f"unknown reward {name!r}; expected one of {', '.join(OBJECTIVES)}") from None
     return cls(metrics, targets, weights, **kwargs)
 
 
@@ -186,11 +187,11 @@ def targets_below_baseline(
     A baseline that cannot run the workload is a ``ValueError`` asking for explicit targets.
     """
     if not 0 <= improvement < 1:
-        raise ValueError(f"improvement must be in [0, 1), got {improvement!r}")
+        raise UserError(f"improvement must be in [0, 1), got {improvement!r}")
     try:
         baseline = simulator.evaluate(baseline_design, workload)
     except SimulationError as exc:
-        raise ValueError(
+        raise UserError(
             f"the baseline design cannot run workload {workload!r} ({exc}); pass explicit targets= for this workload"
         ) from exc
     return {m: (1 - improvement) * baseline[m] for m in metrics}, baseline

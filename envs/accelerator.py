@@ -8,8 +8,9 @@ from typing import Any, Mapping
 from archgym.cache import EvaluationCache
 from archgym.env import DSEEnv
 from archgym.objectives import Objective, targets_below_baseline
+from archgym.registration import EnvMetadata
 from archgym.simulator import Simulator
-from archgym.simulators.accelerator.hardware import BASELINE_DESIGN, PARAMETER_KINDS, PARAMETER_VALUES
+from archgym.simulators.accelerator.hardware import ACCELERATOR_METRICS, BASELINE_DESIGN, PARAMETER_KINDS, PARAMETER_VALUES
 from archgym.spaces import Categorical, DesignSpace, PowerOfTwo, Values
 
 #: the metrics the default reward targets (ArchGym's Timeloop/MAESTRO envs: latency and energy)
@@ -35,6 +36,15 @@ def accelerator_design_space() -> DesignSpace:
         else:
             parameters.append(Values(name, values, default=default))
     return DesignSpace(parameters)
+
+
+def metadata() -> EnvMetadata:
+    """Design space, metrics and default objective of ``archgym/Accelerator-v0`` (every back-end
+    declares :data:`~archgym.simulators.accelerator.hardware.ACCELERATOR_METRICS`), without evaluating."""
+    return EnvMetadata(
+        accelerator_design_space(), ACCELERATOR_METRICS, "target_distance",
+        {m: f"{DEFAULT_IMPROVEMENT:.0%} below the baseline design" for m in DEFAULT_TARGET_METRICS}, OBSERVED_METRICS,
+    )
 
 
 class AcceleratorEnv(DSEEnv):
@@ -81,7 +91,7 @@ class AcceleratorEnv(DSEEnv):
     path of a workload table (format in :mod:`archgym.simulators.accelerator.layers`).
     ``backend_kwargs``: passed to the back-end's constructor. ``simulator``: any Simulator
     with the same metrics (e.g. a trained proxy) replaces the back-end. ``reward``,
-    ``targets``, ``weights``, ``cache``, ``reward_kwargs``: as :class:`archgym.env.DSEEnv`; the
+    ``targets``, ``weights``, ``cache``, ``reward_kwargs``, ``render_mode``: as :class:`archgym.env.DSEEnv`; the
     cache is keyed by the back-end's fingerprint (name, version, options).
 
     ## Version History
@@ -101,6 +111,7 @@ class AcceleratorEnv(DSEEnv):
         simulator: Simulator | None = None,
         cache: bool | EvaluationCache = True,
         reward_kwargs: Mapping[str, Any] | None = None,
+        render_mode: str | None = None,
     ) -> None:
         if simulator is None:
             from archgym.simulators.accelerator.backends import make_accelerator_simulator
@@ -128,4 +139,5 @@ class AcceleratorEnv(DSEEnv):
             metric_scales=scales,
             cache=cache,
             reward_kwargs=reward_kwargs,
+            render_mode=render_mode,
         )

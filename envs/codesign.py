@@ -9,6 +9,7 @@ from archgym.env import DSEEnv
 from archgym.envs.accelerator import accelerator_design_space
 from archgym.envs.nasbench201 import accuracy_targets, cell_design_space
 from archgym.objectives import Objective, targets_below_baseline
+from archgym.registration import EnvMetadata
 from archgym.simulator import Simulator
 from archgym.spaces import DesignSpace
 
@@ -26,6 +27,19 @@ def codesign_design_space() -> DesignSpace:
     """The cell's six edges followed by the accelerator's nine knobs; defaults = the baseline
     (NAS-Bench-201's ResNet cell on Accelerator-v0's baseline accelerator)."""
     return DesignSpace(cell_design_space().parameters + accelerator_design_space().parameters)
+
+
+def metadata() -> EnvMetadata:
+    """Design space, metrics and default objective of ``archgym/CoDesign-v0``, without evaluating."""
+    from archgym.simulators.accelerator.hardware import ACCELERATOR_METRICS
+    from archgym.simulators.nas.codesign import NETWORK_METRICS
+    from archgym.simulators.nas.tabular import NB201Tabular
+
+    table = {m.name: m for m in NB201Tabular(epochs=12).metrics}
+    metrics = tuple(table[name] for name in NETWORK_METRICS) + tuple(ACCELERATOR_METRICS)
+    targets: dict[str, float | str] = {**accuracy_targets(), **{
+        m: f"{DEFAULT_IMPROVEMENT:.0%} below the baseline design" for m in DEFAULT_HARDWARE_METRICS}}
+    return EnvMetadata(codesign_design_space(), metrics, "normalized_excess", targets, OBSERVED_METRICS)
 
 
 class CoDesignEnv(DSEEnv):
@@ -74,7 +88,7 @@ class CoDesignEnv(DSEEnv):
     12 (default the longest available). ``backend``: ``analytical`` (default) | ``zigzag`` |
     ``scalesim``; ``backend_kwargs`` go to its constructor. ``simulator``: any Simulator with
     the same metrics replaces the composite. ``reward``, ``targets``, ``weights``, ``cache``,
-    ``reward_kwargs``: as :class:`archgym.env.DSEEnv`.
+    ``reward_kwargs``, ``render_mode``: as :class:`archgym.env.DSEEnv`.
 
     ## Version History
     * v0: initial release.
@@ -92,6 +106,7 @@ class CoDesignEnv(DSEEnv):
         simulator: Simulator | None = None,
         cache: bool | EvaluationCache = True,
         reward_kwargs: Mapping[str, Any] | None = None,
+        render_mode: str | None = None,
     ) -> None:
         if simulator is None:
             from archgym.simulators.accelerator.backends import make_accelerator_simulator
@@ -122,4 +137,5 @@ class CoDesignEnv(DSEEnv):
             metric_scales=scales,
             cache=cache,
             reward_kwargs=reward_kwargs,
+            render_mode=render_mode,
         )

@@ -7,6 +7,7 @@ from typing import Any, Mapping
 from archgym.cache import EvaluationCache
 from archgym.env import DSEEnv
 from archgym.objectives import Objective, targets_below_baseline
+from archgym.registration import EnvMetadata
 from archgym.simulator import Simulator
 from archgym.spaces import Categorical, DesignSpace, Values
 from archgym.simulators.dram.config import ControllerConfig, KNOB_VALUES
@@ -48,6 +49,16 @@ def controller_design_space() -> DesignSpace:
     return DesignSpace(parameters)
 
 
+def metadata() -> EnvMetadata:
+    """Design space, metrics and default objective of ``archgym/DRAM-v0``, without simulating."""
+    from archgym.simulators.dram.simulator import DRAMSimulator
+
+    return EnvMetadata(
+        controller_design_space(), tuple(DRAMSimulator.metrics), "target_distance",
+        {m: f"{DEFAULT_IMPROVEMENT:.0%} below the baseline design" for m in DEFAULT_TARGET_METRICS}, OBSERVED_METRICS,
+    )
+
+
 class DRAMEnv(DSEEnv):
     """Memory-controller design for a DDR device running a memory trace.
 
@@ -87,7 +98,7 @@ class DRAMEnv(DSEEnv):
     memspec path. ``address_mapping``: field string such as ``rochrababgco``.
     ``max_requests``: replay only the first N requests. ``simulator``: any Simulator with
     the same metrics (e.g. a trained proxy) replaces the built-in one.
-    ``reward``, ``targets``, ``weights``, ``cache``: as :class:`archgym.env.DSEEnv`.
+    ``reward``, ``targets``, ``weights``, ``cache``, ``render_mode``: as :class:`archgym.env.DSEEnv`.
 
     ## Version History
     * v0: initial release.
@@ -105,6 +116,7 @@ class DRAMEnv(DSEEnv):
         simulator: Simulator | None = None,
         cache: bool | EvaluationCache = True,
         reward_kwargs: Mapping[str, Any] | None = None,
+        render_mode: str | None = None,
     ) -> None:
         if simulator is None:
             from archgym.simulators.dram import DRAMSimulator
@@ -128,4 +140,5 @@ class DRAMEnv(DSEEnv):
             metric_scales=DEFAULT_SCALES,
             cache=cache,
             reward_kwargs=reward_kwargs,
+            render_mode=render_mode,
         )

@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 from archgym.env import DSEEnv
 from archgym.objectives import Objective
+from archgym.registration import EnvMetadata
 from archgym.simulators.synthetic import SeparableSimulator
 from archgym.spaces import Categorical, DesignSpace, Integer
 
@@ -17,6 +18,12 @@ def synthetic_design_space(n_categorical: int = 5, n_integer: int = 5, n_values:
     ]
     parameters += [Integer(f"int{i}", 0, n_values - 1) for i in range(n_integer)]
     return DesignSpace(parameters)
+
+
+def metadata(n_categorical: int = 5, n_integer: int = 5, n_values: int = 4) -> EnvMetadata:
+    """Design space, metrics and default objective of ``archgym/Synthetic-v0``."""
+    return EnvMetadata(synthetic_design_space(n_categorical, n_integer, n_values), SeparableSimulator.metrics,
+                       "normalized_excess", {"cost": 1.0}, ("cost",))
 
 
 class SyntheticEnv(DSEEnv):
@@ -42,7 +49,7 @@ class SyntheticEnv(DSEEnv):
 
     ## Arguments
     ``function_seed`` draws the cost tables; ``n_categorical``, ``n_integer``, ``n_values`` size the
-    space; ``reward``, ``targets``, ``weights``, ``cache`` as :class:`archgym.env.DSEEnv`.
+    space; ``reward``, ``targets``, ``weights``, ``cache``, ``render_mode`` as :class:`archgym.env.DSEEnv`.
 
     ## Version History
     * v0: initial release.
@@ -58,6 +65,7 @@ class SyntheticEnv(DSEEnv):
         targets: Mapping[str, float] | None = None,
         weights: Mapping[str, float] | None = None,
         cache: bool = True,
+        render_mode: str | None = None,
     ) -> None:
         space = synthetic_design_space(n_categorical, n_integer, n_values)
         simulator = SeparableSimulator(
@@ -74,4 +82,5 @@ class SyntheticEnv(DSEEnv):
             weights=weights,
             observed_metrics=("cost",),
             cache=cache,
+            render_mode=render_mode,
         )

@@ -391,12 +391,9 @@ def query(path: str | os.PathLike[str], sql: str, *, on_error: OnError = "raise"
     (``pip install 'archgym[query]'``). Outside archgym, the same folder can be read with
     ``read_parquet('<dir>/part-*.parquet', union_by_name=true)``.
     """
-    try:
-        import duckdb
-    except ImportError as exc:  # pragma: no cover - duckdb is a dev dependency
-        raise ImportError(
-            "archgym.dataset.query needs DuckDB: pip install 'archgym[query]' (or pip install duckdb)"
-        ) from exc
+    from archgym.errors import import_optional
+
+    duckdb = import_optional("duckdb", "query", "archgym.dataset.query")
     scan = _scan(path)
     _report(path, scan.bad, on_error)
     con = duckdb.connect(":memory:")

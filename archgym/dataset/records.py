@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from archgym.errors import UserError
+
 #: Version of the record layout; stored in every row and in each shard's metadata.
 #: 1: the first layout. 2: adds the provenance columns (``simulator_fingerprint``,
 #: ``env_kwargs``, ``workload_key``, ``objective``, ``setup``, ``archgym_version``) and
@@ -75,7 +77,7 @@ _METADATA_WRITER_KEY = b"archgym.writer_id"
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
-class DatasetError(Exception):
+class DatasetError(UserError):
     """A dataset folder cannot be read or written as asked (missing, corrupt or foreign files, …)."""
 
 

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from archgym.errors import UserError, import_optional
 from archgym.proxy.features import FeatureEncoder, Source, metric_matrix, select_rows, split_by_design
 from archgym.proxy.models import MODEL_KINDS, make_regressor, predict, score
 from archgym.simulator import Metric, Metrics, Simulator
@@ -55,8 +56,8 @@ TRUSTED_TYPES: tuple[str, ...] = (
 )
 
 
-class ProxyError(Exception):
-    """Base class of proxy errors."""
+class ProxyError(UserError):
+    """Base class of proxy errors (about the user's files or requests: one line in the CLI)."""
 
 
 class ProxyFormatError(ProxyError):
@@ -175,7 +176,7 @@ class ProxySimulator(Simulator):
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the proxy to one archive at ``path`` (atomically: write, then rename)."""
-        import skops.io as sio
+        sio = import_optional("skops.io", "proxy", "saving a proxy")
 
         path = Path(path)
         members = {f"models/{i:03d}.skops": sio.dumps(t.estimator) for i, t in enumerate(self.targets)}
@@ -214,7 +215,8 @@ class ProxySimulator(Simulator):
             raise
         except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError, TypeError, ValueError) as exc:
             raise ProxyFormatError(f"{str(path)!r} is not an archgym proxy file ({type(exc).__name__}: {exc})") from None
-        import skops.io as sio  # after the cheap checks: importing it loads all of scikit-learn (seconds)
+        # after the cheap checks: importing it loads all of scikit-learn (seconds)
+        sio = import_optional("skops.io", "proxy", "loading a proxy")
 
         targets = []
         for metric, entry in entries:
@@ -399,11 +401,17 @@ def _sklearn_version() -> str:
 
 # -- from a dataset folder ----------------------------------------------------------------------
 def env_schema(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> tuple[DesignSpace, tuple[Metric, ...]]:
-    """The design space and declared metrics of a registered env (made once, then closed)."""
+    """The design space and declared metrics of a registered env: from its static metadata (nothing
+    built) when it declares one and no ``simulator=`` replaces its own, else made once and closed."""
     import gymnasium as gym
 
     import archgym  # noqa: F401  (registers the environments)
+    from archgym.registration import declared_metadata
 
+    if "simulator" not in (env_kwargs or {}):
+        metadata = declared_metadata(env_id, env_kwargs)
+        if metadata is not None:
+            return metadata.design_space, tuple(metadata.metrics)
     env = gym.make(env_id, **dict(env_kwargs or {}))
     try:
         unwrapped = env.unwrapped

@@ -344,12 +344,9 @@ class RayBackend(Backend):
     """Ray tasks on a cluster (``address``) or on a local instance started here."""
 
     def __init__(self, workers: int, address: str | None = None) -> None:
-        try:
-            import ray
-        except ImportError as exc:
-            raise ImportError(
-                "the 'ray' backend needs Ray: pip install 'archgym[ray]' (or pip install 'ray>=2.9,<3')"
-            ) from exc
+        from archgym.errors import import_optional
+
+        ray = import_optional("ray", "ray", "the 'ray' study backend")
         self._ray = ray
         self._owns_session = False
         if not ray.is_initialized():

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
-from archgym.cli import UserError, _emit_json, parse_assignments
+from archgym.cli import UserError, _emit_json, parse_assignments, resolve_env_kwargs
 
 #: exit status when the study completed but some runs failed (they are listed; a rerun retries them)
 EXIT_RUNS_FAILED = 1
@@ -49,6 +50,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
+def check_report_folder(dataset: str, report: str) -> None:
+    """Refuse a report folder that is the dataset folder or inside it: its CSV and PNG files would
+    sit among the shards and break every later load of the dataset."""
+    data, out = Path(dataset).resolve(), Path(report).resolve()
+    if out == data or data in out.parents:
+        raise UserError(f"--report {report} is {'the dataset folder' if out == data else 'inside the dataset folder'} "
+                        f"(--dataset {dataset}); give the report its own folder, e.g. --report {Path(dataset).parent / 'report'}")
+
+
 def cmd_lottery(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -61,6 +71,7 @@ def cmd_lottery(args: argparse.Namespace) -> int:
             raise UserError(f"--{option} must be a positive integer, got {getattr(args, option)}")
     if args.address is not None and args.backend != "ray":
         raise UserError(f"--address only applies to --backend ray (got --backend {args.backend})")
+    check_report_folder(args.dataset, args.report)
     for option in ("run_timeout", "eval_timeout"):
         value = getattr(args, option)
         if value is not None and args.backend != "process":
@@ -69,7 +80,7 @@ def cmd_lottery(args: argparse.Namespace) -> int:
             raise UserError(f"--{option.replace('_', '-')} must be a positive number of seconds, got {value}")
     study = Study(
         args.env, args.agents, args.budget, draws=args.draws, seeds=args.seeds,
-        env_kwargs=parse_assignments(args.env_arg, "--env-arg"), sampler_seed=args.sampler_seed, name=args.study,
+        env_kwargs=resolve_env_kwargs(args.env, parse_assignments(args.env_arg, "--env-arg")), sampler_seed=args.sampler_seed, name=args.study,
     )
     bar: Any = None
 
@@ -93,10 +104,7 @@ def cmd_lottery(args: argparse.Namespace) -> int:
             bar.close()
     if result.executed + result.skipped == 0:
         raise UserError(f"every run of {study.name} failed; first error: {result.failed[0].error}")
-    try:
-        report = lottery_report(args.dataset, study, args.report)
-    except ImportError as exc:  # matplotlib missing: say how to install it, no traceback
-        raise UserError(str(exc)) from exc
+    report = lottery_report(args.dataset, study, args.report)  # matplotlib missing: a MissingExtraError (one line)
     if args.json:
         _emit_json({
             "study": study.name, "dataset": args.dataset, "report": args.report, "budget": report.budget,

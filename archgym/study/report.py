@@ -41,6 +41,7 @@ import pyarrow.compute as pc
 
 from archgym.dataset import DESIGN_PREFIX, METRIC_PREFIX, load, require_one_setup
 from archgym.dataset.reader import register_non_shards
+from archgym.errors import import_optional
 from archgym.study.spec import BASELINE_AGENT, Study
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -127,10 +128,7 @@ class LotteryReport:
 
 
 def _figure() -> Figure:
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as exc:
-        raise ImportError("the lottery plots need matplotlib: pip install 'archgym[plot]' (or pip install matplotlib)") from exc
+    Figure = import_optional("matplotlib.figure", "plot", "the lottery plots").Figure
     return Figure(figsize=(7, 4.5))  # no pyplot: no global state, no GUI backend needed
 
 

@@ -16,6 +16,7 @@ import gymnasium as gym
 
 import archgym  # noqa: F401  (registers the environments)
 from archgym.agents import design_space_of
+from archgym.registration import check_env_kwargs, declared_metadata
 from archgym.study.backends import check_backend, make_backend, refuse_in_worker_startup
 from archgym.study.execute import RunOutcome, execute_run, failed_outcome
 from archgym.study.lock import study_lock
@@ -49,7 +50,14 @@ class StudyResult:
 
 
 def plan(study: Study) -> list[RunSpec]:
-    """The study's runs, with every sampled hyperparameter setting checked on the env's design space."""
+    """The study's runs, with every sampled hyperparameter setting checked on the env's design space.
+
+    The design space comes from the env's static metadata (no baseline simulation, no supernet
+    training in this process); an env registered without metadata is built once instead."""
+    check_env_kwargs(study.env_id, study.env_kwargs)
+    metadata = declared_metadata(study.env_id, study.env_kwargs)
+    if metadata is not None:
+        return study.runs(metadata.design_space)
     env = gym.make(study.env_id, **study.env_kwargs)
     try:
         return study.runs(design_space_of(env))

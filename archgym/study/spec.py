@@ -40,6 +40,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from archgym.errors import UserError
 from archgym.agents import agent_class
 from archgym.runner import canonical, run_id
 from archgym.spaces import Design, DesignSpace
@@ -73,7 +74,7 @@ class RunSpec:
 
 def _check_count(name: str, value: Any, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise UserError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 
@@ -126,7 +127,7 @@ class Study:
             self.agents = [a.strip() for a in self.agents.split(",") if a.strip()]
         agents = list(dict.fromkeys(self.agents))
         if not agents:
-            raise ValueError("a study needs at least one agent")
+            raise UserError("a study needs at least one agent")
         for agent in agents:
             agent_class(agent)  # unknown names raise, listing the valid ones
         if self.include_random and BASELINE_AGENT not in agents:
@@ -135,13 +136,13 @@ class Study:
         for option in ("grid", "fixed"):
             stray = [a for a in getattr(self, option) if a not in agents]
             if stray:
-                raise ValueError(f"{option} names agent(s) not in the study: {', '.join(stray)}; agents: {', '.join(agents)}")
+                raise UserError(f"{option} names agent(s) not in the study: {', '.join(stray)}; agents: {', '.join(agents)}")
         if isinstance(self.seeds, (int, np.integer)) and not isinstance(self.seeds, bool):
             self.seeds = list(range(_check_count("seeds", self.seeds)))
         else:
             seeds = [_check_count("seed", s, minimum=0) for s in self.seeds]
             if not seeds or len(set(seeds)) != len(seeds):
-                raise ValueError(f"seeds must be a count or a list of distinct integers >= 0, got {self.seeds!r}")
+                raise UserError(f"seeds must be a count or a list of distinct integers >= 0, got {self.seeds!r}")
             self.seeds = seeds
         self.env_kwargs = dict(self.env_kwargs)
         if self.name is None:
@@ -161,7 +162,7 @@ class Study:
         fixed = dict(self.fixed.get(agent, {}))
         if space is None:
             if fixed or agent in self.grid:
-                raise ValueError(f"agent {agent!r} has no hyperparameters to fix or grid over")
+                raise UserError(f"agent {agent!r} has no hyperparameters to fix or grid over")
             return [{}]
         cls.resolve_hyperparameters(fixed)  # unknown names / bad values raise here
         if agent in self.grid:
@@ -184,7 +185,7 @@ class Study:
                 draws.append(params)
                 break
             else:
-                raise ValueError(f"agent {agent!r}: no valid hyperparameters in {attempts} draw(s); last error: {error}")
+                raise UserError(f"agent {agent!r}: no valid hyperparameters in {attempts} draw(s); last error: {error}")
         return draws
 
     def _grid(self, agent: str, space: DesignSpace, fixed: Design, check: Callable[[Design], None] | None) -> list[Design]:
@@ -198,7 +199,7 @@ class Study:
                 try:
                     check(params)
                 except ValueError as exc:
-                    raise ValueError(f"agent {agent!r} rejects grid point {dict(zip(names, values))}: {exc}") from None
+                    raise UserError(f"agent {agent!r} rejects grid point {dict(zip(names, values))}: {exc}") from None
             points.append(params)
         return points
 
