@@ -153,7 +153,12 @@ _MAKE_KEYWORDS: tuple[str, ...] = ("max_episode_steps", "disable_env_checker")
 
 def check_env_kwargs(id: str, env_kwargs: Mapping[str, Any]) -> None:
     """Refuse ``gym.make`` keywords that env ``id``'s entry point does not take, naming the ones it
-    does (instead of the ``TypeError`` construction would raise). Imports the env's module only."""
+    does (instead of the ``TypeError`` construction would raise). Imports the env's module only.
+    Accepts ``gym.make``'s ``"module:EnvId"`` form (the module is imported first, as there)."""
+    module, sep, name = id.partition(":")
+    if sep:
+        importlib.import_module(module)
+        id = name
     spec = gym.spec(id)  # an unknown id raises gymnasium's own error, naming it
     entry_point = _resolve(spec.entry_point)
     parameters = inspect.signature(entry_point).parameters
