@@ -12,7 +12,7 @@ import inspect
 import json
 import time
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Hashable, Mapping
 
 import gymnasium as gym
 
@@ -104,9 +104,18 @@ def env_provenance(env: gym.Env) -> dict[str, str]:
     return {**fields, "setup": setup_id(fields), "archgym_version": __version__}
 
 
-def design_key(design: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    """A hashable identity of a design (the same one the evaluation cache uses)."""
-    return tuple(sorted((str(k), repr(v)) for k, v in design.items()))
+def design_key(design: Mapping[str, Any]) -> Hashable:
+    """A hashable identity of a design: its (name, value) pairs, names sorted.
+
+    Values are used as they are when hashable (design values are scalars), else by ``repr``.
+    """
+    items = sorted(design.items())
+    try:
+        key = tuple(items)
+        hash(key)
+    except TypeError:
+        key = tuple((k, repr(v)) for k, v in items)
+    return key
 
 
 class RecordEvaluations(gym.Wrapper):
@@ -141,7 +150,7 @@ class RecordEvaluations(gym.Wrapper):
             "seed": seed,
         }
         self.steps = 0
-        self._seen: set[tuple[tuple[str, str], ...]] = set()
+        self._seen: set[Hashable] = set()
 
     @property
     def setup(self) -> str:
