@@ -2,7 +2,7 @@
 
 Every evaluation from every agent, in every process on every machine, is appended to one
 *dataset folder* of Parquet shards. The folder is the whole database: there is no server,
-no lock file and no index, so studies can fan out over a process pool or a cluster and all
+no index and writers take no lock, so studies can fan out over a process pool or a cluster and all
 write into the same folder, and the result is read back with :func:`load` (pandas),
 :func:`query` (DuckDB SQL), or directly by ``pyarrow.dataset`` / DuckDB / Spark.
 

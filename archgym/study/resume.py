@@ -35,7 +35,9 @@ def finished_runs(dataset: str | os.PathLike[str], study: str) -> set[str]:
 def remove_abandoned(dataset: str | os.PathLike[str], run_ids: Iterable[str]) -> list[Path]:
     """Delete temporary shard files that killed attempts of ``run_ids`` left behind; return them.
 
-    Only runs about to be executed again are passed in (so no live writer owns these files).
+    ``run_ids`` are shard stems (:func:`~archgym.study.execute.shard_stem`: run id plus the
+    study's hash) or plain run ids. Only runs about to be executed again are passed in, under
+    the study's lock (so no live writer owns these files).
     """
     folder = Path(dataset)
     if not folder.is_dir():

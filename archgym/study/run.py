@@ -18,7 +18,7 @@ import archgym  # noqa: F401  (registers the environments)
 from archgym.agents import design_space_of
 from archgym.registration import check_env_kwargs, declared_metadata
 from archgym.study.backends import check_backend, make_backend, refuse_in_worker_startup
-from archgym.study.execute import RunOutcome, execute_run, failed_outcome
+from archgym.study.execute import RunOutcome, execute_run, failed_outcome, shard_stem
 from archgym.study.lock import study_lock
 from archgym.study.resume import finished_runs, remove_abandoned
 from archgym.study.spec import RunSpec, Study
@@ -101,7 +101,7 @@ def run_study(
     with study_lock(folder, study.name):  # type: ignore[arg-type]  # set in __post_init__
         done = finished_runs(folder, study.name)  # type: ignore[arg-type]
         todo = [s for s in specs if s.run_id not in done]
-        remove_abandoned(folder, [s.run_id for s in todo])
+        remove_abandoned(folder, [shard_stem(s) for s in todo])  # this study's only
         result = StudyResult(study.name, folder, planned=len(specs), skipped=len(specs) - len(todo))  # type: ignore[arg-type]
         if on_start is not None:
             on_start(len(todo), result.skipped)
