@@ -267,10 +267,14 @@ class ProcessBackend(Backend):
                 self._start_worker()
             while todo or any(w.task is not None for w in self._pool):
                 for worker in self._pool:
-                    if worker.ready and worker.task is None and todo:
+                    if worker.ready and worker.task is None and todo and worker.process.is_alive():
                         task, item = todo.popleft()
+                        try:
+                            worker.conn.send((task, fn, item, args))
+                        except OSError:  # it died just now: the task goes back, the death is handled below
+                            todo.appendleft((task, item))
+                            continue
                         worker.task, worker.started = task, time.monotonic()
-                        worker.conn.send((task, fn, item, args))
                 timeouts = [t for t in (self.task_timeout_s, self.eval_timeout_s) if t is not None]
                 wait_s = min([0.25, *timeouts]) if timeouts else None
                 handles = [w.conn for w in self._pool] + [w.process.sentinel for w in self._pool]
