@@ -273,3 +273,21 @@ def test_lottery_timeouts_need_the_process_backend(tmp_path, capsys):
     argv = ["lottery", "--env", "archgym/Synthetic-v0", "--agents", "random", "--budget", "3", "--backend", "serial",
             "--eval-timeout", "5", "--dataset", str(tmp_path)]
     assert main(argv) == 2 and "--eval-timeout needs --backend process" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_a_lottery_with_130_and_no_partial_run(tmp_path):
+    folder = tmp_path / "d"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "archgym.cli", "lottery", "--env", "archgym/Synthetic-v0", "--agents", "ga",
+         "--draws", "2", "--seeds", "2", "--budget", "400", "--workers", "2", "--dataset", str(folder),
+         "--report", str(tmp_path / "r"), "--no-progress"],
+        stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(folder.glob("part-*.parquet")) and proc.poll() is None:
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole foreground group
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    rows = _rows(folder)
+    assert len(rows) and (rows.groupby("run")["step"].count() == 400).all()  # whole runs only
