@@ -119,9 +119,9 @@ def describe_differences(table: "pd.DataFrame", limit: int = 12) -> str:
         values = [flat.get(name, "(absent)") for _, _, flat in flats]
         if len({json.dumps(v, sort_keys=True, default=str) for v in values}) < 2:
             continue
-        lines.append(f"  {name}:")
-        lines.extend(f"    {json.dumps(v, default=str)}  (setup {s}, {n} rows)" for (s, n, _), v in zip(flats, values))
-        if len(lines) >= limit * (len(flats) + 1):
+        shown = " vs ".join(f"{json.dumps(v, default=str)} (setup {s}, {n} rows)" for (s, n, _), v in zip(flats, values))
+        lines.append(f"  {name}: {shown};")
+        if len(lines) >= limit:
             lines.append("  …")
             break
     return "\n".join(lines) or "  (no field differs: the rows were written with inconsistent setup ids)"
