@@ -8,7 +8,7 @@ from archgym.cache import EvaluationCache
 from archgym.env import DSEEnv
 from archgym.envs.accelerator import accelerator_design_space
 from archgym.envs.nasbench201 import accuracy_targets, cell_design_space
-from archgym.objectives import Objective, targets_below_baseline
+from archgym.objectives import Objective, ObjectiveSpec, resolve_objectives, targets_below_baseline
 from archgym.simulator import Simulator
 from archgym.spaces import DesignSpace
 
@@ -16,6 +16,13 @@ from archgym.spaces import DesignSpace
 DEFAULT_HARDWARE_METRICS: tuple[str, ...] = ("latency_ms", "energy_uj", "area_mm2")
 #: default hardware targets sit this fraction below the baseline (as Accelerator-v0)
 DEFAULT_IMPROVEMENT = 0.10
+#: the objectives of the vector reward (and of ``log_ratio``): NASAIC's accuracy and hardware specs
+DEFAULT_OBJECTIVES: tuple[ObjectiveSpec, ...] = (
+    ObjectiveSpec("valid_acc", "maximize", "%"),
+    ObjectiveSpec("latency_ms", "minimize", "ms"),
+    ObjectiveSpec("energy_uj", "minimize", "uJ"),
+    ObjectiveSpec("area_mm2", "minimize", "mm2"),
+)
 #: what the agent observes after each step
 OBSERVED_METRICS: tuple[str, ...] = ("valid_acc", "latency_ms", "energy_uj", "area_mm2")
 #: observation scales without a baseline (user targets): the cifar10 baseline's magnitudes
@@ -76,9 +83,18 @@ class CoDesignEnv(DSEEnv):
     the same metrics replaces the composite. ``reward``, ``targets``, ``weights``, ``cache``,
     ``reward_kwargs``: as :class:`archgym.env.DSEEnv`.
 
+    ## Multi-objective
+    Objectives (:data:`DEFAULT_OBJECTIVES`): validation accuracy (%, maximise), latency (ms),
+    energy (uJ) and area (mm2), minimised; ``objectives=`` picks others. ``reward="vector"``
+    returns their log-ratios to the baseline design (:class:`archgym.env.DSEEnv`).
+
     ## Version History
+    * v1: default reward ``log_ratio``: the mean log-ratio of accuracy, latency, energy and
+      area to the baseline design (0 = baseline, +0.1 ≈ 10 % better), bounded and smooth.
     * v0: initial release.
     """
+
+    DEFAULT_OBJECTIVES = DEFAULT_OBJECTIVES
 
     def __init__(
         self,
@@ -92,6 +108,7 @@ class CoDesignEnv(DSEEnv):
         simulator: Simulator | None = None,
         cache: bool | EvaluationCache = True,
         reward_kwargs: Mapping[str, Any] | None = None,
+        objectives: Any = None,
     ) -> None:
         if simulator is None:
             from archgym.simulators.accelerator.backends import make_accelerator_simulator
@@ -99,6 +116,7 @@ class CoDesignEnv(DSEEnv):
 
             accelerator = make_accelerator_simulator(backend, **dict(backend_kwargs or {}))
             simulator = CoDesignSimulator(accelerator, epochs=epochs)
+        specs = resolve_objectives(simulator.metrics, DEFAULT_OBJECTIVES if objectives is None else objectives)
         self.backend = backend
         self.dataset = dataset
         space = codesign_design_space()
@@ -106,7 +124,11 @@ class CoDesignEnv(DSEEnv):
         #: metrics of the baseline design on this dataset (set when default targets are used)
         self.baseline_metrics: dict[str, float] | None = None
         scales = dict(DEFAULT_SCALES)
-        if targets is None:
+        if targets is None and reward in ("log_ratio", "vector"):  # their targets are the baseline itself
+            targets, self.baseline_metrics = targets_below_baseline(
+                simulator, space.default(), dataset, tuple(o.metric for o in specs), 0.0
+            )
+        elif targets is None:
             hardware, self.baseline_metrics = targets_below_baseline(
                 simulator, space.default(), dataset, DEFAULT_HARDWARE_METRICS, DEFAULT_IMPROVEMENT
             )
@@ -122,4 +144,5 @@ class CoDesignEnv(DSEEnv):
             metric_scales=scales,
             cache=cache,
             reward_kwargs=reward_kwargs,
+            objectives=specs,
         )

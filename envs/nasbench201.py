@@ -6,7 +6,7 @@ from typing import Any, Mapping, Sequence
 
 from archgym.cache import EvaluationCache
 from archgym.env import DSEEnv
-from archgym.objectives import Objective
+from archgym.objectives import Objective, ObjectiveSpec, resolve_objectives
 from archgym.simulator import Simulator
 from archgym.simulators.nas.nb201 import EDGE_NAMES, OP_NAMES, RESNET_ARCH, arch_to_design, check_arch
 from archgym.simulators.nas.tabular import DEFAULT_DEVICE, NB201Tabular, default_epochs
@@ -17,6 +17,11 @@ from archgym.spaces import Categorical, DesignSpace
 ACCURACY_TARGET = 100.0
 #: what the agent observes after each step
 OBSERVED_METRICS: tuple[str, ...] = ("valid_acc", "latency_ms", "flops_m", "params_m")
+#: the objectives of the vector reward: accuracy against device latency (hardware-aware NAS)
+DEFAULT_OBJECTIVES: tuple[ObjectiveSpec, ...] = (
+    ObjectiveSpec("valid_acc", "maximize", "%"),
+    ObjectiveSpec("latency_ms", "minimize", "ms"),
+)
 
 
 def cell_design_space(default: Sequence[str] = RESNET_ARCH) -> DesignSpace:
@@ -89,9 +94,17 @@ class NASBench201Env(DSEEnv):
     ``simulator``: any Simulator with the same metrics (e.g. a trained proxy). ``reward``,
     ``targets``, ``weights``, ``cache``, ``reward_kwargs``: as :class:`archgym.env.DSEEnv`.
 
+    ## Multi-objective
+    Objectives (:data:`DEFAULT_OBJECTIVES`): validation accuracy (%, maximise) and latency on
+    ``device`` (ms, minimise); with ``metric=`` the proxy score alone. ``objectives=`` picks
+    others. ``reward="vector"`` returns their log-ratios to the ResNet cell
+    (:class:`archgym.env.DSEEnv`).
+
     ## Version History
     * v0: initial release.
     """
+
+    DEFAULT_OBJECTIVES = DEFAULT_OBJECTIVES
 
     def __init__(
         self,
@@ -108,6 +121,7 @@ class NASBench201Env(DSEEnv):
         simulator: Simulator | None = None,
         cache: bool | EvaluationCache = True,
         reward_kwargs: Mapping[str, Any] | None = None,
+        objectives: Any = None,
     ) -> None:
         budgets = {"latency_ms": latency_target, "flops_m": flops_target}
         observed: Sequence[str] = OBSERVED_METRICS
@@ -123,6 +137,9 @@ class NASBench201Env(DSEEnv):
             raise ValueError("proxy_kwargs= needs metric=<zero-cost proxy>")
         if simulator is None:
             simulator = NB201Tabular(epochs=default_epochs(dataset) if epochs is None else epochs, device=device)
+        if objectives is None:
+            objectives = (metric,) if metric is not None else DEFAULT_OBJECTIVES
+        specs = resolve_objectives(simulator.metrics, objectives)
         self.dataset = dataset
         space = cell_design_space()
         simulator.workload_key(dataset)  # an unknown dataset is reported before anything is evaluated
@@ -148,4 +165,5 @@ class NASBench201Env(DSEEnv):
             metric_scales={m: abs(self.baseline_metrics[m]) for m in observed},
             cache=cache,
             reward_kwargs=reward_kwargs,
+            objectives=specs,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from archgym.env import DSEEnv
-from archgym.objectives import Objective
+from archgym.objectives import Objective, ObjectiveSpec
 from archgym.simulators.synthetic import SeparableSimulator
 from archgym.spaces import Categorical, DesignSpace, Integer
 
@@ -44,9 +44,15 @@ class SyntheticEnv(DSEEnv):
     ``function_seed`` draws the cost tables; ``n_categorical``, ``n_integer``, ``n_values`` size the
     space; ``reward``, ``targets``, ``weights``, ``cache`` as :class:`archgym.env.DSEEnv`.
 
+    ## Multi-objective
+    One objective, the cost (minimise); ``reward="vector"`` returns its log-ratio to the
+    all-defaults design as a length-1 vector (:class:`archgym.env.DSEEnv`).
+
     ## Version History
     * v0: initial release.
     """
+
+    DEFAULT_OBJECTIVES = (ObjectiveSpec("cost", "minimize", "units"),)
 
     def __init__(
         self,
@@ -58,6 +64,7 @@ class SyntheticEnv(DSEEnv):
         targets: Mapping[str, float] | None = None,
         weights: Mapping[str, float] | None = None,
         cache: bool = True,
+        objectives: Any = None,
     ) -> None:
         space = synthetic_design_space(n_categorical, n_integer, n_values)
         simulator = SeparableSimulator(
@@ -70,8 +77,10 @@ class SyntheticEnv(DSEEnv):
             space,
             "synthetic",
             reward=reward,
-            targets={"cost": 1.0} if targets is None else targets,
+            # log_ratio/vector: reference = the all-defaults design (the env's baseline), as every env
+            targets={"cost": 1.0} if targets is None and reward not in ("log_ratio", "vector") else targets,
             weights=weights,
             observed_metrics=("cost",),
             cache=cache,
+            objectives=objectives,
         )
