@@ -68,7 +68,11 @@ class DSEEnv(gym.Env):
     soft-clipped to ``±L`` (higher is better, 0 = the baseline). ``reward="vector"`` makes
     ``step`` return it as the reward (a failed design gets ``−L`` in every component); in the
     scalar modes it is in ``info["vector_reward"]`` (as MO-Gymnasium's ``LinearReward``
-    does), ``None`` when the reference design itself cannot be simulated. With
+    does) whenever the env has evaluated its baseline design (the DRAM, accelerator,
+    co-design and NAS-Bench-201 envs do at construction; ``reward="vector"``/``"log_ratio"``
+    always), else ``None``, as when the baseline design itself cannot be simulated. Gymnasium's
+    passive env checker warns once that a vector reward is not a float; MO-Gymnasium's own
+    ``make`` skips that checker, and ``gym.make(..., disable_env_checker=True)`` does the same. With
     ``reward="log_ratio"`` the scalar is the weighted mean of that vector.
 
     ## Episode End
@@ -120,6 +124,9 @@ class DSEEnv(gym.Env):
             objectives = self.DEFAULT_OBJECTIVES or (
                 tuple(reward.targets) if isinstance(reward, Objective) else tuple(targets or ())
             )
+            for name in objectives:  # derived from the targets: name the bad target as such
+                if isinstance(name, str) and name not in declared:
+                    raise ValueError(f"unknown metric {name!r} in targets; expected one of {', '.join(declared)}")
         #: the objectives of the vector reward, in order (metric, sense, unit)
         self.objectives: tuple[ObjectiveSpec, ...] = resolve_objectives(declared, objectives)
         #: ``"vector"`` (``step`` returns the vector reward) or ``"scalar"``
@@ -171,7 +178,7 @@ class DSEEnv(gym.Env):
 
     def step(self, action: Any):
         design = self.to_design(action)
-        reference = self.reference  # before the step's own evaluation: last_evaluation stays the step's
+        reference = self._reference_if_known()
         metrics, error, cached, elapsed = self._evaluate(design)
         if error is None:
             reward = self.objective(metrics)
@@ -207,6 +214,12 @@ class DSEEnv(gym.Env):
             except ValueError:
                 return None
             self._reference = {o.metric: float(base[o.metric]) for o in self.objectives}
+        return self._reference
+
+    def _reference_if_known(self) -> dict[str, float] | None:
+        """The reference without simulating anything for it (a scalar-mode step costs one simulation)."""
+        if self._reference is None and self.baseline_metrics is not None:
+            return self.reference
         return self._reference
 
     def _baseline_or_raise(self) -> dict[str, float]:
