@@ -49,8 +49,8 @@ register(
     "archgym/DRAM-v1",
     entry_point="archgym.envs.dram:DRAMEnv",
     max_episode_steps=100,
-    description="DRAM-v0 with reward log_ratio (0 = baseline controller, +0.1 = 10% better latency/power) on the random trace",
-    kwargs={"workload": "random", "reward": "log_ratio"},
+    description="DRAM-v0 with reward log_ratio (0 = baseline controller, +0.1 = 10% better latency/power) on the cloud-1 trace",
+    kwargs={"workload": "cloud-1", "reward": "log_ratio"},
 )
 
 register(

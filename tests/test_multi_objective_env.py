@@ -137,7 +137,7 @@ def test_v1_envs_scalar_and_vector(env_id):
 
 def test_dram_v1_defaults_differ_from_v0_only_where_documented():
     v1 = gym.make("archgym/DRAM-v1", max_requests=500).unwrapped
-    assert v1.workload == "random"
+    assert v1.workload == "cloud-1"
     assert [o.metric for o in v1.objectives] == ["avg_read_total_latency_ns", "avg_power_mw"]
     # ArchGym's reward stays available by name on v1
     v1_td = gym.make("archgym/DRAM-v1", max_requests=500, reward="target_distance").unwrapped

@@ -39,12 +39,25 @@ class StudyResult:
 
 
 def plan(study: Study) -> list[RunSpec]:
-    """The study's runs, with every sampled hyperparameter setting checked on the env's design space."""
-    env = gym.make(study.env_id, **study.env_kwargs)
-    try:
-        return study.runs(design_space_of(env))
-    finally:
-        env.close()
+    """The study's runs, with every sampled hyperparameter setting checked on the env's design space.
+
+    Every axis point's env is made once first, so a value the env rejects is an error naming
+    it before any run starts.
+    """
+    space = None
+    for point in study.axis_points():
+        try:
+            env = gym.make(study.env_id, **study.env_kwargs_for(point))
+        except Exception as exc:
+            if not point:
+                raise
+            label = ", ".join(f"{k}={v!r}" for k, v in point.items())
+            raise ValueError(f"study axis value {label} is rejected by {study.env_id}: {exc}") from exc
+        try:
+            space = space or design_space_of(env)
+        finally:
+            env.close()
+    return study.runs(space)
 
 
 def run_study(
