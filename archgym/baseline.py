@@ -32,7 +32,7 @@ def better_pct(value: float, baseline: float, sense: str) -> float:
     if not (math.isfinite(value) and math.isfinite(baseline)) or baseline == 0:
         return math.nan
     change = 100.0 * (value - baseline) / abs(baseline)
-    return change if sense == "maximize" else -change
+    return (change if sense == "maximize" else -change) + 0.0  # + 0.0: no "-0.0"
 
 
 def baseline_table(env: Any, designs: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
