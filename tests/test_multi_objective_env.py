@@ -157,3 +157,21 @@ def test_declared_objectives_are_readable_without_constructing_the_env():
 def test_resolve_objectives_accepts_a_mapping_and_aliases(simulator):
     specs = resolve_objectives(simulator.metrics, {"speed": "max", "cost": "minimise"})
     assert [(s.metric, s.sense) for s in specs] == [("speed", "maximize"), ("cost", "minimize")]
+
+
+def test_baseline_table_in_physical_units_with_signed_percentages(simulator, space):
+    from archgym.baseline import baseline_table, better_pct, format_table
+
+    env = mo_env(simulator, space, reward="log_ratio")
+    table = baseline_table(env, {"best": {"cost": 8.5, "speed": 100.0 / 8.5}}).set_index("metric")
+    assert table.loc["cost", "baseline"] == 17.0 and table.loc["cost", "unit"] == "units"
+    assert table.loc["cost", "best better_%"] == pytest.approx(50.0)  # half the cost: 50 % better
+    assert table.loc["speed", "best better_%"] == pytest.approx(100.0)  # twice the speed
+    assert np.isnan(table.loc["cost", "target"])  # log_ratio's "targets" are the baseline itself
+    text = format_table(baseline_table(env, {"best": {"cost": 34.0, "speed": 1.0}}))
+    assert "-100.0%" in text and "best vs baseline" in text
+    assert better_pct(90.0, 100.0, "minimize") == pytest.approx(10.0)
+    assert better_pct(90.0, 100.0, "maximize") == pytest.approx(-10.0)
+    # ArchGym's reward shows its targets
+    td = mo_env(simulator, space, targets={"cost": 2.0})
+    assert baseline_table(td, {}).set_index("metric").loc["cost", "target"] == 2.0
