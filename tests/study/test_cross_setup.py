@@ -65,3 +65,13 @@ def test_heavy_tailed_outcomes_become_fractions_of_the_best():
     assert scale.startswith("fraction") and values.max() == 1.0 and values.min() == pytest.approx(2.0 / 7526.0)
     values, scale = _normalise_outcomes(np.array([0.0, 0.0]), 0.0)
     assert scale.startswith("degenerate") and values.tolist() == [0.0, 0.0]
+
+
+def test_axis_mistakes_are_one_line_errors(tmp_path, capsys):
+    base = ["lottery", "--env", "archgym/NASBench201-v0", "--agents", "ga", "--budget", "3", "--backend", "serial",
+            "--dataset", str(tmp_path / "ds"), "--report", str(tmp_path / "rep"), "--no-progress"]
+    assert main([*base, "--axis", "dataset"]) == 2
+    assert "--axis expects KEY=V1,V2" in capsys.readouterr().err
+    assert main([*base, "--axis", "dataset=cifar10,mnist"]) == 2
+    assert "study axis value dataset='mnist' is rejected" in capsys.readouterr().err
+    assert not (tmp_path / "ds").exists()  # nothing ran
