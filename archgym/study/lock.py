@@ -23,14 +23,16 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from archgym.errors import UserError
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 
-class StudyLockedError(RuntimeError):
-    """Another live process is running this study on this dataset."""
+class StudyLockedError(UserError):
+    """Another live process is running this study on this dataset (a user situation: one line, exit 2)."""
 
 
 def lock_path(dataset: str | os.PathLike[str], study: str) -> Path:
