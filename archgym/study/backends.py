@@ -19,6 +19,8 @@ import multiprocessing
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
+from archgym.errors import UserError, import_optional
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -76,8 +78,6 @@ class RayBackend(Backend):
     """Ray tasks on a cluster (``address``) or on a local instance started here."""
 
     def __init__(self, workers: int, address: str | None = None) -> None:
-        from archgym.errors import import_optional
-
         ray = import_optional("ray", "ray", "the 'ray' study backend")
         self._ray = ray
         self._owns_session = False
@@ -111,11 +111,11 @@ class RayBackend(Backend):
 def check_backend(name: str, workers: int, address: str | None) -> None:
     """Raise ``ValueError`` for an unknown backend, a bad worker count or a misplaced address."""
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+        raise UserError(f"workers must be a positive integer, got {workers!r}")
     if name not in BACKENDS:
-        raise ValueError(f"unknown backend {name!r}; expected one of {', '.join(BACKENDS)}")
+        raise UserError(f"unknown backend {name!r}; expected one of {', '.join(BACKENDS)}")
     if address is not None and name != "ray":
-        raise ValueError(f"an address ({address!r}) only applies to the 'ray' backend, not {name!r}")
+        raise UserError(f"an address ({address!r}) only applies to the 'ray' backend, not {name!r}")
 
 
 def make_backend(name: str, workers: int = 1, address: str | None = None) -> Backend:

@@ -36,7 +36,7 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from archgym.dataset import DESIGN_PREFIX, METRIC_PREFIX, load
-from archgym.errors import import_optional
+from archgym.errors import UserError, import_optional
 from archgym.study.spec import BASELINE_AGENT, Study
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -120,7 +120,7 @@ def load_study(dataset: str | os.PathLike[str], study: str, run_ids: set[str] | 
     if run_ids is not None:
         rows = rows[rows["run"].isin(run_ids)]
     if rows.empty:
-        raise ValueError(f"dataset {str(dataset)!r} has no rows of study {study!r}")
+        raise UserError(f"dataset {str(dataset)!r} has no rows of study {study!r}")
     return rows.sort_values(["run", "step"], kind="stable").reset_index(drop=True)
 
 
