@@ -20,7 +20,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from archgym.errors import UserError, import_optional
-from archgym.study.main_guard import check_main_guard
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -57,7 +56,6 @@ class ProcessBackend(Backend):
     """A local process pool of ``workers`` processes."""
 
     def __init__(self, workers: int, start_method: str = "spawn") -> None:
-        check_main_guard(start_method)
         self.workers = workers
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(start_method))
 
