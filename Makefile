@@ -38,6 +38,7 @@ test-fast: install
 	$(BIN)/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
 
 benchmarks: install
+	$(BIN)/python -m pytest -m perf -p no:xdist
 	$(BIN)/python benchmarks/dram_throughput.py
 	$(BIN)/python benchmarks/dram_validation.py
 	$(BIN)/python benchmarks/cli_startup.py

@@ -33,7 +33,13 @@ def test_bring_your_own_simulator_runs_every_agent(capsys):
 def test_quick_start_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code = python_block_after("## Quick start in code").replace('workload="random",', 'workload="random", max_requests=500,')
-    exec(compile(code, "README[quickstart]", "exec"), {})
+    namespace: dict = {}
+    exec(compile(code, "README[quickstart]", "exec"), namespace)
+    from archgym.dataset import load
+
+    rows = load(tmp_path / "runs" / "quickstart")
+    assert len(rows) == 50 and namespace["result"].evaluations == 50
+    assert namespace["result"].best_reward == rows["reward"].max()
 
 
 @pytest.mark.slow

@@ -1,8 +1,9 @@
 """From dataset rows to a regression problem: row selection, design encoding, a leak-free split.
 
-* :func:`select_rows` keeps the rows of exactly one (env, workload, simulator, version): a
-  proxy models one simulator on one workload, so a mixed selection is refused, listing what
-  the dataset holds.
+* :func:`select_rows` keeps the rows of exactly one (env, workload, simulator, version) and
+  one setup (:mod:`archgym.dataset.setups`: gym.make kwargs, simulator fingerprint, workload
+  key, objective): a proxy models one simulator configuration on one workload, so a mixed
+  selection is refused, listing what the dataset holds or which fields differ.
 * :class:`FeatureEncoder` turns designs of a :class:`~archgym.spaces.DesignSpace` into a float
   matrix: unordered categorical knobs one-hot, ordered numeric knobs as their value (``log2``
   for powers of two and log-scaled ranges, where ratios matter more than differences).
@@ -19,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from archgym.dataset import DESIGN_PREFIX, METRIC_PREFIX
+from archgym.dataset import DESIGN_PREFIX, LEGACY_SETUP, METRIC_PREFIX, SETUP_FIELDS, MixedSetupsError, require_one_setup
+from archgym.dataset.setups import describe_differences, row_setups, setup_table
 from archgym.errors import UserError
 from archgym.spaces import Categorical, DesignSpace, Integer, Real, Values
 
@@ -32,12 +34,21 @@ SOURCE_COLUMNS: tuple[str, ...] = ("env_id", "workload", "simulator", "simulator
 
 @dataclass(frozen=True)
 class Source:
-    """Which evaluations a proxy imitates: one env, workload and simulator version."""
+    """Which evaluations a proxy imitates: one env, workload and simulator version, and one setup.
+
+    The setup fields are ``None`` for rows that do not record them (dataset schema 1) and
+    for proxies saved before they existed.
+    """
 
     env_id: str
     workload: str
     simulator: str
     simulator_version: str
+    setup: str | None = None
+    env_kwargs: str | None = None
+    simulator_fingerprint: str | None = None
+    workload_key: str | None = None
+    objective: str | None = None
 
     def describe(self) -> str:
         return f"{self.env_id} / workload {self.workload!r} / {self.simulator}@{self.simulator_version}"
@@ -50,13 +61,22 @@ def select_rows(
     workload: str | None = None,
     simulator: str | None = None,
     simulator_version: str | None = None,
+    setup: str | None = None,
+    **setup_fields: str | None,
 ) -> tuple["pd.DataFrame", Source]:
-    """The rows of one env/workload/simulator version, and that source.
+    """The rows of one env/workload/simulator version and one setup, and that source.
 
     Each given argument filters; the filtered rows must then come from exactly one source,
     otherwise a ``ValueError`` lists every source found with its row count (so the caller
-    knows which ``workload=``/``simulator_version=`` to pass).
+    knows which ``workload=``/``simulator_version=`` to pass), and from one setup, otherwise a
+    :class:`~archgym.dataset.MixedSetupsError` lists the fields that differ (pass ``setup=``
+    to pick one). With ``setup`` and the setup's fields (``env_kwargs=``,
+    ``simulator_fingerprint=``, … as a :class:`Source` holds them, e.g. a saved proxy's), rows
+    of another setup are refused naming how they differ from it.
     """
+    unknown = [k for k in setup_fields if k not in SETUP_FIELDS]
+    if unknown:
+        raise TypeError(f"select_rows() got unexpected keyword argument(s) {', '.join(unknown)}")
     missing = [c for c in SOURCE_COLUMNS if c not in frame.columns]
     if missing:
         raise UserError(f"the dataset lacks column(s) {', '.join(missing)}; is it an archgym dataset?")
@@ -76,7 +96,28 @@ def select_rows(
             f"simulator version — narrow the selection (e.g. with a workload). Found:\n{_list_sources(selected)}"
         )
     values = [str(v) for v in sources.index[0]]
-    return selected, Source(*values)
+    if setup is not None:
+        matching = selected[(row_setups(selected) == setup).to_numpy()]
+        if matching.empty:
+            wanted_entry = {"setup": setup, "env_id": values[0], **setup_fields, "rows": 0, "runs": 0}
+            table = setup_table(selected)
+            import pandas as pd
+
+            both = pd.concat([pd.DataFrame([wanted_entry]), table], ignore_index=True)
+            raise MixedSetupsError(
+                f"no rows of {Source(*values).describe()} come from setup {setup} (the proxy's); the rows' "
+                f"setups differ from it in:\n{describe_differences(both)}"
+            )
+        selected = matching
+    chosen = require_one_setup(
+        selected, f"the rows of {Source(*values).describe()}", hint="pick one setup (archgym proxy train --setup ID)"
+    )
+    first = selected.iloc[0]
+    recorded = {
+        name: (None if chosen == LEGACY_SETUP or name not in selected.columns else str(first[name]))
+        for name in SETUP_FIELDS[1:]
+    }
+    return selected, Source(*values, setup=None if chosen == LEGACY_SETUP else chosen, **recorded)
 
 
 def _list_sources(frame: "pd.DataFrame") -> str:

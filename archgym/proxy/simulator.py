@@ -426,6 +426,7 @@ def train_proxy(
     *,
     workload: str | None = None,
     simulator_version: str | None = None,
+    setup: str | None = None,
     kind: str = "rf",
     metrics: Sequence[str] | None = None,
     seed: int | None = 0,
@@ -438,12 +439,12 @@ def train_proxy(
     The design space and the metric declarations come from the env itself (``env_kwargs``
     are passed to ``gym.make``); ``metrics`` picks some of them (default: every declared metric
     the rows hold). Rows are those of ``env_id`` and, if given, ``workload`` and
-    ``simulator_version``; they must come from one source.
+    ``simulator_version`` and ``setup``; they must come from one source and one setup.
     """
     from archgym.dataset import METRIC_PREFIX, load
 
     frame = dataset if not isinstance(dataset, (str, os.PathLike)) else load(dataset)
-    rows, source = select_rows(frame, env_id=env_id, workload=workload, simulator_version=simulator_version)
+    rows, source = select_rows(frame, env_id=env_id, workload=workload, simulator_version=simulator_version, setup=setup)
     space, declared = env_schema(env_id, env_kwargs)
     by_name = {m.name: m for m in declared}
     if metrics is None:

@@ -2,11 +2,13 @@
 
     archgym lottery --env ID [--env-arg K=V]... --agents a,b,c --draws N --seeds N --budget N
                     [--workers N] [--backend process|ray|serial] [--address A]
-                    [--dataset DIR] [--report DIR] [--study NAME] [--sampler-seed S] [--json]
+                    [--dataset DIR] [--report DIR] [--study NAME] [--sampler-seed S]
+                    [--run-timeout S] [--eval-timeout S] [--json]
 
 Runs every unfinished run (a rerun resumes), shows a progress bar over runs, then prints the
 per-agent table and where the dataset, report tables and plots are. Exits with 1 when some
-runs failed (each is listed; a rerun retries them), 2 for a usage error.
+runs failed (each is listed with its reason: an error, a crashed worker, a timeout; a rerun
+retries them), 2 for a usage error or when another process is running the same study.
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--report", default="archgym-lottery/report", help="report folder (default %(default)s)")
     p.add_argument("--study", default=None, help="study name in the dataset (default: derived from env and budget)")
     p.add_argument("--sampler-seed", type=int, default=0, help="seed of the hyperparameter draws")
+    p.add_argument("--run-timeout", type=float, default=None, metavar="S",
+                   help="a run taking longer than S seconds fails (process backend)")
+    p.add_argument("--eval-timeout", type=float, default=None, metavar="S",
+                   help="a run whose single evaluation takes longer than S seconds fails (process backend)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=cmd_lottery)
@@ -66,6 +72,12 @@ def cmd_lottery(args: argparse.Namespace) -> int:
     if args.address is not None and args.backend != "ray":
         raise UserError(f"--address only applies to --backend ray (got --backend {args.backend})")
     check_report_folder(args.dataset, args.report)
+    for option in ("run_timeout", "eval_timeout"):
+        value = getattr(args, option)
+        if value is not None and args.backend != "process":
+            raise UserError(f"--{option.replace('_', '-')} needs --backend process (got --backend {args.backend})")
+        if value is not None and not 0 < value < 1e9:
+            raise UserError(f"--{option.replace('_', '-')} must be a positive number of seconds, got {value}")
     study = Study(
         args.env, args.agents, args.budget, draws=args.draws, seeds=args.seeds,
         env_kwargs=resolve_env_kwargs(args.env, parse_assignments(args.env_arg, "--env-arg")), sampler_seed=args.sampler_seed, name=args.study,
@@ -85,7 +97,8 @@ def cmd_lottery(args: argparse.Namespace) -> int:
 
     try:
         result = run_study(study, args.dataset, backend=args.backend, workers=args.workers, address=args.address,
-                           on_start=on_start, on_run=on_run)
+                           on_start=on_start, on_run=on_run, run_timeout_s=args.run_timeout,
+                           eval_timeout_s=args.eval_timeout)
     finally:
         if bar is not None:
             bar.close()
@@ -96,14 +109,20 @@ def cmd_lottery(args: argparse.Namespace) -> int:
         _emit_json({
             "study": study.name, "dataset": args.dataset, "report": args.report, "budget": report.budget,
             "runs": {"planned": result.planned, "skipped": result.skipped, "executed": result.executed,
-                     "failed": [{"run": o.run_id, "agent": o.agent, "error": o.error} for o in result.failed]},
+                     "failed": [{"run": o.run_id, "agent": o.agent, "draw": o.draw, "seed": o.seed, "error": o.error}
+                       for o in result.failed]},
             "wall_s": result.wall_s,
+            "infeasible_evaluations": dict(zip(("count", "of"), report.infeasible)),
             "summary": report.summary.reset_index().to_dict(orient="records"),
         })
         return EXIT_RUNS_FAILED if result.failed else 0
     print(report.to_text())
     print(f"\n{result.executed} run(s) executed, {result.skipped} skipped (finished before), "
           f"{len(result.failed)} failed, in {result.wall_s:.1f} s")
+    if result.failed:
+        print("failed runs (not in the dataset; a rerun retries them):")
+        for o in result.failed:
+            print(f"  {o.run_id} ({o.agent}, draw {o.draw}, seed {o.seed}): {o.error.splitlines()[0]}")
     print(f"dataset: {args.dataset}\nreport:  {args.report} (summary.csv, runs.csv, draws.csv, curves.csv, "
           "best_designs.csv, outcomes.png, best_so_far.png)")
     return EXIT_RUNS_FAILED if result.failed else 0

@@ -14,7 +14,11 @@ Tables (pandas DataFrames):
   ``rel_improvement_pct``: the relative improvement of the agent's median outcome over random
   search's, ``100·(median − median_random) / |median_random|`` (Yang et al., "NAS evaluation is
   frustratingly hard", ICLR 2020; ``NaN`` when the baseline median is 0).
-* ``runs`` — per run: agent, hyperparameters, seed, evaluations, best reward and when it was found.
+  ``unique_designs``: the median number of distinct designs a run evaluated (agents revisit
+  designs; the rest of the budget bought nothing new); ``infeasible_pct``: the share of the
+  agent's evaluations that failed (infeasible or not simulable designs).
+* ``runs`` — per run: agent, hyperparameters, seed, evaluations, distinct designs, infeasible
+  evaluations, best reward and when it was found.
 * ``draws`` — per agent and hyperparameter setting: the outcome over its seeds (the lottery).
 * ``curves`` — per agent and evaluation count: median and IQR over runs of the best-so-far reward.
 * ``best_designs`` — per agent, its best evaluation with its design and metrics.
@@ -35,7 +39,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from archgym.dataset import DESIGN_PREFIX, METRIC_PREFIX, load
+from archgym.dataset import DESIGN_PREFIX, METRIC_PREFIX, load, require_one_setup
+from archgym.dataset.reader import register_non_shards
 from archgym.errors import UserError, import_optional
 from archgym.study.spec import BASELINE_AGENT, Study
 
@@ -57,10 +62,21 @@ class LotteryReport:
 
     def to_text(self) -> str:
         """The summary as a short fixed-width table."""
-        columns = ["runs", "draws", "median", "iqr", "best", "worst", "p_beats_random", "rel_improvement_pct"]
-        table = self.summary[columns].rename(columns={"p_beats_random": "P(>random)", "rel_improvement_pct": "vs random %"})
+        columns = ["runs", "draws", "median", "iqr", "best", "worst", "p_beats_random", "rel_improvement_pct",
+                   "unique_designs", "infeasible_pct"]
+        table = self.summary[columns].rename(columns={
+            "p_beats_random": "P(>random)", "rel_improvement_pct": "vs random %", "unique_designs": "unique designs",
+            "infeasible_pct": "infeasible %"})
         text = table.to_string(float_format=lambda v: f"{v:.4g}")
-        return f"study {self.study}: best reward found in {self.budget} evaluations\n{text}"
+        failed, total = self.infeasible
+        share = f"{100 * failed / total:.1f} %" if total else "-"
+        return (f"study {self.study}: best reward found in {self.budget} evaluations\n{text}\n"
+                f"infeasible evaluations: {failed} of {total} ({share})")
+
+    @property
+    def infeasible(self) -> tuple[int, int]:
+        """(infeasible evaluations, all evaluations) over the compared runs."""
+        return int(self.runs["infeasible"].sum()), int(self.runs["evaluations"].sum())
 
     def write(self, folder: str | os.PathLike[str]) -> dict[str, Path]:
         """Write every table as CSV and both plots as PNG into ``folder``; return the paths by name."""
@@ -75,6 +91,8 @@ class LotteryReport:
             path = out / f"{name}.png"
             figure.savefig(path, dpi=120, bbox_inches="tight")
             paths[name] = path
+        # listed as archgym's own non-data files, so the folder still loads if it is also a dataset folder
+        register_non_shards(out, [p.name for p in paths.values()])
         return paths
 
     # -- plots ----------------------------------------------------------------------------
@@ -115,13 +133,29 @@ def _figure() -> Figure:
 
 
 def load_study(dataset: str | os.PathLike[str], study: str, run_ids: set[str] | None = None) -> pd.DataFrame:
-    """The study's rows from ``dataset`` (optionally only the given runs), ordered by run and step."""
+    """The study's rows from ``dataset`` (optionally only the given runs), ordered by run and step.
+
+    The rows must come from one setup (:mod:`archgym.dataset.setups`): a study compared
+    across different devices, workloads or objectives is refused, naming what differs.
+    """
     rows = load(dataset, filters=pc.field("study") == study)
     if run_ids is not None:
         rows = rows[rows["run"].isin(run_ids)]
     if rows.empty:
         raise UserError(f"dataset {str(dataset)!r} has no rows of study {study!r}")
+    require_one_setup(rows, f"the rows of study {study!r} in {str(dataset)!r}",
+                      hint="give each setup its own study name (archgym lottery --study NAME)")
     return rows.sort_values(["run", "step"], kind="stable").reset_index(drop=True)
+
+
+def _unique_designs(rows: pd.DataFrame) -> pd.Series:
+    """Distinct designs per run: from ``new_design`` where recorded, else from the design columns."""
+    if "new_design" in rows.columns and rows["new_design"].notna().all():
+        return rows.groupby("run")["new_design"].sum().astype(int)
+    design_cols = [c for c in rows.columns if c.startswith(DESIGN_PREFIX)]
+    if not design_cols:
+        return rows.groupby("run")["step"].count()
+    return rows[["run", *design_cols]].astype(str).drop_duplicates().groupby("run").size()
 
 
 def _p_beats(x: np.ndarray, y: np.ndarray) -> float:
@@ -138,6 +172,7 @@ def summarise(rows: pd.DataFrame, study: str = "study") -> LotteryReport:
     rows = rows[rows["step"] < budget].copy()
     rows["best_so_far"] = rows.groupby("run")["reward"].cummax()
 
+    infeasible = (rows["feasible"] == False).groupby(rows["run"]).sum().astype(int)  # noqa: E712 (null: unknown)
     best_idx = rows.groupby("run")["reward"].idxmax()
     best = rows.loc[best_idx]
     runs = pd.DataFrame(
@@ -147,6 +182,8 @@ def summarise(rows: pd.DataFrame, study: str = "study") -> LotteryReport:
             "agent_params": best["agent_params"].to_numpy(),
             "seed": best["seed"].to_numpy(),
             "evaluations": rows.groupby("run")["step"].count().loc[best["run"]].to_numpy(),
+            "unique_designs": _unique_designs(rows).loc[best["run"]].to_numpy(),
+            "infeasible": infeasible.loc[best["run"]].to_numpy(),
             "best_reward": best["reward"].to_numpy(),
             "best_step": best["step"].to_numpy(),
         }
@@ -173,6 +210,8 @@ def summarise(rows: pd.DataFrame, study: str = "study") -> LotteryReport:
                 "worst": outcome.min(),
                 "p_beats_random": _p_beats(outcome, baseline),
                 "rel_improvement_pct": 100 * (median - baseline_median) / scale,
+                "unique_designs": float(group["unique_designs"].median()),
+                "infeasible_pct": 100 * group["infeasible"].sum() / group["evaluations"].sum(),
             }
         )
     summary = pd.DataFrame(stats).set_index("agent").sort_values("median", ascending=False)
