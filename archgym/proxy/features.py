@@ -22,6 +22,7 @@ import numpy as np
 
 from archgym.dataset import DESIGN_PREFIX, LEGACY_SETUP, METRIC_PREFIX, SETUP_FIELDS, MixedSetupsError, require_one_setup
 from archgym.dataset.setups import describe_differences, row_setups, setup_table
+from archgym.errors import UserError
 from archgym.spaces import Categorical, DesignSpace, Integer, Real, Values
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -78,7 +79,7 @@ def select_rows(
         raise TypeError(f"select_rows() got unexpected keyword argument(s) {', '.join(unknown)}")
     missing = [c for c in SOURCE_COLUMNS if c not in frame.columns]
     if missing:
-        raise ValueError(f"the dataset lacks column(s) {', '.join(missing)}; is it an archgym dataset?")
+        raise UserError(f"the dataset lacks column(s) {', '.join(missing)}; is it an archgym dataset?")
     wanted = {"env_id": env_id, "workload": workload, "simulator": simulator, "simulator_version": simulator_version}
     mask = np.ones(len(frame), dtype=bool)
     for column, value in wanted.items():
@@ -87,10 +88,10 @@ def select_rows(
     selected = frame[mask]
     asked = ", ".join(f"{k}={v!r}" for k, v in wanted.items() if v is not None)
     if selected.empty:
-        raise ValueError(f"no dataset rows match {asked or 'the selection'}; the dataset holds:\n{_list_sources(frame)}")
+        raise UserError(f"no dataset rows match {asked or 'the selection'}; the dataset holds:\n{_list_sources(frame)}")
     sources = selected.groupby(list(SOURCE_COLUMNS), dropna=False).size()
     if len(sources) > 1:
-        raise ValueError(
+        raise UserError(
             f"the {'rows matching ' + asked if asked else 'dataset rows'} mix {len(sources)} sources; a proxy models one env, workload and "
             f"simulator version — narrow the selection (e.g. with a workload). Found:\n{_list_sources(selected)}"
         )
@@ -171,7 +172,7 @@ class FeatureEncoder:
         missing = [c for c in columns if c not in frame.columns]
         if missing:
             present = sorted(c for c in frame.columns if c.startswith(DESIGN_PREFIX))
-            raise ValueError(
+            raise UserError(
                 f"the dataset rows lack design column(s) {', '.join(missing)} of the design space; "
                 f"they have {', '.join(present) or 'none'}"
             )
@@ -198,7 +199,7 @@ def metric_matrix(frame: "pd.DataFrame", metrics: Sequence[str]) -> np.ndarray:
     columns = [METRIC_PREFIX + m for m in metrics]
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise ValueError(f"the dataset rows lack metric column(s) {', '.join(missing)}")
+        raise UserError(f"the dataset rows lack metric column(s) {', '.join(missing)}")
     return frame[columns].to_numpy(dtype=np.float64)
 
 
@@ -220,11 +221,11 @@ def split_by_design(
     from sklearn.model_selection import GroupShuffleSplit
 
     if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+        raise UserError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
     groups = design_groups(features)
     n_designs = len(np.unique(groups))
     if n_designs < 2:
-        raise ValueError(f"a held-out split needs at least 2 distinct designs, the data has {n_designs}")
+        raise UserError(f"a held-out split needs at least 2 distinct designs, the data has {n_designs}")
     splitter = GroupShuffleSplit(n_splits=1, test_size=test_fraction, random_state=seed)
     train, test = next(splitter.split(features, groups=groups))
     return np.sort(train), np.sort(test)

@@ -110,9 +110,9 @@ class ProxySimulator(Simulator):
         digest: str,
     ) -> None:
         if kind not in MODEL_KINDS:
-            raise ValueError(f"unknown proxy model kind {kind!r}; expected one of {', '.join(MODEL_KINDS)}")
+            raise UserError(f"unknown proxy model kind {kind!r}; expected one of {', '.join(MODEL_KINDS)}")
         if not targets:
-            raise ValueError("a proxy needs at least one metric")
+            raise UserError("a proxy needs at least one metric")
         self.design_space = design_space
         self.encoder = FeatureEncoder(design_space)
         self.source = source
@@ -326,7 +326,7 @@ def fit_proxy(
         frame = frame[frame["feasible"].fillna(False).astype(bool)]
     metrics = tuple(metrics)
     if not metrics:
-        raise ValueError("fit_proxy needs at least one metric to model")
+        raise UserError("fit_proxy needs at least one metric to model")
     encoder = FeatureEncoder(design_space)
     features = encoder.transform_frame(frame)
     values = metric_matrix(frame, [m.name for m in metrics])
@@ -334,7 +334,7 @@ def fit_proxy(
     features, values = features[complete], values[complete]
     features, values = _average_duplicates(features, values)
     if len(features) < 10:
-        raise ValueError(f"{source.describe()}: {len(features)} distinct feasible designs; a proxy needs at least 10")
+        raise UserError(f"{source.describe()}: {len(features)} distinct feasible designs; a proxy needs at least 10")
     train, test = split_by_design(features, test_fraction, seed)
     params = dict(model_params or {})
     start = time.perf_counter()
@@ -452,7 +452,7 @@ def train_proxy(
     else:
         unknown = [m for m in metrics if m not in by_name]
         if unknown:
-            raise ValueError(f"unknown metric(s) {', '.join(unknown)} for {env_id}; expected some of {', '.join(by_name)}")
+            raise UserError(f"unknown metric(s) {', '.join(unknown)} for {env_id}; expected some of {', '.join(by_name)}")
         chosen = [by_name[m] for m in metrics]
     return fit_proxy(rows, space, chosen, kind=kind, seed=seed, test_fraction=test_fraction,
                      model_params=model_params, source=source)
@@ -475,7 +475,7 @@ def evaluate_proxy(proxy: ProxySimulator, dataset: str | os.PathLike[str] | "pd.
     complete = np.isfinite(values).all(axis=1)
     features, values = _average_duplicates(features[complete], values[complete])
     if len(features) < 2:
-        raise ValueError(f"{proxy.source.describe()}: {len(features)} feasible design(s) to score; need at least 2")
+        raise UserError(f"{proxy.source.describe()}: {len(features)} feasible design(s) to score; need at least 2")
     predicted = proxy.predict(features)
     return {
         "rows": int(complete.sum()),

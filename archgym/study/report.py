@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 
 from archgym.dataset import DESIGN_PREFIX, METRIC_PREFIX, load, require_one_setup
 from archgym.dataset.reader import register_non_shards
-from archgym.errors import import_optional
+from archgym.errors import UserError, import_optional
 from archgym.study.spec import BASELINE_AGENT, Study
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -145,7 +145,7 @@ def load_study(dataset: str | os.PathLike[str], study: str, run_ids: set[str] | 
     if run_ids is not None:
         rows = rows[rows["run"].isin(run_ids)]
     if rows.empty:
-        raise ValueError(f"dataset {str(dataset)!r} has no rows of study {study!r}")
+        raise UserError(f"dataset {str(dataset)!r} has no rows of study {study!r}")
     if one_setup:
         require_one_setup(rows, f"the rows of study {study!r} in {str(dataset)!r}",
                           hint="give each setup its own study name (archgym lottery --study NAME)")
