@@ -185,7 +185,7 @@ class ObjectiveSpec:
 
     def __post_init__(self) -> None:
         if self.sense not in ("minimize", "maximize"):
-            raise ValueError(f"objective {self.metric!r}: sense must be 'minimize' or 'maximize', got {self.sense!r}")
+            raise UserError(f"objective {self.metric!r}: sense must be 'minimize' or 'maximize', got {self.sense!r}")
 
     @property
     def sign(self) -> float:
@@ -221,24 +221,24 @@ def resolve_objectives(
             elif isinstance(item, (tuple, list)) and len(item) == 2:
                 items.append((str(item[0]), item[1]))
             else:
-                raise ValueError(f"an objective is a metric name, a (metric, sense) pair or an ObjectiveSpec, got {item!r}")
+                raise UserError(f"an objective is a metric name, a (metric, sense) pair or an ObjectiveSpec, got {item!r}")
     if not items:
-        raise ValueError(f"at least one objective is needed; known metrics: {', '.join(declared)}")
+        raise UserError(f"at least one objective is needed; known metrics: {', '.join(declared)}")
     specs: list[ObjectiveSpec] = []
     for name, sense in items:
         if name not in declared:
-            raise ValueError(f"unknown objective metric {name!r}; expected one of {', '.join(declared)}")
+            raise UserError(f"unknown objective metric {name!r}; expected one of {', '.join(declared)}")
         goal = declared[name].goal
         if sense is None:
             sense = goal
         resolved = _SENSE_ALIASES.get(str(sense).lower()) if isinstance(sense, str) else None
         if resolved is None:
-            raise ValueError(f"objective {name!r}: unknown sense {sense!r}; expected 'minimize' or 'maximize'")
+            raise UserError(f"objective {name!r}: unknown sense {sense!r}; expected 'minimize' or 'maximize'")
         if resolved != goal:
-            raise ValueError(f"objective {name!r}: cannot {resolved} it, the simulator declares that "
+            raise UserError(f"objective {name!r}: cannot {resolved} it, the simulator declares that "
                              f"{'lower' if goal == 'minimize' else 'higher'} is better ({goal})")
         if name in (s.metric for s in specs):
-            raise ValueError(f"objective {name!r} is listed twice")
+            raise UserError(f"objective {name!r} is listed twice")
         specs.append(ObjectiveSpec(name, resolved, declared[name].unit))
     return tuple(specs)
 
@@ -276,13 +276,13 @@ class LogRatio(Objective):
 
     def __init__(self, *args, bound: float = LOG_RATIO_BOUND, **kwargs) -> None:
         if not (isinstance(bound, (int, float)) and math.isfinite(bound) and bound > 0):
-            raise ValueError(f"bound must be a positive finite number, got {bound!r}")
+            raise UserError(f"bound must be a positive finite number, got {bound!r}")
         self.bound = float(bound)
         self.default_failure_reward = -self.bound
         super().__init__(*args, **kwargs)
         total = sum(self.weights.values())
         if total <= 0:
-            raise ValueError(f"log_ratio needs a positive weight on some metric, got {self.weights}")
+            raise UserError(f"log_ratio needs a positive weight on some metric, got {self.weights}")
         self.specs = tuple(ObjectiveSpec(m, self.metrics[m].goal, self.metrics[m].unit) for m in self.targets)
         self._w = np.array([self.weights[s.metric] / total for s in self.specs])
 

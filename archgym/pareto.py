@@ -30,6 +30,8 @@ from typing import Literal, Mapping, Sequence
 
 import numpy as np
 
+from archgym.errors import UserError
+
 Sense = Literal["minimize", "maximize"]
 _SENSES = ("minimize", "maximize")
 
@@ -49,9 +51,9 @@ def check_senses(senses: Sequence[str], n_objectives: int | None = None) -> tupl
     senses = tuple(senses)
     for sense in senses:
         if sense not in _SENSES:
-            raise ValueError(f"unknown objective sense {sense!r}; expected 'minimize' or 'maximize'")
+            raise UserError(f"unknown objective sense {sense!r}; expected 'minimize' or 'maximize'")
     if n_objectives is not None and len(senses) != n_objectives:
-        raise ValueError(f"{len(senses)} sense(s) {senses} for {n_objectives} objective column(s)")
+        raise UserError(f"{len(senses)} sense(s) {senses} for {n_objectives} objective column(s)")
     return senses
 
 
@@ -60,11 +62,11 @@ def _points(points: np.ndarray | Sequence[Sequence[float]], senses: Sequence[str
     if array.ndim == 1 and array.size == 0:
         array = array.reshape(0, len(tuple(senses)) if not isinstance(senses, str) else 1)
     if array.ndim != 2:
-        raise ValueError(f"points must be a 2-D array (one row per design), got shape {array.shape}")
+        raise UserError(f"points must be a 2-D array (one row per design), got shape {array.shape}")
     senses = check_senses(senses, array.shape[1])
     if not np.all(np.isfinite(array)):
         bad = np.argwhere(~np.isfinite(array))[0]
-        raise ValueError(f"point {bad[0]} has a non-finite value {array[bad[0], bad[1]]!r} in objective {bad[1]}")
+        raise UserError(f"point {bad[0]} has a non-finite value {array[bad[0], bad[1]]!r} in objective {bad[1]}")
     return array, senses
 
 
@@ -115,10 +117,10 @@ def normalise_to_baseline(
     array, senses = _points(points, senses)
     base = np.asarray(baseline, dtype=np.float64)
     if base.shape != (array.shape[1],):
-        raise ValueError(f"baseline has {base.size} value(s) for {array.shape[1]} objective(s)")
+        raise UserError(f"baseline has {base.size} value(s) for {array.shape[1]} objective(s)")
     for j, value in enumerate(base):
         if not (np.isfinite(value) and value > 0):
-            raise ValueError(f"objective {j}: the baseline value {value!r} must be positive and finite to normalise by it")
+            raise UserError(f"objective {j}: the baseline value {value!r} must be positive and finite to normalise by it")
     out = np.empty_like(array)
     for j, sense in enumerate(senses):
         if sense == "minimize":
@@ -168,11 +170,11 @@ def hypervolume(
     array, senses = _points(points, senses)
     ref = np.asarray(reference, dtype=np.float64)
     if ref.shape != (array.shape[1],):
-        raise ValueError(f"reference point has {ref.size} value(s) for {array.shape[1]} objective(s)")
+        raise UserError(f"reference point has {ref.size} value(s) for {array.shape[1]} objective(s)")
     if not np.all(np.isfinite(ref)):
-        raise ValueError(f"reference point must be finite, got {ref.tolist()}")
+        raise UserError(f"reference point must be finite, got {ref.tolist()}")
     if outside not in ("error", "ignore"):
-        raise ValueError(f"outside must be 'error' or 'ignore', got {outside!r}")
+        raise UserError(f"outside must be 'error' or 'ignore', got {outside!r}")
     if len(array) == 0:
         return 0.0
     minimised, ref_min = _minimised(array, senses), _minimised(ref[None, :], senses)[0]
@@ -181,7 +183,7 @@ def hypervolume(
     if outside == "error" and not np.all(inside[front]):
         i = int(np.flatnonzero(front & ~inside)[0])
         worse = [j for j in range(len(ref)) if not minimised[i, j] < ref_min[j]]
-        raise ValueError(
+        raise UserError(
             f"the reference point {ref.tolist()} does not bound the front: front point {i} {array[i].tolist()} "
             f"is not strictly better than it in objective(s) {worse} (senses {list(senses)}); choose a worse "
             "reference point, or pass outside='ignore' to count only the points that beat it"
@@ -238,7 +240,7 @@ def attainment_surfaces(
     and senses, sorted by the first objective.
     """
     if len(fronts) == 0:
-        raise ValueError("attainment needs at least one run's points")
+        raise UserError("attainment needs at least one run's points")
     arrays = []
     senses_checked: tuple[str, ...] | None = None
     for run in fronts:
@@ -249,7 +251,7 @@ def attainment_surfaces(
     wanted = [float(p) for p in percentiles]
     for p in wanted:
         if not 0 <= p <= 100:
-            raise ValueError(f"percentiles must be within [0, 100], got {p}")
+            raise UserError(f"percentiles must be within [0, 100], got {p}")
     resolved = {p: max(p, 100.0 / n_runs) for p in wanted}
     nonempty = [(i, a) for i, a in enumerate(arrays) if len(a)]
     out: dict[float, np.ndarray] = {}

@@ -540,7 +540,7 @@ def summarise_setups(
     rows["setup"] = rows["run"].map(run_setups)
     missing = rows.loc[rows["setup"].isna(), "run"].unique()
     if len(missing):
-        raise ValueError(f"runs without a setup label: {', '.join(map(str, missing[:5]))}")
+        raise UserError(f"runs without a setup label: {', '.join(map(str, missing[:5]))}")
     agents = _agent_order(list(rows["agent"].unique()), agent_order)
     setups = [s for s in contexts if s in set(rows["setup"])]
     outcome_rows, front_rows, curve_rows, best_rows = [], [], [], []

@@ -194,11 +194,11 @@ class Study:
         for key, values in dict(self.axis).items():
             values = [v.strip() for v in values.split(",") if v.strip()] if isinstance(values, str) else list(values)
             if not values:
-                raise ValueError(f"study axis {key!r} has no values")
+                raise UserError(f"study axis {key!r} has no values")
             if len({json.dumps(canonical(v), sort_keys=True) for v in values}) != len(values):
-                raise ValueError(f"study axis {key!r} repeats a value: {values}")
+                raise UserError(f"study axis {key!r} repeats a value: {values}")
             if key in self.env_kwargs:
-                raise ValueError(f"{key!r} is both a study axis and a fixed env kwarg ({self.env_kwargs[key]!r})")
+                raise UserError(f"{key!r} is both a study axis and a fixed env kwarg ({self.env_kwargs[key]!r})")
             axis[str(key)] = values
         self.axis = axis
         if self.name is None:
