@@ -148,7 +148,7 @@ class TreeEnsemble:
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 what = "points to itself" if child[i] == i else (
-                    "points back to an earlier node (a cycle)" if child[i] < i else "points outside its tree")
+                    "points back to an earlier node (a cycle)" if 0 <= child[i] < i else "points outside its tree")
                 raise PredictorError(
                     f"tree ensemble: node {i}'s {side} child {child[i]} {what}; a child must lie after its parent "
                     f"within the same tree (nodes {i + 1}..{end[i] - 1})"

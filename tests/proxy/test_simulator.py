@@ -68,3 +68,18 @@ def test_loading_against_another_design_space_is_a_clear_error(saved):
     renamed = DesignSpace([Categorical("mode", ("slow", "fast", "eco")), Integer("size", 1, 20)])
     with pytest.raises(ProxySchemaError, match="parameters"):
         ProxySimulator.load(saved, design_space=renamed)
+
+
+def test_keep_estimators_gives_scikit_learns_models_with_equal_predictions(known_frame, space, known_metrics, designs):
+    proxy = fit_proxy(known_frame, space, known_metrics, kind="gbt", seed=0, model_params={"max_iter": 20},
+                      keep_estimators=True)
+    features = proxy.encoder.transform(designs)
+    predicted = proxy.predict_array(features)
+    for j, target in enumerate(proxy.targets):
+        raw = proxy.estimators[target.metric.name].predict(features)
+        expected = np.exp(raw) if target.log_target else raw
+        if target.lower is not None:
+            expected = np.maximum(expected, target.lower)
+        np.testing.assert_allclose(predicted[:, j], expected, rtol=1e-15)
+    saved_metadata = proxy.metadata()
+    assert "estimators" not in json.dumps(saved_metadata)
