@@ -393,6 +393,12 @@ class CompiledForest:
 
     Built from validated :class:`TreeEnsemble` objects (one per output, same ``n_features`` and
     ``float32_input``). :meth:`predict` returns an ``(n_rows, n_outputs)`` array.
+
+    In memory each tree is laid out breadth-first with the two children of a node side by
+    side, so a node is 16 bytes (threshold, first child, feature) and a step is
+    ``node = first_child + (x[feature] > threshold)`` with no branch. A leaf holds its value
+    in the threshold slot, is its own first child and reads a feature slot fixed at -inf, so
+    it stays put however many more steps its block takes.
     """
 
     def __init__(self, ensembles: Sequence[TreeEnsemble], outputs: Sequence[Output]) -> None:
@@ -407,32 +413,29 @@ class CompiledForest:
         self._cast32 = int(first.float32_input)
         node_base = np.cumsum([0] + [e.n_nodes for e in ensembles])
         n_nodes = int(node_base[-1])
-        nodes = np.zeros(n_nodes, dtype=_NODE)
-        roots, owner = [], []
+        self._nodes = np.empty(n_nodes, dtype=_NODE)
+        self._missing_left = np.empty(n_nodes, dtype=np.uint8)
+        roots, owner, depths = [], [], []
         for k, (e, base) in enumerate(zip(ensembles, node_base)):
-            part = nodes[base: base + e.n_nodes]
-            leaf = e.left == -1
-            own = np.arange(base, base + e.n_nodes, dtype=np.int32)
-            part["left"] = np.where(leaf, own, e.left.astype(np.int64) + base)  # a leaf loops on itself
-            part["right"] = np.where(leaf, own, e.right.astype(np.int64) + base)
-            part["feature"] = np.where(leaf, 0, e.feature)
-            part["threshold"] = np.where(leaf, e.value, e.threshold)  # a leaf's threshold holds its value
-            part["missing_left"] = e.missing_left
-            roots.append(e.offsets[:-1] + base)
+            root = np.empty(e.n_trees, dtype=np.int64)
+            depth = np.empty(e.n_trees, dtype=np.int64)
+            _pack(e.left, e.right, e.feature, e.threshold, e.value, e.missing_left, e.offsets, self.n_features,
+                  int(base), self._nodes, self._missing_left, root, depth)
+            roots.append(root)
+            depths.append(depth)
             owner.append(np.full(e.n_trees, k))
-        self._nodes = nodes
-        root = np.concatenate(roots).astype(np.int64)
-        depth = _tree_depths(nodes, root)
-        self._trees = np.stack([root, np.concatenate(owner)], axis=1).astype(np.int64)
+        depth = np.concatenate(depths)
+        self._trees = np.stack([np.concatenate(roots), np.concatenate(owner)], axis=1).astype(np.int64)
         self._plan = np.argsort(depth, kind="stable").astype(np.int64)  # walk trees of equal depth side by side
-        starts = np.arange(0, len(root), BLOCK_TREES)
-        stops = np.minimum(starts + BLOCK_TREES, len(root))
+        starts = np.arange(0, len(depth), BLOCK_TREES)
+        stops = np.minimum(starts + BLOCK_TREES, len(depth))
         self._blocks = np.stack([starts, stops, depth[self._plan][stops - 1]], axis=1).astype(np.int64)
         post = np.zeros((self.n_outputs, 5))
         for k, (e, out) in enumerate(zip(ensembles, outputs)):
             post[k] = (e.baseline, e.n_trees if e.combine == "mean" else 1, e.link == "exp", out.log_target,
                        -np.inf if out.lower is None else out.lower)
         self._post = post
+        #: levels from each tree's root to its deepest leaf (trees of all outputs, in order)
         self.depth = depth
 
     @property
@@ -443,7 +446,8 @@ class CompiledForest:
         """``(n_rows, n_outputs)`` predictions for ``x`` of shape ``(n_rows, n_features)``."""
         x = _rows(x, self.n_features)
         out = np.empty((len(x), self.n_outputs))
-        _forest_predict(x, self._cast32, self._nodes, self._trees, self._plan, self._blocks, self._post, out)
+        _forest_predict(x, self._cast32, self._nodes, self._missing_left, self._trees, self._plan, self._blocks,
+                        self._post, out)
         return out
 
 
@@ -492,55 +496,81 @@ def _rows(x: np.ndarray, n_features: int) -> np.ndarray:
 
 
 # -- compiled kernels -------------------------------------------------------------------------
-#: one packed node (24 bytes): in memory only, after validation
-_NODE = np.dtype([("threshold", "<f8"), ("left", "<i4"), ("right", "<i4"), ("feature", "<i4"),
-                  ("missing_left", "u1")], align=True)
+#: one packed node (16 bytes), in memory only, after validation: see :class:`CompiledForest`
+_NODE = np.dtype([("threshold", "<f8"), ("first", "<i4"), ("feature", "<i4")])
 
 
 @njit(cache=True, nogil=True)
-def _tree_depths(nodes, roots):  # pragma: no cover - compiled
-    """Levels from each root to its deepest leaf (children follow parents, so one forward pass)."""
-    n_trees = len(roots)
-    depth = np.zeros(n_trees, dtype=np.int64)
-    node_depth = np.zeros(len(nodes), dtype=np.int64)
-    for t in range(n_trees):
-        stop = roots[t + 1] if t + 1 < n_trees else len(nodes)
-        for i in range(roots[t], stop):
-            left, right = nodes[i].left, nodes[i].right
-            if left == i:
-                if node_depth[i] > depth[t]:
-                    depth[t] = node_depth[i]
+def _pack(left, right, feature, threshold, value, missing_left, offsets, n_features, base, nodes, missing,
+          roots, depths):  # pragma: no cover - compiled
+    """Lay out each validated tree breadth-first, siblings adjacent, from ``nodes[base]`` on.
+
+    Writes each tree's new root index to ``roots`` and its depth to ``depths``. Relies on the
+    validation: every node but the root has exactly one parent, later in index order, within
+    its tree -- so the breadth-first queue visits every node exactly once.
+    """
+    queue = np.empty(len(left), dtype=np.int64)  # old node index at each new position (minus base)
+    level = np.empty(len(left), dtype=np.int64)
+    for t in range(len(offsets) - 1):
+        head = tail = offsets[t]
+        queue[tail] = offsets[t]
+        level[tail] = 0
+        tail += 1
+        deepest = 0
+        while head < tail:
+            old = queue[head]
+            new = base + head
+            if left[old] == -1:
+                nodes[new].threshold = value[old]
+                nodes[new].first = new
+                nodes[new].feature = n_features  # the row's -inf slot: never greater than the value
+                deepest = max(deepest, level[head])
             else:
-                node_depth[left] = node_depth[i] + 1
-                node_depth[right] = node_depth[i] + 1
-    return depth
+                nodes[new].threshold = threshold[old]
+                nodes[new].first = base + tail
+                nodes[new].feature = feature[old]
+                queue[tail], queue[tail + 1] = left[old], right[old]
+                level[tail] = level[tail + 1] = level[head] + 1
+                tail += 2
+            missing[new] = missing_left[old]
+            head += 1
+        roots[t] = base + offsets[t]
+        depths[t] = deepest
 
 
 @njit(cache=True, nogil=True)
-def _forest_predict(x, cast32, nodes, trees, plan, blocks, post, out):  # pragma: no cover - compiled
+def _forest_predict(x, cast32, nodes, missing, trees, plan, blocks, post, out):  # pragma: no cover - compiled
     n_rows, n_features = x.shape
     n_trees = trees.shape[0]
-    row = np.empty(n_features)
+    row = np.empty(n_features + 1)
+    row[n_features] = -np.inf  # what every leaf reads
     leaf = np.empty(n_trees, dtype=np.int64)
     widest = 0
     for b in range(blocks.shape[0]):
         widest = max(widest, blocks[b, 1] - blocks[b, 0])
     cursor = np.empty(widest, dtype=np.int64)
     for r in range(n_rows):
+        has_nan = False
         for f in range(n_features):
             row[f] = np.float64(np.float32(x[r, f])) if cast32 else x[r, f]
+            has_nan |= row[f] != row[f]
         for b in range(blocks.shape[0]):
             start, stop, levels = blocks[b, 0], blocks[b, 1], blocks[b, 2]
             width = stop - start
             for k in range(width):
                 cursor[k] = trees[plan[start + k], 0]
-            for _ in range(levels):
-                for k in range(width):  # independent walks: the CPU overlaps their loads
-                    c = cursor[k]
-                    v = row[nodes[c].feature]
-                    go_right = np.int64((v > nodes[c].threshold) | ((v != v) & (nodes[c].missing_left == 0)))
-                    left = np.int64(nodes[c].left)
-                    cursor[k] = left + go_right * (nodes[c].right - left)  # arithmetic, not a branch
+            if has_nan:  # a NaN goes where training sent missing values
+                for _ in range(levels):
+                    for k in range(width):
+                        c = cursor[k]
+                        v = row[nodes[c].feature]
+                        right = (v > nodes[c].threshold) | ((v != v) & (missing[c] == 0))
+                        cursor[k] = nodes[c].first + np.int64(right)
+            else:
+                for _ in range(levels):
+                    for k in range(width):  # independent walks: the CPU overlaps their loads
+                        c = cursor[k]
+                        cursor[k] = nodes[c].first + np.int64(row[nodes[c].feature] > nodes[c].threshold)
             for k in range(width):
                 leaf[plan[start + k]] = cursor[k]
         for m in range(post.shape[0]):
