@@ -110,6 +110,12 @@ class FeatureEncoder:
         # per parameter: {accepted value: its feature values}, built with _encode itself so the
         # one-design path and the batch path give identical numbers; None: no table (Real, huge Integer)
         self._tables = tuple(self._table(p, column) for p, column in zip(space, self._columns))
+        # per parameter: {accepted value: its row in choice_rows()}, when every parameter has a table
+        self._choice_index: tuple[dict[Any, int], ...] | None = None
+        if all(t is not None for t in self._tables):
+            offsets = np.cumsum([0] + [len(t) for t in self._tables])  # type: ignore[arg-type]
+            self._choice_index = tuple({v: int(o) + i for i, v in enumerate(t)}  # type: ignore[union-attr]
+                                       for o, t in zip(offsets, self._tables))
 
     def _table(self, p: Any, column: _Column) -> dict[Any, tuple[float, ...]] | None:
         if isinstance(p, Real) or p.n > self.TABLE_LIMIT:
@@ -160,6 +166,44 @@ class FeatureEncoder:
                 return self.transform([design])
             return np.array(values, dtype=np.float64).reshape(1, self._n_features)
         return self.transform([design])
+
+    def choice_rows(self) -> np.ndarray | None:
+        """Every (parameter, choice) as a feature row: that parameter's columns, NaN elsewhere.
+
+        Row ``k`` is the choice :meth:`choice_index_one` numbers ``k``; a design's encoding is
+        the union of its parameters' rows. ``None`` when a parameter has no finite table (a
+        :class:`~archgym.spaces.Real` or a very wide :class:`~archgym.spaces.Integer`).
+        """
+        if self._choice_index is None:
+            return None
+        rows = []
+        start = 0
+        for table, column in zip(self._tables, self._columns):
+            width = len(column.names)
+            for block in table:  # type: ignore[union-attr]
+                row = np.full(self._n_features, np.nan)
+                row[start: start + width] = table[block]  # type: ignore[index]
+                rows.append(row)
+            start += width
+        return np.array(rows)
+
+    def choice_index_one(self, design: Mapping[str, Any]) -> list[int] | None:
+        """The :meth:`choice_rows` of one design's values, or ``None`` when the design is not in the
+        common form :meth:`encode_one` looks up directly (then encode it with :meth:`encode_one`)."""
+        index = self._choice_index
+        if index is None or type(design) is not dict or len(design) != len(index):
+            return None
+        result = []
+        try:
+            for p, table in zip(self.space.parameters, index):
+                v = design[p.name]
+                kind = type(v)
+                if not (kind is str or kind is int or kind is float):
+                    return None
+                result.append(table[v])
+        except (KeyError, TypeError):
+            return None
+        return result
 
     def transform_frame(self, frame: "pd.DataFrame") -> np.ndarray:
         """Encode the ``design.<name>`` columns of dataset rows (values are validated)."""

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 #: hidden-layer activations a stored MLP may use (scikit-learn's names)
 ACTIVATIONS: tuple[str, ...] = ("identity", "logistic", "tanh", "relu")
@@ -437,6 +438,52 @@ class CompiledForest:
         self._post = post
         #: levels from each tree's root to its deepest leaf (trees of all outputs, in order)
         self.depth = depth
+        self._ensembles = tuple(ensembles)
+        self._choice_masks: np.ndarray | None = None
+        self._leaf_values: np.ndarray | None = None
+
+    def enable_choices(self, choice_rows: np.ndarray) -> bool:
+        """Prepare :meth:`predict_choices` for inputs made of known discrete values; ``False`` if unsuitable.
+
+        ``choice_rows``: one row per (parameter, choice) holding that choice's feature values and
+        NaN elsewhere (:meth:`archgym.proxy.features.FeatureEncoder.choice_rows`). For every tree
+        (at most 64 leaves each) and every choice this precomputes which leaves the choice rules
+        out: a split on one of its features that sends it right rules out the split's left
+        subtree. A design's leaf in a tree is then the leftmost leaf no choice of the design
+        rules out (QuickScorer, Lucchese et al., SIGIR 2015): an AND of a few bit masks per tree
+        instead of a walk, and the same leaf, hence the same prediction, as the walk.
+        """
+        if any(np.max(np.diff(e.offsets)) > 127 for e in self._ensembles):  # > 64 leaves possible
+            leaves = [int(np.max(_leaf_counts(e.left, e.offsets))) for e in self._ensembles]
+            if max(leaves) > 64:
+                return False
+        rows = np.ascontiguousarray(choice_rows, dtype=np.float64)
+        if rows.ndim != 2 or rows.shape[1] != self.n_features:
+            raise ValueError(f"choice rows must have shape (k, {self.n_features}), got {rows.shape}")
+        if self._cast32:
+            rows = rows.astype(np.float32).astype(np.float64)  # NaN stays NaN
+        n_trees = len(self._trees)
+        masks = np.empty((len(rows), n_trees), dtype=np.uint64)
+        leaf_values = np.zeros((n_trees, 64))
+        first = 0
+        for e in self._ensembles:
+            _choice_masks(e.left, e.right, e.feature, e.threshold, e.value, e.offsets, rows,
+                          masks[:, first: first + e.n_trees], leaf_values[first: first + e.n_trees])
+            first += e.n_trees
+        self._choice_masks, self._leaf_values = masks, leaf_values
+        return True
+
+    def predict_choices(self, indices: np.ndarray) -> np.ndarray:
+        """``(n_rows, n_outputs)`` predictions for designs given as choice-row indices
+        (``(n_rows, n_parameters)``; see :meth:`enable_choices`), equal to :meth:`predict` on their encodings."""
+        if self._choice_masks is None:
+            raise RuntimeError("predict_choices needs enable_choices() first")
+        indices = np.asarray(indices, dtype=np.int64)
+        if indices.ndim != 2 or indices.size and (indices.min() < 0 or indices.max() >= len(self._choice_masks)):
+            raise ValueError(f"choice indices must be a 2-D array of rows 0..{len(self._choice_masks) - 1}")
+        out = np.empty((len(indices), self.n_outputs))
+        _forest_predict_choices(indices, self._choice_masks, self._leaf_values, self._trees, self._post, out)
+        return out
 
     @property
     def n_nodes(self) -> int:
@@ -538,6 +585,76 @@ def _pack(left, right, feature, threshold, value, missing_left, offsets, n_featu
         depths[t] = deepest
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _finish(out, r, post):  # pragma: no cover - compiled
+    """Row ``r``'s sums -> metrics: divide (a forest's mean), inverse link, exp of a log target, clip."""
+    for m in range(post.shape[0]):
+        y = out[r, m] / post[m, 1]
+        if post[m, 2] != 0:
+            y = np.exp(y)
+        if post[m, 3] != 0:
+            y = np.exp(y)
+        if y < post[m, 4]:
+            y = post[m, 4]
+        out[r, m] = y
+
+
+@njit(cache=True, nogil=True)
+def _leaf_counts(left, offsets):  # pragma: no cover - compiled
+    """Leaves per tree."""
+    counts = np.zeros(len(offsets) - 1, dtype=np.int64)
+    for t in range(len(offsets) - 1):
+        for i in range(offsets[t], offsets[t + 1]):
+            if left[i] == -1:
+                counts[t] += 1
+    return counts
+
+
+@njit(cache=True, nogil=True)
+def _choice_masks(left, right, feature, threshold, value, offsets, rows, masks, leaf_values):  # pragma: no cover
+    """Per choice row and tree, the bit mask of leaves (numbered left to right) the choice leaves possible.
+
+    Relies on validation (children after parents, one parent each) and on at most 64 leaves a tree.
+    """
+    n = len(left)
+    count = np.zeros(n, dtype=np.int64)  # leaves under each node
+    first = np.zeros(n, dtype=np.int64)  # number of the leftmost leaf under each node
+    for i in range(n - 1, -1, -1):
+        count[i] = 1 if left[i] == -1 else count[left[i]] + count[right[i]]
+    all_ones = ~np.uint64(0)
+    for t in range(len(offsets) - 1):
+        for k in range(rows.shape[0]):
+            masks[k, t] = all_ones
+        for i in range(offsets[t], offsets[t + 1]):
+            if left[i] == -1:
+                leaf_values[t, first[i]] = value[i]
+                continue
+            first[left[i]] = first[i]
+            first[right[i]] = first[i] + count[left[i]]
+            ruled_out = ((np.uint64(1) << np.uint64(count[left[i]])) - np.uint64(1)) << np.uint64(first[i])
+            keep = ~ruled_out
+            for k in range(rows.shape[0]):
+                v = rows[k, feature[i]]
+                if v > threshold[i]:  # NaN (another parameter's column) is never greater
+                    masks[k, t] &= keep
+
+
+@njit(cache=True, nogil=True)
+def _forest_predict_choices(indices, masks, leaf_values, trees, post, out):  # pragma: no cover - compiled
+    n_trees = masks.shape[1]
+    alive = np.empty(n_trees, dtype=np.uint64)
+    for r in range(indices.shape[0]):
+        alive[:] = masks[indices[r, 0]]
+        for p in range(1, indices.shape[1]):
+            row = masks[indices[r, p]]
+            for t in range(n_trees):
+                alive[t] &= row[t]
+        out[r, :] = post[:, 0]  # the baseline (0 for a forest), then the trees
+        for t in range(n_trees):  # scikit-learn's order: each output's trees in sequence
+            out[r, trees[t, 1]] += leaf_values[t, trailing_zeros(alive[t])]
+        _finish(out, r, post)
+
+
 @njit(cache=True, nogil=True)
 def _forest_predict(x, cast32, nodes, missing, trees, plan, blocks, post, out):  # pragma: no cover - compiled
     n_rows, n_features = x.shape
@@ -573,19 +690,10 @@ def _forest_predict(x, cast32, nodes, missing, trees, plan, blocks, post, out): 
                         cursor[k] = nodes[c].first + np.int64(row[nodes[c].feature] > nodes[c].threshold)
             for k in range(width):
                 leaf[plan[start + k]] = cursor[k]
-        for m in range(post.shape[0]):
-            out[r, m] = post[m, 0]
+        out[r, :] = post[:, 0]  # the baseline (0 for a forest), then the trees
         for t in range(n_trees):  # scikit-learn's order: each output's trees in sequence
             out[r, trees[t, 1]] += nodes[leaf[t]].threshold
-        for m in range(post.shape[0]):
-            y = out[r, m] / post[m, 1]
-            if post[m, 2] != 0:
-                y = np.exp(y)
-            if post[m, 3] != 0:
-                y = np.exp(y)
-            if y < post[m, 4]:
-                y = post[m, 4]
-            out[r, m] = y
+        _finish(out, r, post)
 
 
 # -- small parsing helpers --------------------------------------------------------------------

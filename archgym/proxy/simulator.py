@@ -46,6 +46,7 @@ from archgym.proxy import archive
 from archgym.proxy.features import FeatureEncoder, Source, metric_matrix, select_rows, split_by_design
 from archgym.proxy.models import MODEL_KINDS, make_regressor, score
 from archgym.proxy.predictors import (
+    CompiledForest,
     Output,
     Perceptron,
     PredictorError,
@@ -146,6 +147,10 @@ class ProxySimulator(Simulator):
                 raise ValueError(f"the model of metric {t.metric.name!r} takes {t.model.n_features} features; "
                                  f"the design space encodes to {n_features}")
         self._predictor = compile_models([t.model for t in self.targets], [t.output for t in self.targets])
+        # designs made of their parameters' own choices skip the walk: see CompiledForest.enable_choices
+        rows = self.encoder.choice_rows()
+        self._by_choices = isinstance(self._predictor, CompiledForest) and rows is not None and \
+            self._predictor.enable_choices(rows)
         #: the fitted scikit-learn estimators (only when ``fit_proxy(..., keep_estimators=True)``; never saved)
         self.estimators: dict[str, Any] | None = None
 
@@ -161,11 +166,20 @@ class ProxySimulator(Simulator):
     def evaluate(self, design: Mapping[str, Any], workload: str) -> Metrics:
         if workload != self.source.workload:
             self.workload_key(workload)  # raises unless equal as a string
+        if self._by_choices:
+            index = self.encoder.choice_index_one(design)
+            if index is not None:
+                return dict(zip(self._names, self._predictor.predict_choices(np.array([index]))[0].tolist()))
         values = self._predictor.predict(self.encoder.encode_one(design))
         return dict(zip(self._names, values[0].tolist()))
 
     def evaluate_batch(self, designs: Sequence[Mapping[str, Any]], workload: str) -> list[Metrics]:
         self.workload_key(workload)
+        if self._by_choices and designs:
+            index = [self.encoder.choice_index_one(d) for d in designs]
+            if all(i is not None for i in index):
+                values = self._predictor.predict_choices(np.array(index))
+                return [dict(zip(self._names, row)) for row in values.tolist()]
         return self.predict(self.encoder.transform(designs))
 
     def predict(self, features: np.ndarray) -> list[Metrics]:
@@ -175,6 +189,11 @@ class ProxySimulator(Simulator):
     def predict_array(self, features: np.ndarray) -> np.ndarray:
         """``(n_designs, n_metrics)`` predictions for encoded designs, metrics in :attr:`metrics` order."""
         return self._predictor.predict(features)
+
+    @property
+    def predictor(self) -> Any:
+        """The compiled whole-proxy predictor (``CompiledForest`` for trees, ``PerceptronStack`` for MLPs)."""
+        return self._predictor
 
     # -- checks -------------------------------------------------------------------------
     def check_design_space(self, space: DesignSpace) -> None:
@@ -475,13 +494,14 @@ def train_proxy(
     test_fraction: float = 0.2,
     model_params: Mapping[str, Any] | None = None,
     env_kwargs: Mapping[str, Any] | None = None,
+    keep_estimators: bool = False,
 ) -> ProxySimulator:
     """Fit a proxy for ``env_id`` from a dataset folder (or an already loaded frame).
 
     The design space and the metric declarations come from the env itself (``env_kwargs``
     are passed to ``gym.make``); ``metrics`` picks some of them (default: every declared metric
     the rows hold). Rows are those of ``env_id`` and, if given, ``workload`` and
-    ``simulator_version``; they must come from one source.
+    ``simulator_version``; they must come from one source. ``keep_estimators``: see :func:`fit_proxy`.
     """
     from archgym.dataset import METRIC_PREFIX, load
 
@@ -497,7 +517,7 @@ def train_proxy(
             raise ValueError(f"unknown metric(s) {', '.join(unknown)} for {env_id}; expected some of {', '.join(by_name)}")
         chosen = [by_name[m] for m in metrics]
     return fit_proxy(rows, space, chosen, kind=kind, seed=seed, test_fraction=test_fraction,
-                     model_params=model_params, source=source)
+                     model_params=model_params, source=source, keep_estimators=keep_estimators)
 
 
 def evaluate_proxy(proxy: ProxySimulator, dataset: str | os.PathLike[str] | "pd.DataFrame") -> dict[str, Any]:

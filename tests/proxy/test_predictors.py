@@ -188,3 +188,42 @@ def test_one_design_encoding_equals_the_batch_encoding(space):
         encoder.encode_one({k: v for k, v in designs[0].items() if k != "mode"})
     with pytest.raises(ValueError, match="invalid value True for parameter 'mode'"):
         encoder.encode_one({**designs[0], "mode": True})
+
+
+
+@pytest.fixture
+def discrete(space, known_frame):
+    """The known space with 'clock' made discrete (a Real has no table of choices), and matching rows."""
+    from archgym.spaces import DesignSpace, Values
+
+    discrete = DesignSpace([p if p.name != "clock" else Values("clock", (0.5, 1.0, 1.5, 2.0)) for p in space])
+    frame = known_frame.copy()
+    frame["design.clock"] = np.round(frame["design.clock"] * 2) / 2
+    return discrete, frame
+
+
+@pytest.mark.parametrize("kind, params", [("gbt", {"max_iter": 40}), ("rf", {"n_estimators": 10, "max_leaf_nodes": 40})])
+def test_choice_masks_give_the_walks_predictions(kind, params, discrete, known_metrics):
+    """Designs looked up by their choices (QuickScorer masks) get exactly the walk's numbers."""
+    from archgym.proxy import fit_proxy
+
+    space, frame = discrete
+    proxy = fit_proxy(frame, space, known_metrics, kind=kind, seed=0, model_params=params)
+    assert proxy._by_choices
+    rng = np.random.default_rng(4)
+    designs = [space.sample(rng) for _ in range(200)]
+    walked = proxy.predictor.predict(proxy.encoder.transform(designs))
+    index = np.array([proxy.encoder.choice_index_one(d) for d in designs])
+    np.testing.assert_array_equal(proxy.predictor.predict_choices(index), walked)
+    assert [list(proxy.evaluate(d, "w").values()) for d in designs] == walked.tolist()
+    assert [list(m.values()) for m in proxy.evaluate_batch(designs, "w")] == walked.tolist()
+
+
+def test_without_a_table_or_with_over_64_leaves_a_tree_proxies_walk(discrete, space, known_frame, known_metrics):
+    from archgym.proxy import fit_proxy
+
+    discrete_space, frame = discrete
+    big_trees = fit_proxy(frame, discrete_space, known_metrics, kind="rf", seed=0, model_params={"n_estimators": 3})
+    assert max(t.model.n_nodes / t.model.n_trees for t in big_trees.targets) > 127 and not big_trees._by_choices
+    real_valued = fit_proxy(known_frame, space, known_metrics, kind="gbt", seed=0, model_params={"max_iter": 5})
+    assert real_valued.encoder.choice_rows() is None and not real_valued._by_choices
