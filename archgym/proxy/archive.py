@@ -92,7 +92,7 @@ def read(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES,
                 check_header(header)
             arrays = {key: _read_array(archive, infos, key, ref, path) for key, ref in _refs(header, path).items()}
     except zipfile.BadZipFile as exc:
-        raise ArchiveError(f"{str(path)!r} is not a readable zip archive ({exc})") from None
+        raise ArchiveError(f"{str(path)!r} is not an archgym proxy file (not a readable zip archive: {exc})") from None
     except (zipfile.LargeZipFile, NotImplementedError, EOFError, OSError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise

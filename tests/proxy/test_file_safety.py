@@ -179,3 +179,25 @@ def test_a_feature_encoding_that_changed_is_refused(tree_proxy, tmp_path):
 
     with pytest.raises(ProxyFormatError, match="features .* differ from this archgym's encoding.*retrain"):
         ProxySimulator.load(_forge(tree_proxy, tmp_path / "renamed.proxy", edit_header=rename))
+
+
+def test_foreign_files_and_other_format_versions_are_refused(tree_proxy, tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("not a proxy")
+    with pytest.raises(ProxyFormatError, match="is not an archgym proxy file \\(not a readable zip archive"):
+        ProxySimulator.load(text)
+    other = tmp_path / "other.zip"
+    with zipfile.ZipFile(other, "w") as z:
+        z.writestr("proxy.json", json.dumps({"format": "something-else"}))
+    with pytest.raises(ProxyFormatError, match="no 'archgym-proxy' marker"):
+        ProxySimulator.load(other)
+    no_header = tmp_path / "no-header.zip"
+    with zipfile.ZipFile(no_header, "w") as z:
+        z.writestr("readme.txt", "hello")
+    with pytest.raises(ProxyFormatError, match="no proxy.json member"):
+        ProxySimulator.load(no_header)
+    newer = _forge(tree_proxy, tmp_path / "newer.proxy", edit_header=lambda h: h.update(format_version=99))
+    with pytest.raises(ProxyFormatError, match="format version 99; this archgym reads version 2"):
+        ProxySimulator.load(newer)
+    with pytest.raises(FileNotFoundError):
+        ProxySimulator.load(tmp_path / "missing.proxy")
