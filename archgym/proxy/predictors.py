@@ -463,14 +463,19 @@ class CompiledForest:
         if self._cast32:
             rows = rows.astype(np.float32).astype(np.float64)  # NaN stays NaN
         n_trees = len(self._trees)
-        masks = np.empty((len(rows), n_trees), dtype=np.uint64)
-        leaf_values = np.zeros((n_trees, 64))
+        widest = max(int(np.max(_leaf_counts(e.left, e.offsets))) for e in self._ensembles)
+        # 32-bit masks when they suffice (scikit-learn's boosted trees have at most 31 leaves by default)
+        masks = np.empty((len(rows), n_trees), dtype=np.uint32 if widest <= 32 else np.uint64)
+        leaf_values = np.zeros((n_trees, widest))
         first = 0
         for e in self._ensembles:
             _choice_masks(e.left, e.right, e.feature, e.threshold, e.value, e.offsets, rows,
                           masks[:, first: first + e.n_trees], leaf_values[first: first + e.n_trees])
             first += e.n_trees
         self._choice_masks, self._leaf_values = masks, leaf_values
+        owners = self._trees[:, 1]
+        self._output_ranges = np.array([[np.searchsorted(owners, m), np.searchsorted(owners, m, side="right")]
+                                        for m in range(self.n_outputs)], dtype=np.int64)
         return True
 
     def predict_choices(self, indices: np.ndarray) -> np.ndarray:
@@ -481,8 +486,12 @@ class CompiledForest:
         indices = np.asarray(indices, dtype=np.int64)
         if indices.ndim != 2 or indices.size and (indices.min() < 0 or indices.max() >= len(self._choice_masks)):
             raise ValueError(f"choice indices must be a 2-D array of rows 0..{len(self._choice_masks) - 1}")
+        return self._predict_choices(indices)
+
+    def _predict_choices(self, indices: np.ndarray) -> np.ndarray:
+        """:meth:`predict_choices` without its checks, for indices from the encoder itself."""
         out = np.empty((len(indices), self.n_outputs))
-        _forest_predict_choices(indices, self._choice_masks, self._leaf_values, self._trees, self._post, out)
+        _forest_predict_choices(indices, self._choice_masks, self._leaf_values, self._output_ranges, self._post, out)
         return out
 
     @property
@@ -640,18 +649,28 @@ def _choice_masks(left, right, feature, threshold, value, offsets, rows, masks, 
 
 
 @njit(cache=True, nogil=True)
-def _forest_predict_choices(indices, masks, leaf_values, trees, post, out):  # pragma: no cover - compiled
-    n_trees = masks.shape[1]
-    alive = np.empty(n_trees, dtype=np.uint64)
+def _forest_predict_choices(indices, masks, leaf_values, ranges, post, out):  # pragma: no cover - compiled
+    n_choices, n_trees = masks.shape
+    n_outputs = ranges.shape[0]
+    alive = np.empty(n_trees, dtype=masks.dtype)
+    longest = 0
+    for m in range(n_outputs):
+        longest = max(longest, ranges[m, 1] - ranges[m, 0])
     for r in range(indices.shape[0]):
-        alive[:] = masks[indices[r, 0]]
+        first = masks[indices[r, 0]]
+        for t in range(n_trees):
+            alive[t] = first[t]
         for p in range(1, indices.shape[1]):
             row = masks[indices[r, p]]
             for t in range(n_trees):
                 alive[t] &= row[t]
         out[r, :] = post[:, 0]  # the baseline (0 for a forest), then the trees
-        for t in range(n_trees):  # scikit-learn's order: each output's trees in sequence
-            out[r, trees[t, 1]] += leaf_values[t, trailing_zeros(alive[t])]
+        # each output's trees in sequence (scikit-learn's order); the outputs' sums interleaved
+        for j in range(longest):
+            for m in range(n_outputs):
+                t = ranges[m, 0] + j
+                if t < ranges[m, 1]:
+                    out[r, m] += leaf_values[t, trailing_zeros(alive[t])]
         _finish(out, r, post)
 
 

@@ -169,7 +169,7 @@ class ProxySimulator(Simulator):
         if self._by_choices:
             index = self.encoder.choice_index_one(design)
             if index is not None:
-                return dict(zip(self._names, self._predictor.predict_choices(np.array([index]))[0].tolist()))
+                return dict(zip(self._names, self._predictor._predict_choices(np.array([index]))[0].tolist()))
         values = self._predictor.predict(self.encoder.encode_one(design))
         return dict(zip(self._names, values[0].tolist()))
 
@@ -178,7 +178,7 @@ class ProxySimulator(Simulator):
         if self._by_choices and designs:
             index = [self.encoder.choice_index_one(d) for d in designs]
             if all(i is not None for i in index):
-                values = self._predictor.predict_choices(np.array(index))
+                values = self._predictor._predict_choices(np.array(index))
                 return [dict(zip(self._names, row)) for row in values.tolist()]
         return self.predict(self.encoder.transform(designs))
 
