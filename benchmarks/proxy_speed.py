@@ -7,12 +7,14 @@ observed metric, exactly as ``archgym proxy train`` does. Then, in ``--rounds`` 
 rounds on the same fresh random designs, each round times per design:
 
 * ``real``: the real simulator's ``evaluate`` (one design per call, no cache; ``--real-designs``);
-* per model: ``evaluate`` (one design per call, the Simulator contract: validation, encoding,
-  all metrics), ``predict_row`` (the compiled prediction alone on an encoded row),
-  ``evaluate_batch`` (``--batch`` designs in one call), ``sklearn_row`` (the same fitted
-  scikit-learn models, one ``predict`` per metric on one row: the previous implementation's
-  cost; on ``--sklearn-designs`` designs) and ``env_step`` (``env.step`` of
-  ``gym.make("archgym/DRAM-v0", simulator=proxy, cache=False)`` with a design dict).
+* per model: ``evaluate`` (one design per call, the Simulator contract: lookup or validation,
+  encoding, all metrics), ``choices_row`` (the compiled choice-mask prediction alone, for
+  trees of at most 64 leaves, on one design's precomputed choice indices), ``walk_row`` (the
+  compiled tree walk alone on one encoded row), ``evaluate_batch`` (``--batch`` designs in one
+  call), ``sklearn_row`` (the same fitted scikit-learn models, one ``predict`` per metric on
+  one row: what predicting through scikit-learn costs; on ``--sklearn-designs`` designs) and
+  ``env_step`` (``env.step`` of ``gym.make("archgym/DRAM-v0", simulator=proxy, cache=False)``
+  with a design dict).
 
 Reported: the median over rounds of wall-clock and CPU time per design, and speed-ups against
 the real simulator. Raw per-round figures go to ``--json``
@@ -130,9 +132,14 @@ def main() -> None:
             for design in chosen:
                 env.step(design)
 
-        return {
+        predictor = proxy.predictor
+        result = {}
+        if getattr(predictor, "_choice_masks", None) is not None:
+            indices = [np.array([proxy.encoder.choice_index_one(d)]) for d in chosen]
+            result["choices_row"] = per_design(lambda: [predictor.predict_choices(i) for i in indices], len(indices))
+        return result | {
             "evaluate": per_design(lambda: [proxy.evaluate(d, WORKLOAD) for d in chosen], len(chosen)),
-            "predict_row": per_design(lambda: [proxy.predict_array(r) for r in rows], len(rows)),
+            "walk_row": per_design(lambda: [predictor.predict(r) for r in rows], len(rows)),
             "evaluate_batch": per_design(lambda: proxy.evaluate_batch(designs[: args.batch], WORKLOAD), args.batch),
             "sklearn_row": per_design(sklearn_rows, len(few)),
             "env_step": per_design(steps, len(chosen)),
@@ -163,7 +170,9 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for kind in proxies:
         summary[kind] = {}
-        for what in ("evaluate", "predict_row", "evaluate_batch", "env_step", "sklearn_row"):
+        for what in ("evaluate", "choices_row", "walk_row", "evaluate_batch", "env_step", "sklearn_row"):
+            if what not in rounds[0][kind]:
+                continue
             wall, cpu = median(kind, what, 0), median(kind, what, 1)
             summary[kind][what] = {"wall_s": wall, "cpu_s": cpu, "speedup_wall": real_wall / wall,
                                    "speedup_cpu": real_cpu / cpu if cpu > 0 else None}

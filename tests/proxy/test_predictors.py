@@ -12,7 +12,6 @@ from archgym.proxy.predictors import (
     Output,
     Perceptron,
     PredictorError,
-    TreeEnsemble,
     compile_models,
     from_parts,
     from_sklearn,

@@ -8,7 +8,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from archgym.proxy import ProxyFormatError, ProxySchemaError, ProxySimulator, fit_proxy
+from archgym.proxy import ProxySchemaError, ProxySimulator, fit_proxy
 from archgym.spaces import Categorical, DesignSpace, Integer, PowerOfTwo, Real
 
 
