@@ -79,7 +79,14 @@ def collective_name(name: str) -> str:
     return key
 
 
+_ALG_CODES = {a: i for i, a in enumerate(ALGORITHMS)}
+
+
 def algorithm_code(name: str) -> int:
+    """Index of an algorithm name in :data:`ALGORITHMS` (case, ``-`` and ``_`` ignored)."""
+    code = _ALG_CODES.get(name)
+    if code is not None:
+        return code
     for i, known in enumerate(ALGORITHMS):
         if str(name).lower().replace("-", "").replace("_", "") == known.lower():
             return i

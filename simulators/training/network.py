@@ -22,7 +22,8 @@ SerDes, which scale with links × bandwidth; switch silicon is not priced separa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -42,12 +43,17 @@ def bytes_per_ns(bandwidth_gbps: float | np.ndarray) -> float | np.ndarray:
     return bandwidth_gbps * GBPS_TO_BPNS
 
 
+_KIND_CODES = {k.lower(): i for i, k in enumerate(TOPOLOGY_KINDS)} | {k: i for i, k in enumerate(TOPOLOGY_KINDS)}
+
+
 def kind_code(kind: str) -> int:
     """Index of a building block name in :data:`TOPOLOGY_KINDS` (case-insensitive)."""
-    for i, known in enumerate(TOPOLOGY_KINDS):
-        if str(kind).lower() == known.lower():
-            return i
-    raise TopologyError(f"unknown topology kind {kind!r}; expected one of {', '.join(TOPOLOGY_KINDS)}")
+    code = _KIND_CODES.get(kind)
+    if code is None:
+        code = _KIND_CODES.get(str(kind).lower())
+        if code is None:
+            raise TopologyError(f"unknown topology kind {kind!r}; expected one of {', '.join(TOPOLOGY_KINDS)}")
+    return code
 
 
 @dataclass(frozen=True)
@@ -63,9 +69,9 @@ class Dim:
         object.__setattr__(self, "kind", TOPOLOGY_KINDS[kind_code(self.kind)])
         if isinstance(self.size, bool) or not isinstance(self.size, (int, np.integer)) or self.size < 2:
             raise TopologyError(f"dimension size must be an integer >= 2, got {self.size!r}")
-        if not np.isfinite(self.bandwidth_gbps) or self.bandwidth_gbps <= 0:
+        if not 0 < self.bandwidth_gbps < math.inf:
             raise TopologyError(f"link bandwidth must be positive (GB/s), got {self.bandwidth_gbps!r}")
-        if not np.isfinite(self.latency_ns) or self.latency_ns <= 0:
+        if not 0 < self.latency_ns < math.inf:
             raise TopologyError(f"link latency must be positive (ns), got {self.latency_ns!r}")
 
     @property
@@ -81,11 +87,17 @@ class Topology:
     """A multi-dimensional network; dimension 0 varies fastest in the NPU id."""
 
     dims: tuple[Dim, ...]
+    #: product of the dimension sizes (set at construction)
+    npus_count: int = field(init=False, repr=False, compare=False)
+    #: :meth:`cost`, computed once
+    network_cost: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.dims:
             raise TopologyError("a topology needs at least one dimension")
         object.__setattr__(self, "dims", tuple(self.dims))
+        object.__setattr__(self, "npus_count", math.prod(d.size for d in self.dims))
+        object.__setattr__(self, "network_cost", self.cost())
 
     @classmethod
     def from_lists(
@@ -114,7 +126,7 @@ class Topology:
 
     @property
     def npus(self) -> int:
-        return int(np.prod([d.size for d in self.dims]))
+        return math.prod(d.size for d in self.dims)
 
     @property
     def shape(self) -> tuple[int, ...]:
