@@ -43,3 +43,10 @@ register(
     max_episode_steps=100,
     description="NAS-Bench-201 cell and DNN accelerator designed together (NASAIC): accuracy, latency, energy, area",
 )
+
+register(
+    "archgym/Training-v0",
+    entry_point="archgym.envs.training:TrainingEnv",
+    max_episode_steps=100,
+    description="distributed-training system: network topology, link bandwidths, collective algorithms, chunks and DP x TP x PP (ASTRA-sim analytical)",
+)
