@@ -174,9 +174,12 @@ def phase_time(
     if collective == "all_reduce":
         direct = 2 * net(hmax, m_n) + proc(m_n) + 3 * e
         ring_rows = (kind == 0) & (alg == DIRECT) & active
-        for size in np.unique(nn[ring_rows]):
-            rows = ring_rows & (nn == size)
-            direct = np.where(rows, _direct_all_reduce_on_ring(int(size), lat, bw, m_n, proc(m_n), e), direct)
+        if ring_rows.any():
+            direct = np.array(direct, dtype=float)
+            pm = proc(m_n)
+            for size in np.unique(nn[ring_rows]):
+                rows = ring_rows & (nn == size)
+                direct[rows] = _direct_all_reduce_on_ring(int(size), lat[rows], bw[rows], m_n[rows], pm[rows], e)
     elif collective == "reduce_scatter":
         direct = net(hmax, m_n) + proc(m_n) + 2 * e
     elif collective == "all_gather":

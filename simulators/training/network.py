@@ -56,6 +56,27 @@ def kind_code(kind: str) -> int:
     return code
 
 
+def check_dim(kind: str, size: int, bandwidth_gbps: float, latency_ns: float) -> tuple[int, int, float, float]:
+    """Validate one dimension; returns ``(kind code, size, bandwidth GB/s, latency ns)``."""
+    code = kind_code(kind)
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 2:
+        raise TopologyError(f"dimension size must be an integer >= 2, got {size!r}")
+    try:
+        bandwidth_gbps, latency_ns = float(bandwidth_gbps), float(latency_ns)
+    except (TypeError, ValueError):
+        raise TopologyError(f"bandwidth and latency must be numbers, got {bandwidth_gbps!r} and {latency_ns!r}") from None
+    if not 0 < bandwidth_gbps < math.inf:
+        raise TopologyError(f"link bandwidth must be positive (GB/s), got {bandwidth_gbps!r}")
+    if not 0 < latency_ns < math.inf:
+        raise TopologyError(f"link latency must be positive (ns), got {latency_ns!r}")
+    return code, int(size), bandwidth_gbps, latency_ns
+
+
+def links_per_group(code: int, size: int) -> int:
+    """NPU-side links in one group of ``size`` NPUs along a dimension of kind ``code``."""
+    return size * (size - 1) // 2 if code == 1 else size
+
+
 @dataclass(frozen=True)
 class Dim:
     """One network dimension: building block, NPUs along it, link bandwidth (GB/s), latency (ns)."""
@@ -66,20 +87,13 @@ class Dim:
     latency_ns: float = 500.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "kind", TOPOLOGY_KINDS[kind_code(self.kind)])
-        if isinstance(self.size, bool) or not isinstance(self.size, (int, np.integer)) or self.size < 2:
-            raise TopologyError(f"dimension size must be an integer >= 2, got {self.size!r}")
-        if not 0 < self.bandwidth_gbps < math.inf:
-            raise TopologyError(f"link bandwidth must be positive (GB/s), got {self.bandwidth_gbps!r}")
-        if not 0 < self.latency_ns < math.inf:
-            raise TopologyError(f"link latency must be positive (ns), got {self.latency_ns!r}")
+        code, _, _, _ = check_dim(self.kind, self.size, self.bandwidth_gbps, self.latency_ns)
+        object.__setattr__(self, "kind", TOPOLOGY_KINDS[code])
 
     @property
     def links_per_group(self) -> int:
         """NPU-side links in one group of ``size`` NPUs (see the module's cost model)."""
-        if self.kind == "FullyConnected":
-            return self.size * (self.size - 1) // 2
-        return self.size
+        return links_per_group(kind_code(self.kind), self.size)
 
 
 @dataclass(frozen=True)

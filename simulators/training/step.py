@@ -57,7 +57,9 @@ from archgym.simulators.training.network import (
     Topology,
     TopologyError,
     bytes_per_ns,
-    kind_code,
+    _KIND_CODES,
+    check_dim,
+    links_per_group,
     parse_shape,
 )
 from archgym.simulators.training.workloads import (
@@ -68,6 +70,7 @@ from archgym.simulators.training.workloads import (
 )
 
 MAX_DIMS = 3
+_KEYS = tuple((f"kind{i}", f"bw{i}", f"lat{i}", f"alg{i}") for i in range(MAX_DIMS))
 #: sub-dimensions one parallel group can span after splits
 _GROUP_DIMS = MAX_DIMS + 1
 OPTIMIZER_BYTES_PER_PARAM = 16
@@ -165,7 +168,10 @@ class TrainingSimulator(Simulator):
         self.system = SystemConfig(endpoint_delay_ns, 4, local_mem_bw_gbps, congestion_aware)
         self._stages: dict[tuple[str, int, int], _Stage] = {}
         self._workloads: dict[str, TrainingWorkload] = {}
-        self._topologies: dict[tuple, Topology] = {}
+        self._topologies: dict[tuple, tuple] = {}
+        self._shapes: dict[str, tuple[int, ...]] = {}
+        self._splits: dict[tuple, Any] = {}
+        self._groups: dict[tuple, list] = {}
 
     def fingerprint(self) -> str:
         return f"{self.identity}|npus={self.npus}|{self.npu}|lat={self.latency_ns}|{self.system}"
@@ -183,17 +189,7 @@ class TrainingSimulator(Simulator):
         return cached
 
     def topology(self, design: Mapping[str, Any]) -> Topology:
-        """The design's network (raises :class:`SimulationError` on a malformed one)."""
-        shape = design.get("shape")
-        if isinstance(shape, str):
-            n = shape.count("x") + 1
-            key = (shape,) + tuple((design.get(f"kind{i}"), design.get(f"bw{i}"), design.get(f"lat{i}")) for i in range(n))
-            topo = self._topologies.get(key)
-            if topo is None:
-                topo = self._topology(design)
-                if len(self._topologies) < 100_000:
-                    self._topologies[key] = topo
-            return topo
+        """The design's network as a :class:`Topology` (raises :class:`SimulationError` on a malformed one)."""
         return self._topology(design)
 
     def _topology(self, design: Mapping[str, Any]) -> Topology:
@@ -215,6 +211,55 @@ class TrainingSimulator(Simulator):
                 f"topology sizes {design['shape']} multiply to {topo.npus}, expected {self.npus} NPUs"
             )
         return topo
+
+    def _dims(self, design: Mapping[str, Any]) -> tuple[list[tuple], int, float]:
+        """``([(kind code, size, B/ns, latency ns, algorithm code) per dim], NPUs, network cost)``.
+
+        The fast path of :meth:`topology` (same checks and messages, no objects), cached by the
+        design's network keys.
+        """
+        shape_text = design.get("shape")
+        if shape_text is None:
+            raise SimulationError("design lacks 'shape' (e.g. '4x4x16')")
+        shape = self._shapes.get(shape_text) if isinstance(shape_text, str) else None
+        if shape is None:
+            try:
+                shape = parse_shape(shape_text)
+            except (TopologyError, TypeError, ValueError) as exc:
+                raise SimulationError(str(exc)) from None
+            if len(shape) > MAX_DIMS:
+                raise SimulationError(f"at most {MAX_DIMS} dimensions, got shape {shape_text!r}")
+            if isinstance(shape_text, str):
+                self._shapes[shape_text] = shape
+        key = [shape]
+        for i in range(len(shape)):
+            k = _KEYS[i]
+            try:
+                key.append((design[k[0]], design[k[1]], design.get(k[2], self.latency_ns), design[k[3]]))
+            except KeyError as exc:
+                raise SimulationError(f"design lacks {exc.args[0]!r} (needed for shape {shape_text!r})") from None
+        key = tuple(key)
+        hit = self._topologies.get(key)
+        if hit is not None:
+            return hit
+        npus = math.prod(shape)
+        if self.npus is not None and npus != self.npus:
+            raise SimulationError(f"topology sizes {'x'.join(map(str, shape))} multiply to {npus}, expected {self.npus} NPUs")
+        dims, cost = [], 0.0
+        for size, (kind, bw, lat, alg) in zip(shape, key[1:]):
+            try:
+                code = _KIND_CODES.get(kind)
+                if code is None or type(bw) not in (int, float) or not 0 < bw < math.inf or not 0 < lat < math.inf:
+                    code, size, bw, lat = check_dim(kind, size, bw, lat)
+                alg_code = algorithm_code(alg)
+            except (TopologyError, CollectiveError) as exc:
+                raise SimulationError(str(exc)) from None
+            dims.append((code, size, bytes_per_ns(bw), lat, alg_code))
+            cost += links_per_group(code, size) * (npus // size) * bw
+        hit = (tuple(dims), npus, cost)
+        if len(self._topologies) < 200_000:
+            self._topologies[key] = hit
+        return hit
 
     def _stage(self, wl: TrainingWorkload, tp: int, pp: int) -> _Stage:
         key = (wl.key, tp, pp)
@@ -253,17 +298,10 @@ class TrainingSimulator(Simulator):
         self._stages[key] = stage
         return stage
 
-    def _prepare(self, design: Mapping[str, Any], wl: TrainingWorkload) -> dict[str, Any]:
-        """Scalar checks and the per-design numbers the vectorised model needs."""
-        topo = self.topology(design)
-        npus = topo.npus_count
-        try:
-            tp, pp = int(design["tp"]), int(design["pp"])
-            chunks = int(design.get("chunks", self.system.chunks))
-        except KeyError as exc:
-            raise SimulationError(f"design lacks {exc.args[0]!r}") from None
-        if tp < 1 or pp < 1 or chunks < 1:
-            raise SimulationError(f"tp, pp and chunks must be >= 1, got tp={tp}, pp={pp}, chunks={chunks}")
+    def _parallel_split(self, wl: TrainingWorkload, npus: int, tp: int, pp: int) -> tuple[int, int, _Stage, float]:
+        """Checks of a DP x TP x PP split that do not depend on the network; ``(dp, micro-batches, stage, memory)``."""
+        if tp < 1 or pp < 1:
+            raise SimulationError(f"tp and pp must be >= 1, got tp={tp}, pp={pp}")
         if npus % (tp * pp):
             raise SimulationError(f"TP x PP = {tp}x{pp} = {tp * pp} does not divide the {npus} NPUs")
         dp = npus // (tp * pp)
@@ -284,23 +322,40 @@ class TrainingSimulator(Simulator):
             raise SimulationError(
                 f"needs {memory / 2**30:.1f} GiB per NPU (TP={tp}, PP={pp}, DP={dp}), more than the NPU's {self.npu.memory_gib:g} GiB"
             )
-        codes = []
-        for i, dim in enumerate(topo.dims):
+        return dp, micro, stage, memory
+
+    def _prepare(self, design: Mapping[str, Any], wl: TrainingWorkload) -> dict[str, Any]:
+        """Scalar checks and the per-design numbers the vectorised model needs."""
+        dims, npus, cost = self._dims(design)
+        try:
+            tp, pp = int(design["tp"]), int(design["pp"])
+            chunks = int(design.get("chunks", self.system.chunks))
+        except KeyError as exc:
+            raise SimulationError(f"design lacks {exc.args[0]!r}") from None
+        if chunks < 1:
+            raise SimulationError(f"chunks must be >= 1, got {chunks}")
+        split = self._splits.get((wl.key, npus, tp, pp))
+        if split is None:
             try:
-                alg = algorithm_code(design[f"alg{i}"])
-            except KeyError:
-                raise SimulationError(f"design lacks 'alg{i}' (needed for shape {design['shape']!r})") from None
-            except CollectiveError as exc:
-                raise SimulationError(str(exc)) from None
-            codes.append(alg)
-        groups = _split_groups([(kind_code(d.kind), d.size, bytes_per_ns(d.bandwidth_gbps), d.latency_ns, a)
-                                for d, a in zip(topo.dims, codes)], (tp, pp, dp))
-        for group in groups:
-            for kind, n, _, _, alg in group:
-                if alg == HD and n & (n - 1):
-                    raise SimulationError(f"halvingDoubling needs power-of-two group dimensions, got a dimension of {n}")
-        return dict(topo=topo, tp=tp, pp=pp, dp=dp, micro=micro, chunks=chunks, stage=stage, groups=groups,
-                    memory=memory, cost=topo.network_cost)
+                split = self._parallel_split(wl, npus, tp, pp)
+            except SimulationError as exc:
+                split = exc
+            self._splits[(wl.key, npus, tp, pp)] = split
+        if isinstance(split, SimulationError):
+            raise SimulationError(str(split))
+        dp, micro, stage, memory = split
+        gkey = (dims, tp, pp)
+        groups = self._groups.get(gkey)
+        if groups is None:
+            groups = _split_groups(dims, (tp, pp, dp))
+            for group in groups:
+                for kind, n, _, _, alg in group:
+                    if alg == HD and n & (n - 1):
+                        raise SimulationError(f"halvingDoubling needs power-of-two group dimensions, got a dimension of {n}")
+            if len(self._groups) < 200_000:
+                self._groups[gkey] = groups
+        return dict(tp=tp, pp=pp, dp=dp, micro=micro, chunks=chunks, stage=stage, groups=groups,
+                    memory=memory, cost=cost)
 
     # -- evaluation --------------------------------------------------------------------------
     def evaluate(self, design: Mapping[str, Any], workload: str) -> dict[str, float]:
@@ -327,67 +382,60 @@ class TrainingSimulator(Simulator):
         return [p if isinstance(p, Exception) else next(results) for p in prepared]
 
     def _model(self, items: list[dict[str, Any]], wl: TrainingWorkload) -> list[dict[str, float]]:
+        """The vectorised part: every all-reduce of every design at once, then the step formula."""
         D = len(items)
-        # collective entries: (design index, group 0/1/2, collective, bytes, count)
-        owner, group_of, coll, size, count = [], [], [], [], []
-        for i, it in enumerate(items):
-            st = it["stage"]
-            for nbytes, k in st.allreduce_bytes:
-                owner.append(i); group_of.append(0); coll.append(0); size.append(nbytes); count.append(2 * k)
-            if it["dp"] > 1:
-                owner.append(i); group_of.append(2); coll.append(0); size.append(st.grad_bytes); count.append(1)
-        owner_a = np.asarray(owner, dtype=np.int64)
-        gdims = np.zeros((D, 3, _GROUP_DIMS, 5))
-        gdims[..., 1] = 1  # size 1 = dimension not involved
-        gdims[..., 2] = 1.0
-        for i, it in enumerate(items):
-            for g, group in enumerate(it["groups"]):
-                for j, sub in enumerate(group):
-                    gdims[i, g, j] = sub
-        chunks = np.array([it["chunks"] for it in items], dtype=float)
-        comm = np.zeros(D)
-        tp_ms = np.zeros(D)
-        dp_ms = np.zeros(D)
-        if len(owner_a):
-            sel = gdims[owner_a, np.asarray(group_of)]
-            times = self._allreduce_batch(sel, np.asarray(size, dtype=float), chunks[owner_a], owner_a, items)
-            weighted = times * np.asarray(count)
-            grp = np.asarray(group_of)
-            tp_ms = np.bincount(owner_a[grp == 0], weighted[grp == 0], minlength=D)
-            dp_ms = np.bincount(owner_a[grp == 2], weighted[grp == 2], minlength=D)
-        # pipeline boundary: one message each way per micro-batch over the PP group's first dimension
-        pp_ns = np.zeros(D)
         e = self.system.endpoint_delay_ns
+        pad = (0, 1, 1.0, 0.0, 0)  # a size-1 dimension: not involved
+        owner, group_of, size, count, rows = [], [], [], [], []
+        pp_ns, compute, micro, pp, dp_, mem, cost, chunks = [], [], [], [], [], [], [], []
         for i, it in enumerate(items):
+            st, groups = it["stage"], it["groups"]
+            if it["tp"] > 1:
+                tp_row = list(groups[0]) + [pad] * (_GROUP_DIMS - len(groups[0]))
+                for nbytes, k in st.allreduce_bytes:
+                    owner.append(i); group_of.append(0); size.append(nbytes); count.append(2 * k); rows.append(tp_row)
+            if it["dp"] > 1:
+                owner.append(i); group_of.append(2); size.append(st.grad_bytes); count.append(1)
+                rows.append(list(groups[2]) + [pad] * (_GROUP_DIMS - len(groups[2])))
             if it["pp"] > 1:
-                kind, n, bw, lat, _ = it["groups"][1][0]
+                # pipeline boundary: one message each way per micro-batch over the PP group's first dimension
+                kind, n, bw, lat, _ = groups[1][0]
                 hop = 2 if kind == 2 else 1  # neighbouring stages: one hop, two through a switch
-                pp_ns[i] = 2 * (math.floor(hop * lat + it["stage"].boundary_bytes / bw) + 2 * e)
-        compute = np.array([it["stage"].compute_ns for it in items])
-        micro = np.array([it["micro"] for it in items], dtype=float)
-        pp = np.array([it["pp"] for it in items], dtype=float)
-        per_mb = compute + tp_ms + pp_ns
-        step = (micro + pp - 1) * per_mb + dp_ms
-        out = []
-        for i, it in enumerate(items):
-            out.append({
-                "step_time_ms": float(step[i]) / 1e6,
-                "compute_time_ms": float(micro[i] * compute[i]) / 1e6,
-                "exposed_comm_ms": float(micro[i] * (tp_ms[i] + pp_ns[i]) + dp_ms[i]) / 1e6,
-                "bubble_ms": float((pp[i] - 1) * per_mb[i]) / 1e6,
-                "tp_comm_ms": float(micro[i] * tp_ms[i]) / 1e6,
-                "pp_comm_ms": float(micro[i] * pp_ns[i]) / 1e6,
-                "dp_comm_ms": float(dp_ms[i]) / 1e6,
-                "network_cost": it["cost"],
-                "memory_gib": it["memory"] / 2**30,
-                "throughput": float(wl.global_batch / (step[i] / 1e9)),
-                "dp": float(it["dp"]),
-                "micro_batches": float(it["micro"]),
-            })
-        return out
+                pp_ns.append(2 * (math.floor(hop * lat + st.boundary_bytes / bw) + 2 * e))
+            else:
+                pp_ns.append(0.0)
+            compute.append(st.compute_ns); micro.append(it["micro"]); pp.append(it["pp"]); dp_.append(it["dp"])
+            mem.append(it["memory"] / 2**30); cost.append(it["cost"]); chunks.append(it["chunks"])
+        tp_ns = np.zeros(D)
+        dp_ns = np.zeros(D)
+        if owner:
+            owner_a, grp = np.asarray(owner), np.asarray(group_of)
+            times = self._allreduce_batch(np.asarray(rows, dtype=float), np.asarray(size, dtype=float),
+                                          np.asarray(chunks, dtype=float)[owner_a])
+            weighted = times * np.asarray(count)
+            tp_ns = np.bincount(owner_a[grp == 0], weighted[grp == 0], minlength=D)
+            dp_ns = np.bincount(owner_a[grp == 2], weighted[grp == 2], minlength=D)
+        pp_ns, compute, micro, pp = np.asarray(pp_ns), np.asarray(compute), np.asarray(micro, float), np.asarray(pp, float)
+        per_mb = compute + tp_ns + pp_ns
+        step = (micro + pp - 1) * per_mb + dp_ns
+        columns = {
+            "step_time_ms": step / 1e6,
+            "compute_time_ms": micro * compute / 1e6,
+            "exposed_comm_ms": (micro * (tp_ns + pp_ns) + dp_ns) / 1e6,
+            "bubble_ms": (pp - 1) * per_mb / 1e6,
+            "tp_comm_ms": micro * tp_ns / 1e6,
+            "pp_comm_ms": micro * pp_ns / 1e6,
+            "dp_comm_ms": dp_ns / 1e6,
+            "network_cost": np.asarray(cost, float),
+            "memory_gib": np.asarray(mem, float),
+            "throughput": wl.global_batch / (step / 1e9),
+            "dp": np.asarray(dp_, float),
+            "micro_batches": micro,
+        }
+        names = list(columns)
+        return [dict(zip(names, values)) for values in zip(*(columns[n].tolist() for n in names))]
 
-    def _allreduce_batch(self, sub: np.ndarray, size: np.ndarray, chunks: np.ndarray, owner: np.ndarray,
-                         items: list[dict[str, Any]]) -> np.ndarray:
+    def _allreduce_batch(self, sub: np.ndarray, size: np.ndarray, chunks: np.ndarray) -> np.ndarray:
         """All-reduce times (ns) of entries ``sub[e, j] = (kind, n, bw, lat, alg)`` (padded with n = 1)."""
         if self.system.congestion_aware:
             out = np.zeros(len(size))
