@@ -8,7 +8,7 @@ from typing import Any, Mapping
 from archgym.cache import EvaluationCache
 from archgym.env import DSEEnv
 from archgym.objectives import Metrics, Objective
-from archgym.simulator import Simulator
+from archgym.simulator import SimulationError, Simulator
 from archgym.simulators.training.collectives import ALGORITHMS
 from archgym.simulators.training.network import TOPOLOGY_KINDS, factorizations
 from archgym.simulators.training.step import MAX_DIMS, NPUConfig, TrainingSimulator
@@ -28,8 +28,11 @@ def _default_shape(npus: int) -> str:
     return "x".join(str(x) for x in sorted(best))
 
 
-def training_design_space(npus: int = 64, max_parallel: int = 16) -> DesignSpace:
-    """Topology shape, per-dimension kind / bandwidth / algorithm, chunks, TP and PP for ``npus`` NPUs."""
+def training_design_space(npus: int = 64, max_parallel: int = 16, tp: int = 2, pp: int = 2) -> DesignSpace:
+    """Topology shape, per-dimension kind / bandwidth / algorithm, chunks, TP and PP for ``npus`` NPUs.
+
+    ``tp`` / ``pp`` are the defaults of those parameters (the baseline design's split).
+    """
     shapes = ["x".join(str(x) for x in s) for s in factorizations(npus, MAX_DIMS)]
     default_shape = _default_shape(npus)
     params: list[Any] = [Categorical("shape", tuple(shapes), default=default_shape)]
@@ -41,9 +44,22 @@ def training_design_space(npus: int = 64, max_parallel: int = 16) -> DesignSpace
     for i in range(MAX_DIMS):
         params.append(Categorical(f"alg{i}", ALGORITHMS, default="ring"))
     params.append(Values("chunks", (1, 2, 4, 8, 16), default=4))
-    params.append(PowerOfTwo("tp", 1, max_parallel, default=2))
-    params.append(PowerOfTwo("pp", 1, max_parallel, default=2))
+    params.append(PowerOfTwo("tp", 1, max_parallel, default=tp))
+    params.append(PowerOfTwo("pp", 1, max_parallel, default=pp))
     return DesignSpace(params)
+
+
+def _baseline(simulator: Simulator, npus: int, workload: str) -> tuple[DesignSpace, dict[str, float]]:
+    """The design space whose default (the baseline) is feasible for ``workload``: TP = PP = 2
+    if possible, else the first feasible of (1, 2), (2, 1), (1, 1), (4, 4), (8, 8)."""
+    errors = []
+    for tp, pp in ((2, 2), (1, 2), (2, 1), (1, 1), (4, 4), (8, 8)):
+        space = training_design_space(npus, tp=tp, pp=pp)
+        try:
+            return space, simulator.evaluate(space.default(), workload)
+        except SimulationError as exc:
+            errors.append(f"tp={tp}, pp={pp}: {exc}")
+    raise ValueError(f"no feasible baseline design for workload {workload!r} on {npus} NPUs: " + "; ".join(errors))
 
 
 class StepTimeUnderBudget(Objective):
@@ -98,7 +114,10 @@ class TrainingEnv(DSEEnv):
     ## Observation Space
     ``Box(-1, 1, (4,))``: step time (ms), exposed communication (ms), network cost (link-GB/s)
     and memory per NPU (GiB) of the last design, squashed as ``x / (|x| + s)``
-    (:class:`archgym.env.DSEEnv`); scales are the baseline design's values.
+    (:class:`archgym.env.DSEEnv`); scales are the baseline design's values. The baseline is
+    the space's default: ``4x4x4`` (64 NPUs; the most cubic 3-D shape otherwise), Ring / Switch
+    / Switch at 100 GB/s each, ring algorithms, 4 chunks, TP = PP = 2 (for a workload where
+    that is infeasible, e.g. ``resnet50`` without TP, the first feasible of a short list).
 
     ## Rewards
     Default ``step_time_under_budget`` (:class:`StepTimeUnderBudget`): ``−step / baseline_step``
@@ -150,8 +169,7 @@ class TrainingEnv(DSEEnv):
         self.budget = float(BUDGET_PER_NPU * npus if budget is None else budget)
         if not self.budget > 0:
             raise ValueError(f"budget must be positive (link-GB/s), got {budget!r}")
-        space = training_design_space(npus)
-        self.baseline_metrics = simulator.evaluate(space.default(), workload)
+        space, self.baseline_metrics = _baseline(simulator, npus, workload)
         scales = {m: self.baseline_metrics[m] for m in OBSERVED_METRICS if self.baseline_metrics[m] > 0}
         if reward == "step_time_under_budget":
             metrics = {m.name: m for m in simulator.metrics}
