@@ -138,6 +138,8 @@ class TrainingEnv(DSEEnv):
     micro_batch=..`` | a workload CSV path (:mod:`archgym.simulators.training.workloads`).
     ``budget``: network cost budget (link-GB/s). ``npu``: :class:`~archgym.simulators.training.step.NPUConfig`
     or a dict of its fields. ``congestion_aware``: link-sharing model (slower, per design).
+    ``accelerator``: an ``archgym/Accelerator-v0`` design dict; per-layer compute then comes
+    from its analytical model instead of the roofline (accelerator and network co-design).
     ``simulator``: any Simulator with the same metrics (e.g. a proxy). ``reward``, ``targets``,
     ``weights``, ``cache``, ``reward_kwargs``: as :class:`archgym.env.DSEEnv`.
 
@@ -152,6 +154,7 @@ class TrainingEnv(DSEEnv):
         budget: float | None = None,
         npu: NPUConfig | Mapping[str, float] | None = None,
         congestion_aware: bool = False,
+        accelerator: Mapping[str, Any] | None = None,
         simulator: Simulator | None = None,
         reward: str | Objective = "step_time_under_budget",
         targets: Mapping[str, float] | None = None,
@@ -164,7 +167,7 @@ class TrainingEnv(DSEEnv):
         if isinstance(npu, Mapping):
             npu = NPUConfig(**npu)
         if simulator is None:
-            simulator = TrainingSimulator(npus=npus, npu=npu, congestion_aware=congestion_aware)
+            simulator = TrainingSimulator(npus=npus, npu=npu, congestion_aware=congestion_aware, accelerator=accelerator)
         self.npus = npus
         self.budget = float(BUDGET_PER_NPU * npus if budget is None else budget)
         if not self.budget > 0:

@@ -157,7 +157,19 @@ class TrainingSimulator(Simulator):
         endpoint_delay_ns: float = 10.0,
         local_mem_bw_gbps: float = 1600.0,
         congestion_aware: bool = False,
+        accelerator: Mapping[str, Any] | None = None,
     ) -> None:
+        """
+        Args:
+            npus: NPU count designs must have (``None``: any).
+            npu: roofline parameters and memory of one NPU.
+            latency_ns: per-hop link latency of a dimension whose design has no ``lat{i}``.
+            endpoint_delay_ns, local_mem_bw_gbps: ASTRA-sim system settings (see :mod:`.collectives`).
+            congestion_aware: share links (FIFO) instead of the congestion-unaware model.
+            accelerator: an ``archgym/Accelerator-v0`` design; per-layer compute then comes from
+                its analytical model (the layers' ``kernels``, one sample each, scaled by the
+                micro-batch and divided by TP) instead of the roofline; memory stays ``npu``'s.
+        """
         if npus is not None and (isinstance(npus, bool) or not isinstance(npus, int) or npus < 2):
             raise ValueError(f"npus must be an integer >= 2, got {npus!r}")
         if not latency_ns > 0:
@@ -166,15 +178,22 @@ class TrainingSimulator(Simulator):
         self.npu = npu or NPUConfig()
         self.latency_ns = float(latency_ns)
         self.system = SystemConfig(endpoint_delay_ns, 4, local_mem_bw_gbps, congestion_aware)
+        self.accelerator = None
+        if accelerator is not None:
+            from archgym.simulators.accelerator.hardware import AcceleratorDesign
+
+            self.accelerator = AcceleratorDesign.from_mapping(accelerator).to_dict()  # validates, fills defaults
         self._stages: dict[tuple[str, int, int], _Stage] = {}
         self._workloads: dict[str, TrainingWorkload] = {}
         self._topologies: dict[tuple, tuple] = {}
         self._shapes: dict[str, tuple[int, ...]] = {}
         self._splits: dict[tuple, Any] = {}
         self._groups: dict[tuple, list] = {}
+        self._accel_times: dict[str, np.ndarray] = {}
 
     def fingerprint(self) -> str:
-        return f"{self.identity}|npus={self.npus}|{self.npu}|lat={self.latency_ns}|{self.system}"
+        accel = "" if self.accelerator is None else f"|accelerator={sorted(self.accelerator.items())}"
+        return f"{self.identity}|npus={self.npus}|{self.npu}|lat={self.latency_ns}|{self.system}{accel}"
 
     def workload_key(self, workload: str) -> str:
         return self._workload(workload).key
@@ -273,7 +292,10 @@ class TrainingSimulator(Simulator):
         params = np.array([layer.params for layer in layers]) / div
         boundary = np.array([layer.boundary_bytes for layer in layers]) * b / div
         traffic = params * BYTES_PER_VALUE + 2 * boundary
-        fwd = np.maximum(flops / (self.npu.peak_tflops * 1e3 * self.npu.efficiency), traffic / self.npu.mem_bw_gbps)
+        if self.accelerator is None:
+            fwd = np.maximum(flops / (self.npu.peak_tflops * 1e3 * self.npu.efficiency), traffic / self.npu.mem_bw_gbps)
+        else:
+            fwd = self._accelerator_times(wl) * b / div
         best = None
         for lo, hi in _stage_cuts(np.array([layer.fwd_flops for layer in layers]), pp):
             compute = 3.0 * fwd[lo:hi].sum()
@@ -297,6 +319,39 @@ class TrainingSimulator(Simulator):
         )
         self._stages[key] = stage
         return stage
+
+    def _accelerator_times(self, wl: TrainingWorkload) -> np.ndarray:
+        """Forward time (ns) of one sample per layer on the accelerator design (analytical model)."""
+        cached = self._accel_times.get(wl.key)
+        if cached is not None:
+            return cached
+        import dataclasses
+
+        from archgym.simulators.accelerator.analytical import AnalyticalAccelerator
+        from archgym.simulators.accelerator.layers import Workload
+
+        unique = list(dict.fromkeys(wl.layers))
+        missing = [layer.name for layer in unique if layer.fwd_flops > 0 and not layer.kernels]
+        if missing:
+            raise SimulationError(
+                f"workload {wl.name!r} has layers without accelerator kernels ({', '.join(missing[:3])}); "
+                "use the roofline (no accelerator=)"
+            )
+        kernels, owner = [], []
+        for i, layer in enumerate(unique):
+            for j, kernel in enumerate(layer.kernels):
+                kernels.append(dataclasses.replace(kernel, name=f"{i}.{j}.{kernel.name}"))
+                owner.append(i)
+        per_layer = np.zeros(len(unique))
+        if kernels:
+            breakdown = AnalyticalAccelerator().breakdown(self.accelerator, Workload.from_layers(wl.name, kernels))
+            ns_per_cycle = 1e3 / float(self.accelerator["clock_mhz"])
+            for i, row in zip(owner, breakdown.layers):
+                per_layer[i] += row["cycles"] * row["repeat"] * ns_per_cycle
+        index = {layer: i for i, layer in enumerate(unique)}
+        times = np.array([per_layer[index[layer]] for layer in wl.layers])
+        self._accel_times[wl.key] = times
+        return times
 
     def _parallel_split(self, wl: TrainingWorkload, npus: int, tp: int, pp: int) -> tuple[int, int, _Stage, float]:
         """Checks of a DP x TP x PP split that do not depend on the network; ``(dp, micro-batches, stage, memory)``."""

@@ -38,6 +38,7 @@ Other ``#`` lines and blank lines are comments. A malformed row raises
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import hashlib
 import io
@@ -67,6 +68,10 @@ class TrainingLayer:
     boundary_bytes: float
     tp_split: bool = True
     tp_comm_bytes: float = 0.0
+    #: the forward pass of one sample as accelerator layers (conv/GEMM loop nests of
+    #: :mod:`archgym.simulators.accelerator.layers`), for per-layer times from Accelerator-v0's
+    #: analytical model; empty = roofline only
+    kernels: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -115,15 +120,24 @@ def gpt(
             raise TrainingWorkloadError(f"GPT {label} must be a positive integer, got {value!r}")
     if hidden % heads:
         raise TrainingWorkloadError(f"GPT hidden size {hidden} is not divisible by heads {heads}")
+    from archgym.simulators.accelerator.layers import Layer
+
     s, h, a = float(seq), float(hidden), float(heads)
     act = s * h * BYTES_PER_VALUE
     embedding = TrainingLayer("embedding", 0.0, vocab * h + s * h, act, act, True, act)
-    # Megatron-LM's two TP regions per transformer layer, each ending in one all-reduce of b·s·h
+    # Megatron-LM's two TP regions per transformer layer, each ending in one all-reduce of b·s·h;
+    # kernels: the same FLOPs as GEMMs (QKV, per-head scores and context, output projection; 2 MLP GEMMs)
     attention = TrainingLayer(
-        "attention", 8 * s * h * h + 4 * s * s * h, 4 * h * h, s * h * 11 + 5 * a * s * s, act, True, act
+        "attention", 8 * s * h * h + 4 * s * s * h, 4 * h * h, s * h * 11 + 5 * a * s * s, act, True, act,
+        (Layer.gemm("qkv", M=seq, N=3 * hidden, K=hidden),
+         Layer.gemm("scores", M=seq, N=seq, K=hidden // heads, repeat=heads),
+         Layer.gemm("context", M=seq, N=hidden // heads, K=seq, repeat=heads),
+         Layer.gemm("proj", M=seq, N=hidden, K=hidden)),
     )
-    mlp = TrainingLayer("mlp", 16 * s * h * h, 8 * h * h, s * h * 23, act, True, act)
-    head = TrainingLayer("lm_head", 2 * s * h * vocab, vocab * h, s * vocab * BYTES_PER_VALUE, act, True, 0.0)
+    mlp = TrainingLayer("mlp", 16 * s * h * h, 8 * h * h, s * h * 23, act, True, act,
+                        (Layer.gemm("fc1", M=seq, N=4 * hidden, K=hidden), Layer.gemm("fc2", M=seq, N=hidden, K=4 * hidden)))
+    head = TrainingLayer("lm_head", 2 * s * h * vocab, vocab * h, s * vocab * BYTES_PER_VALUE, act, True, 0.0,
+                         (Layer.gemm("logits", M=seq, N=vocab, K=hidden),))
     return TrainingWorkload(
         name or f"gpt:layers={layers},hidden={hidden},heads={heads},seq={seq},vocab={vocab},batch={batch},micro_batch={micro_batch}",
         (embedding,) + (attention, mlp) * layers + (head,),
@@ -147,7 +161,8 @@ def resnet50(batch: int = 4096, micro_batch: int = 16) -> TrainingWorkload:
     layers = []
     for layer in load_workload("resnet50").layers:
         out = float(layer.output_elements) * BYTES_PER_VALUE
-        row = TrainingLayer(layer.name, 2.0 * layer.macs, float(layer.weight_elements), out, out, False, 0.0)
+        single = dataclasses.replace(layer, repeat=1)
+        row = TrainingLayer(layer.name, 2.0 * layer.macs, float(layer.weight_elements), out, out, False, 0.0, (single,))
         layers.extend([row] * layer.repeat)
     return TrainingWorkload("resnet50", tuple(layers), batch, micro_batch, None)
 
