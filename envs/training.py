@@ -28,7 +28,7 @@ def _default_shape(npus: int) -> str:
     return "x".join(str(x) for x in sorted(best))
 
 
-def training_design_space(npus: int = 64, max_parallel: int = 16, tp: int = 2, pp: int = 2) -> DesignSpace:
+def training_design_space(npus: int = 64, max_parallel: int = 16, tp: int = 4, pp: int = 2) -> DesignSpace:
     """Topology shape, per-dimension kind / bandwidth / algorithm, chunks, TP and PP for ``npus`` NPUs.
 
     ``tp`` / ``pp`` are the defaults of those parameters (the baseline design's split).
@@ -50,10 +50,10 @@ def training_design_space(npus: int = 64, max_parallel: int = 16, tp: int = 2, p
 
 
 def _baseline(simulator: Simulator, npus: int, workload: str) -> tuple[DesignSpace, dict[str, float]]:
-    """The design space whose default (the baseline) is feasible for ``workload``: TP = PP = 2
-    if possible, else the first feasible of (1, 2), (2, 1), (1, 1), (4, 4), (8, 8)."""
+    """The design space whose default (the baseline) is feasible for ``workload``: TP = 4, PP = 2
+    if possible, else the first feasible of (4, 1), (1, 4), (1, 1), (4, 4), (4, 8)."""
     errors = []
-    for tp, pp in ((2, 2), (1, 2), (2, 1), (1, 1), (4, 4), (8, 8)):
+    for tp, pp in ((4, 2), (4, 1), (1, 4), (1, 1), (4, 4), (4, 8)):
         space = training_design_space(npus, tp=tp, pp=pp)
         try:
             return space, simulator.evaluate(space.default(), workload)
@@ -116,8 +116,9 @@ class TrainingEnv(DSEEnv):
     and memory per NPU (GiB) of the last design, squashed as ``x / (|x| + s)``
     (:class:`archgym.env.DSEEnv`); scales are the baseline design's values. The baseline is
     the space's default: ``4x4x4`` (64 NPUs; the most cubic 3-D shape otherwise), Ring / Switch
-    / Switch at 100 GB/s each, ring algorithms, 4 chunks, TP = PP = 2 (for a workload where
-    that is infeasible, e.g. ``resnet50`` without TP, the first feasible of a short list).
+    / Switch at 100 GB/s each, ring algorithms, 4 chunks, TP = 4 (filling the ring), PP = 2 (for
+    a workload where that is infeasible, e.g. ``resnet50`` without TP, the first feasible of a
+    short list).
 
     ## Rewards
     Default ``step_time_under_budget`` (:class:`StepTimeUnderBudget`): ``−step / baseline_step``

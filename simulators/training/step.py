@@ -5,9 +5,13 @@ The step model (Megatron-LM-style 3-D parallelism; assumptions stated so they ca
 * ``NPUs = DP × TP × PP``. Groups are laid on the network from the fastest-varying NPU index:
   tensor-parallel groups take the first dimensions, pipeline groups the next, data-parallel
   groups the rest (Megatron-LM's rank order, so TP traffic stays on the innermost, usually
-  fastest, dimensions). A group boundary inside a dimension splits it into two dimensions of
-  the same kind, bandwidth and latency, as ASTRA-sim's ``Sys::break_dimension`` does; a
-  dimension that the group size does not divide makes the split infeasible.
+  fastest, dimensions). A group boundary inside a Switch or FullyConnected dimension splits it
+  into two dimensions of the same kind, bandwidth and latency (a subset of a switch or of a
+  fully connected group is one too), as ASTRA-sim's ``Sys::break_dimension`` does. Inside a
+  Ring dimension it is infeasible: ASTRA-sim would treat both parts as rings at full link
+  bandwidth, but a segment of a ring is not a ring (its closing hop crosses the other NPUs) and a
+  strided sub-ring shares links, so that would flatter rings. A dimension that the group size
+  does not divide is infeasible too.
 * Layers are cut into ``PP`` contiguous stages balancing forward FLOPs. The slowest stage sets
   the pace. Per micro-batch a stage computes forward + backward (backward = 2 × forward), runs
   one blocking all-reduce per TP-communicating layer in each direction, and exchanges the
@@ -559,6 +563,11 @@ def _split_groups(dims: list[tuple], groups: Sequence[int]) -> list[list[tuple]]
                 if n % need:
                     raise SimulationError(
                         f"a parallel group of {g} NPUs cannot split a network dimension of {n} (not a divisor)"
+                    )
+                if kind == 0:
+                    raise SimulationError(
+                        f"a parallel group of {g} NPUs would split a Ring dimension of {n}: part of a ring is not a "
+                        f"ring; choose dimensions that the TP / PP groups fill exactly, or a Switch / FullyConnected one"
                     )
                 mine.append((kind, need, bw, lat, alg))
                 queue[0] = (kind, n // need, bw, lat, alg)

@@ -39,7 +39,8 @@ def test_over_budget_is_penalised(env):
     "change,match",
     [
         (dict(tp=16, pp=16), "does not divide the 64 NPUs"),
-        (dict(tp=16, pp=1, shape="64"), None),  # feasible: 16 divides heads 16
+        (dict(tp=16, pp=1, shape="64", kind0="Switch"), None),  # feasible: 16 divides heads 16; a switch splits
+        (dict(tp=16, pp=1, shape="64", kind0="Ring"), "would split a Ring dimension"),
         (dict(shape="3x3x7"), "not one of|shape"),
     ],
 )
@@ -55,7 +56,7 @@ def test_infeasible_designs_do_not_crash(env, change, match):
         assert not info.get("error")
     else:
         assert reward == -1000.0 and not info["feasible"]
-        assert "does not divide" in info["error"]
+        assert match in info["error"]
 
 
 def test_256_npus_space_and_other_rewards():

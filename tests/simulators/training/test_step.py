@@ -37,7 +37,7 @@ def test_compute_is_the_roofline():
 def test_parallelism_shapes_the_costs(sim):
     no_pp = sim.evaluate(dict(BASE, pp=1), "gpt3-1.3b")
     assert no_pp["bubble_ms"] == 0 and no_pp["pp_comm_ms"] == 0
-    no_tp = sim.evaluate(dict(BASE, tp=1), "gpt3-1.3b")
+    no_tp = sim.evaluate(dict(BASE, tp=1, kind0="Switch"), "gpt3-1.3b")
     assert no_tp["tp_comm_ms"] == 0
     only_dp_free = sim.evaluate(dict(BASE, tp=8, pp=8), "gpt3-1.3b")
     assert only_dp_free["dp_comm_ms"] == 0 and only_dp_free["dp"] == 1
@@ -104,6 +104,11 @@ def test_group_must_align_with_dimensions():
     design = dict(BASE, shape="3x16", tp=2, pp=1, alg0="ring", alg1="ring")
     with pytest.raises(SimulationError, match="group of 2 NPUs cannot split a network dimension of 3"):
         sim.evaluate(design, "gpt:layers=4,hidden=256,heads=4,seq=128,vocab=1000,batch=48,micro_batch=1")
+    with pytest.raises(SimulationError, match="would split a Ring dimension of 16"):
+        TrainingSimulator(npus=64).evaluate(dict(BASE, shape="16x4", kind0="Ring", tp=4, pp=1), "gpt3-1.3b")
+    # a switch may be split: any subset of a switch is a switch
+    TrainingSimulator(npus=64).evaluate(dict(BASE, shape="16x4", kind0="Switch", alg0="halvingDoubling", tp=4, pp=1),
+                                        "gpt3-1.3b")
     hd = dict(BASE, shape="6x8", tp=2, pp=1, alg0="halvingDoubling", alg1="ring")
     with pytest.raises(SimulationError, match="power-of-two"):
         TrainingSimulator(npus=48).evaluate(dict(hd, shape="12x4", tp=1, pp=1),
