@@ -92,3 +92,16 @@ def test_budget_objective_validation():
         gym.make("archgym/Training-v0", budget=-1)
     with pytest.raises(ValueError, match="npus must be an integer"):
         gym.make("archgym/Training-v0", npus=2.5)
+
+
+def test_readme_example_runs(capsys):
+    """The README's Training-v0 snippet runs as shown (with a smaller budget)."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### Distributed training systems (`archgym/Training-v0`)", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    assert "budget=1000" in code
+    exec(compile(code.replace("budget=1000", "budget=20"), "README[training]", "exec"), {})
+    assert "shape" in capsys.readouterr().out
