@@ -39,6 +39,8 @@ test-fast: install
 benchmarks: install
 	$(BIN)/python benchmarks/dram_throughput.py
 	$(BIN)/python benchmarks/dram_validation.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/training_validation.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/training_worked_example.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info runs
