@@ -135,7 +135,7 @@ def phase_time(
     ``alg`` / ``kind`` are codes of :data:`ALGORITHMS` / :data:`TOPOLOGY_KINDS`.
     """
     alg, kind, n, bw, lat, c = np.broadcast_arrays(
-        np.asarray(alg), np.asarray(kind), np.asarray(n, dtype=np.int64), np.asarray(bw, dtype=float) if False else np.asarray(bw_bpns, dtype=float),
+        np.asarray(alg), np.asarray(kind), np.asarray(n, dtype=np.int64), np.asarray(bw_bpns, dtype=float),
         np.asarray(lat_ns, dtype=float), np.asarray(chunk, dtype=np.float64),
     )
     e = system.endpoint_delay_ns
@@ -149,12 +149,9 @@ def phase_time(
     def proc(m):
         return 3.0 * np.floor(m / mem)
 
-    time = np.zeros(n.shape)
     final = c.copy()
     m_n = np.floor(c / nn)
-    if collective == "all_reduce":
-        final = c.copy()
-    elif collective == "reduce_scatter":
+    if collective == "reduce_scatter":
         final = m_n
     elif collective == "all_gather":
         final = c * nn
