@@ -25,7 +25,6 @@ import csv
 import json
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 import time

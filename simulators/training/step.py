@@ -46,7 +46,6 @@ import numpy as np
 from archgym.simulator import Metric, SimulationError, Simulator
 from archgym.simulators.training.collectives import (
     ALGORITHMS,
-    DIRECT,
     HD,
     CollectiveError,
     SystemConfig,
