@@ -120,7 +120,23 @@ MULTI_DIM = [
 ]
 
 
-def astrasim_checks(bin_dir: Path, data: Path, sizes=(1048576, 67108864)) -> dict:
+def random_multi_dim(n: int, seed: int = 0) -> list[tuple]:
+    """``n`` random 16-NPU networks of 2-3 dimensions with random blocks, bandwidths and algorithms."""
+    rng = np.random.default_rng(seed)
+    shapes = [(4, 4), (2, 8), (8, 2), (2, 2, 4), (4, 2, 2), (2, 4, 2)]
+    out = []
+    for _ in range(n):
+        shape = shapes[rng.integers(len(shapes))]
+        kinds = tuple(str(k) for k in rng.choice(["Ring", "FullyConnected", "Switch"], len(shape)))
+        bws = tuple(float(b) for b in rng.choice([25, 50, 100, 200], len(shape)))
+        algs = tuple(str(a) for a in rng.choice(["ring", "direct", "halvingDoubling"], len(shape)))
+        coll = str(rng.choice(["all_reduce", "all_gather", "reduce_scatter", "all_to_all"]))
+        size = int(rng.choice([65536, 1048576, 16777216, 67108864]))
+        out.append((kinds, shape, bws, algs, coll, size))
+    return out
+
+
+def astrasim_checks(bin_dir: Path, data: Path, sizes=(1048576, 67108864), random_runs: int = 40) -> dict:
     binary = bin_dir / "AstraSim_Analytical_Congestion_Unaware"
     inputs = data / "inputs"
     memory = inputs / "configs" / "remote_memory_no_expansion.json"
@@ -140,40 +156,50 @@ def astrasim_checks(bin_dir: Path, data: Path, sizes=(1048576, 67108864)) -> dic
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         base = json.loads((inputs / "configs" / "sys_ring.json").read_text())
-        for kinds, shape, bws in MULTI_DIM:
-            npus = int(np.prod(shape))
-            net = tmp / f"net_{'_'.join(kinds)}.yml"
-            net.write_text(
-                f"topology: [ {', '.join(kinds)} ]\nnpus_count: [ {', '.join(map(str, shape))} ]\n"
-                f"bandwidth: [ {', '.join(map(str, bws))} ]\nlatency: [ {', '.join(['500.0'] * len(shape))} ]\n"
-            )
-            algs = [NATURAL_ALGORITHM[k] for k in kinds]
-            for coll in ("all_reduce", "all_gather", "reduce_scatter", "all_to_all"):
-                these = ["direct" if (a == "halvingDoubling" and coll == "all_to_all") else a for a in algs]
-                system = dict(base)
-                for key in ("all-reduce", "all-gather", "reduce-scatter", "all-to-all"):
-                    system[f"{key}-implementation"] = ["direct" if (a == "halvingDoubling" and key == "all-to-all") else a for a in algs]
-                sys_path = tmp / f"sys_{'_'.join(algs)}.json"
-                sys_path.write_text(json.dumps(system))
-                for size in sizes:
-                    src = inputs / "et" / f"{coll}_8npus_{size}B"
-                    if not src.exists():  # reference ETs exist for its five sizes; others are written by copying
-                        src = inputs / "et" / f"{coll}_8npus_1048576B"
-                        et_bytes = _retarget_et((src / f"{coll}.0.et").read_bytes(), size)
-                    else:
-                        et_bytes = (src / f"{coll}.0.et").read_bytes()
-                    et_dir = tmp / f"et_{coll}_{npus}_{size}"
-                    et_dir.mkdir(exist_ok=True)
-                    for rank in range(npus):  # every rank's ET is identical for a single collective
-                        (et_dir / f"{coll}.{rank}.et").write_bytes(et_bytes)
-                    ref, wall = _run_astrasim(binary, str(et_dir / coll), sys_path, net, memory)
-                    topo = Topology.from_lists(list(kinds), list(shape), list(bws), 500.0)
-                    t = collective_time(topo, coll, size, these)
-                    rows.append(dict(topology="_".join(kinds), shape="x".join(map(str, shape)), bandwidths=list(bws),
-                                     algorithms=these, collective=coll, size_bytes=size, astrasim_ns=ref,
-                                     archgym_ns=t, error_pct=100 * (t - ref) / ref, astrasim_wall_s=wall))
+        cases = [(kinds, shape, bws, None, coll, size) for kinds, shape, bws in MULTI_DIM
+                 for coll in ("all_reduce", "all_gather", "reduce_scatter", "all_to_all") for size in sizes]
+        cases += random_multi_dim(random_runs)
+        for kinds, shape, bws, algs, coll, size in cases:
+            rows.append(_compare(binary, tmp, inputs, memory, base, kinds, shape, bws, algs, coll, size))
+    from scipy.stats import spearmanr
+
+    rand = rows[-random_runs:] if random_runs else []
+    rho = float(spearmanr([r["astrasim_ns"] for r in rand], [r["archgym_ns"] for r in rand])[0]) if rand else None
     return dict(astrasim_run_s=float(np.mean(walls)), archgym_collective_s=float(np.mean(ours)),
-                speedup=float(np.mean(walls) / np.mean(ours)), multi_dim=rows)
+                speedup=float(np.mean(walls) / np.mean(ours)), multi_dim=rows, random_spearman=rho)
+
+
+def _compare(binary, tmp, inputs, memory, base, kinds, shape, bws, algs, coll, size) -> dict:
+    """One collective on one multi-dimensional network through ASTRA-sim and through archgym."""
+    npus = int(np.prod(shape))
+    if algs is None:
+        algs = tuple(NATURAL_ALGORITHM[k] for k in kinds)
+    these = ["direct" if (a == "halvingDoubling" and coll == "all_to_all") else a for a in algs]
+    tag = f"{'_'.join(kinds)}_{'x'.join(map(str, shape))}_{'_'.join(map(str, bws))}_{'_'.join(algs)}"
+    net = tmp / f"net_{tag}.yml"
+    net.write_text(
+        f"topology: [ {', '.join(kinds)} ]\nnpus_count: [ {', '.join(map(str, shape))} ]\n"
+        f"bandwidth: [ {', '.join(map(str, bws))} ]\nlatency: [ {', '.join(['500.0'] * len(shape))} ]\n"
+    )
+    system = dict(base)
+    for key in ("all-reduce", "all-gather", "reduce-scatter", "all-to-all"):
+        system[f"{key}-implementation"] = ["direct" if (a == "halvingDoubling" and key == "all-to-all") else a for a in algs]
+    sys_path = tmp / f"sys_{tag}.json"
+    sys_path.write_text(json.dumps(system))
+    src = inputs / "et" / f"{coll}_8npus_{size}B" / f"{coll}.0.et"
+    if src.exists():
+        et_bytes = src.read_bytes()
+    else:  # the reference ships five sizes; others: the same ET with comm_size rewritten
+        et_bytes = _retarget_et((inputs / "et" / f"{coll}_8npus_1048576B" / f"{coll}.0.et").read_bytes(), size)
+    et_dir = tmp / f"et_{coll}_{npus}_{size}"
+    et_dir.mkdir(exist_ok=True)
+    for rank in range(npus):  # every rank's ET is identical for a single collective
+        (et_dir / f"{coll}.{rank}.et").write_bytes(et_bytes)
+    ref, wall = _run_astrasim(binary, str(et_dir / coll), sys_path, net, memory)
+    t = collective_time(Topology.from_lists(list(kinds), list(shape), list(bws), 500.0), coll, size, these)
+    return dict(topology="_".join(kinds), shape="x".join(map(str, shape)), bandwidths=list(bws), algorithms=these,
+                collective=coll, size_bytes=size, astrasim_ns=ref, archgym_ns=t, error_pct=100 * (t - ref) / ref,
+                astrasim_wall_s=wall)
 
 
 def _varint(value: int) -> bytes:
@@ -249,7 +275,8 @@ def main() -> None:
             print(f"  {r['topology']:28} {r['shape']:6} {r['collective']:15} {r['size_bytes']:>10} "
                   f"astra {r['astrasim_ns']:>12.0f} ours {r['archgym_ns']:>12.0f}  {r['error_pct']:+.2f} %")
         errs = [abs(r["error_pct"]) for r in astra["multi_dim"]]
-        print(f"multi-dimensional: {len(errs)} runs, max |error| {max(errs):.2f} %, mean {np.mean(errs):.2f} %")
+        print(f"multi-dimensional: {len(errs)} runs, max |error| {max(errs):.2f} %, mean {np.mean(errs):.2f} %, "
+              f"within 1 %: {sum(e <= 1 for e in errs)}; Spearman over the random ones: {astra['random_spearman']:.3f}")
     else:
         print("ASTRA-sim binaries not given (--astrasim-bin): no per-run timing or multi-dimensional check")
 
