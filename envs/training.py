@@ -12,6 +12,7 @@ from archgym.simulator import SimulationError, Simulator
 from archgym.simulators.training.collectives import ALGORITHMS
 from archgym.simulators.training.network import TOPOLOGY_KINDS, factorizations
 from archgym.simulators.training.step import MAX_DIMS, NPUConfig, TrainingSimulator
+from archgym.simulators.training.workloads import load_training_workload
 from archgym.spaces import Categorical, DesignSpace, PowerOfTwo, Values
 
 #: link bandwidths a dimension may get (GB/s per link, ASTRA-sim's 2^30-byte GB)
@@ -173,6 +174,7 @@ class TrainingEnv(DSEEnv):
         self.budget = float(BUDGET_PER_NPU * npus if budget is None else budget)
         if not self.budget > 0:
             raise ValueError(f"budget must be positive (link-GB/s), got {budget!r}")
+        load_training_workload(workload)  # an unknown name or malformed file: its own clear error, once
         space, self.baseline_metrics = _baseline(simulator, npus, workload)
         scales = {m: self.baseline_metrics[m] for m in OBSERVED_METRICS if self.baseline_metrics[m] > 0}
         if reward == "step_time_under_budget":

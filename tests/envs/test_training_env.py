@@ -92,6 +92,16 @@ def test_budget_objective_validation():
         gym.make("archgym/Training-v0", budget=-1)
     with pytest.raises(ValueError, match="npus must be an integer"):
         gym.make("archgym/Training-v0", npus=2.5)
+    with pytest.raises(ValueError, match="unknown training workload 'gpt5'"):
+        gym.make("archgym/Training-v0", workload="gpt5")
+
+
+def test_malformed_workload_file_is_reported(tmp_path):
+    path = tmp_path / "model.csv"
+    path.write_text("# global_batch: 64\n# micro_batch: 1\nname,fwd_flops,params,activation_bytes,boundary_bytes,"
+                    "tp_split,tp_comm_bytes\nblock,1e9,1e6,1e5,1e5,2,0\n")
+    with pytest.raises(ValueError, match="model.csv:4: tp_split must be 0 or 1"):
+        gym.make("archgym/Training-v0", workload=str(path))
 
 
 def test_readme_example_runs(capsys):
