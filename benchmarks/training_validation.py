@@ -102,7 +102,7 @@ def _run_astrasim(binary: Path, workload: str, system: Path, network: Path, memo
     proc = subprocess.run(
         [str(binary), f"--workload-configuration={workload}", f"--system-configuration={system}",
          f"--remote-memory-configuration={memory}", f"--network-configuration={network}"],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True, text=True, timeout=600, cwd=tempfile.gettempdir(),  # it writes logs into its cwd
     )
     wall = time.perf_counter() - start
     finished = [int(x) for x in re.findall(r"sys\[\d+\] finished, (\d+) cycles", proc.stdout + proc.stderr)]
