@@ -52,7 +52,7 @@ from archgym.simulators.training.collectives import (
     algorithm_code,
     collective_time,
     phase_time,
-    pipeline_time,
+    schedule_chunks,
 )
 from archgym.simulators.training.network import (
     TOPOLOGY_KINDS,
@@ -521,22 +521,30 @@ def allreduce_batch(sub: np.ndarray, size: np.ndarray, chunks: np.ndarray, syste
     K = sub.shape[1]
     idx = np.arange(K)
     last = np.where(active.any(axis=1), (active * (idx + 1)).max(axis=1) - 1, -1)
-    phases = []
+    phases, phase_dims = [], []
     c = chunk.copy()
     for j in range(K):
         t_rs, out_rs = phase_time("reduce_scatter", alg[:, j], kind[:, j], n[:, j], bw[:, j], lat[:, j], c, system)
         t_ar, _ = phase_time("all_reduce", alg[:, j], kind[:, j], n[:, j], bw[:, j], lat[:, j], c, system)
         is_rs, is_ar = j < last, j == last
         phases.append(np.where(is_rs, t_rs, np.where(is_ar, t_ar, 0.0)))
+        phase_dims.append(j)
         c = np.where(is_rs, out_rs, c)
-    sizes_back = []
     for j in reversed(range(K - 1)):
         t_ag, out_ag = phase_time("all_gather", alg[:, j], kind[:, j], n[:, j], bw[:, j], lat[:, j], c, system)
         is_ag = j < last
         phases.append(np.where(is_ag, t_ag, 0.0))
+        phase_dims.append(j)
         c = np.where(is_ag, out_ag, c)
-    times = pipeline_time(np.stack(phases, axis=-1), count)
-    return np.where(last >= 0, times, 0.0)
+    durations = np.stack(phases, axis=-1)
+    # one active dimension or one chunk: back to back; else the dimensions' queues (schedule_chunks)
+    times = np.where(last >= 0, durations.sum(axis=-1) * count, 0.0)
+    multi = (last >= 1) & (count > 1)
+    for top in np.unique(last[multi]):  # fewer phases to schedule when fewer dimensions are active
+        rows = multi & (last == top)
+        keep = [p for p, d in enumerate(phase_dims) if d <= top]
+        times[rows] = schedule_chunks(durations[rows][:, keep], np.broadcast_to(np.asarray(phase_dims)[keep], (int(rows.sum()), len(keep))), count[rows])
+    return times
 
 
 def _split_groups(dims: list[tuple], groups: Sequence[int]) -> list[list[tuple]]:

@@ -190,3 +190,22 @@ def test_bad_collective_input(call, match):
 def test_bad_topology(kwargs, match):
     with pytest.raises(TopologyError, match=match):
         Topology.from_lists(**kwargs)
+
+
+# ASTRA-sim c459ab6 built from source (benchmarks/training_validation.py --astrasim-bin), 16 NPUs,
+# 500 ns, 4 chunks, each block's natural algorithm; finish times in ns
+MULTI_DIM_CHECKS = [
+    (["Ring", "Ring"], [4, 4], [50.0, 50.0], "all_reduce", 64 * MIB, 1981676),
+    (["Switch", "FullyConnected"], [8, 2], [50.0, 100.0], "all_reduce", 1 * MIB, 59208),
+    (["Ring", "Ring", "Switch"], [2, 2, 4], [100.0, 50.0, 25.0], "all_reduce", 64 * MIB, 1299725),
+    (["Ring", "Switch"], [4, 4], [200.0, 50.0], "all_reduce", 64 * MIB, 636659),
+    (["FullyConnected", "Ring"], [4, 4], [100.0, 25.0], "all_gather", 64 * MIB, 8131680),
+    (["Ring", "Switch"], [4, 4], [200.0, 50.0], "all_to_all", 64 * MIB, 560169),
+]
+
+
+@pytest.mark.parametrize("kinds,shape,bws,coll,size,expected", MULTI_DIM_CHECKS)
+def test_multi_dimensional_matches_astrasim(kinds, shape, bws, coll, size, expected):
+    """Reduce-scatter and all-gather of an all-reduce queue for the same dimension (one chunk at a time)."""
+    topo = Topology.from_lists(kinds, shape, bws, 500.0)
+    assert collective_time(topo, coll, size) == pytest.approx(expected, rel=1e-6)
