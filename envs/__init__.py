@@ -81,3 +81,10 @@ register(
     description="CoDesign-v0 with reward log_ratio (0 = baseline, +0.1 = 10% better accuracy/latency/energy/area)",
     kwargs={"reward": "log_ratio"},
 )
+
+register(
+    "archgym/Training-v0",
+    entry_point="archgym.envs.training:TrainingEnv",
+    max_episode_steps=100,
+    description="distributed-training system: network topology, link bandwidths, collective algorithms, chunks and DP x TP x PP (ASTRA-sim analytical)",
+)
