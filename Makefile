@@ -42,6 +42,8 @@ benchmarks: install
 	$(BIN)/python benchmarks/dram_throughput.py
 	$(BIN)/python benchmarks/dram_validation.py
 	$(BIN)/python benchmarks/cli_startup.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/training_validation.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/training_worked_example.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info runs

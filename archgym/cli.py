@@ -246,10 +246,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(_table([("evaluations", result.evaluations), ("best reward", result.best_reward)],
                  f"{args.agent} on {args.env}"))
     print(_table(list((result.best_design or {}).items()), "best design"))
-    print(_table(sorted(result.best_metrics.items()), "its metrics"))
+    print(_baseline_comparison(args.env, env_kwargs, result.best_metrics))
+    print(_table(sorted(result.best_metrics.items()), "all its metrics"))
     if args.dataset:
         print(f"evaluations logged to {args.dataset}")
     return 0
+
+
+def _baseline_comparison(env_id: str, env_kwargs: dict[str, Any], best_metrics: dict[str, float]) -> str:
+    """The scored metrics of the best design against the baseline design (and the targets)."""
+    import gymnasium as gym
+
+    from archgym.baseline import baseline_table, format_table
+
+    env = gym.make(env_id, disable_env_checker=True, **env_kwargs)  # the baseline is evaluated once, cached by the env
+    try:
+        objective = env.unwrapped.objective
+        title = f"scored metrics (reward {objective.name}: 0 = baseline, +0.1 ~ 10% better)" if objective.name == "log_ratio" \
+            else f"scored metrics (reward {objective.name})"
+        return title + "\n" + format_table(baseline_table(env, {"best": best_metrics}))
+    finally:
+        env.close()
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ EXTRAS: dict[str, str] = {
     "nas": "weight-sharing supernets and zero-cost proxies (archgym/Supernet-v0, NASBench201-v0 metric=): torch",
     "bo": "the Bayesian-optimisation agent (bo): scikit-optimize, scikit-learn",
     "marl": "the multi-agent env and agent (marl): pettingzoo, torch",
-    "proxy": "proxy cost models (archgym proxy train|eval): scikit-learn, skops",
+    "proxy": "proxy cost models (archgym proxy train|eval): scikit-learn",
     "ray": "the Ray study backend (archgym lottery --backend ray)",
     "plot": "lottery report plots: matplotlib",
     "zigzag": "the ZigZag accelerator back-end",

@@ -41,6 +41,8 @@ class EnvMetadata:
     reward: str
     targets: Mapping[str, float | str]
     observed_metrics: tuple[str, ...]
+    #: the objectives of the vector reward (metric, sense, unit): :class:`archgym.objectives.ObjectiveSpec`
+    objectives: tuple[Any, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (``archgym describe --json``)."""
@@ -55,7 +57,18 @@ class EnvMetadata:
             "reward": self.reward,
             "targets": dict(self.targets),
             "observed_metrics": list(self.observed_metrics),
+            "objectives": [{"metric": o.metric, "sense": o.sense, "unit": o.unit} for o in self.objectives],
         }
+
+
+def default_targets_text(reward: str, target_metrics: tuple[str, ...], objectives: tuple[Any, ...],
+                         improvement: float) -> dict[str, float | str]:
+    """How an env that derives its default targets from its baseline design describes them statically:
+    ``log_ratio``/``vector`` rewards are measured against the baseline itself, other rewards against
+    targets ``improvement`` below it."""
+    if reward in ("log_ratio", "vector"):
+        return {o.metric: "the baseline design's value" for o in objectives}
+    return {m: f"{improvement:.0%} below the baseline design" for m in target_metrics}
 
 
 @dataclass(frozen=True)
@@ -151,15 +164,20 @@ def env_entry(id: str) -> EnvEntry:
 _MAKE_KEYWORDS: tuple[str, ...] = ("max_episode_steps", "disable_env_checker")
 
 
+def _import_module_of(id: str) -> str:
+    """Gymnasium's ``"module:Env-v0"`` form: import ``module`` (which registers the env) and return
+    the bare id, as ``gym.make`` does."""
+    if ":" not in id:
+        return id
+    module, _, name = id.partition(":")
+    importlib.import_module(module)
+    return name
+
+
 def check_env_kwargs(id: str, env_kwargs: Mapping[str, Any]) -> None:
     """Refuse ``gym.make`` keywords that env ``id``'s entry point does not take, naming the ones it
-    does (instead of the ``TypeError`` construction would raise). Imports the env's module only.
-    Accepts ``gym.make``'s ``"module:EnvId"`` form (the module is imported first, as there)."""
-    module, sep, name = id.partition(":")
-    if sep:
-        importlib.import_module(module)
-        id = name
-    spec = gym.spec(id)  # an unknown id raises gymnasium's own error, naming it
+    does (instead of the ``TypeError`` construction would raise). Imports the env's module only."""
+    spec = gym.spec(_import_module_of(id))  # an unknown id raises gymnasium's own error, naming it
     entry_point = _resolve(spec.entry_point)
     parameters = inspect.signature(entry_point).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
@@ -183,7 +201,7 @@ def spec_metadata(id: str, **env_kwargs: Any) -> EnvMetadata:
 def declared_metadata(id: str, env_kwargs: Mapping[str, Any] | None = None) -> EnvMetadata | None:
     """:func:`spec_metadata` for ids registered through archgym with a metadata factory, else
     ``None`` (the caller then builds the env to learn its schema)."""
-    entry = _CATALOGUE.get(id)
+    entry = _CATALOGUE.get(_import_module_of(id))
     if entry is None or entry.metadata_factory is None:
         return None
     return entry.metadata(**dict(env_kwargs or {}))

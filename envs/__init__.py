@@ -53,3 +53,38 @@ register(
     max_episode_steps=100,
     description="NAS-Bench-201 cell and DNN accelerator designed together (NASAIC): accuracy, latency, energy, area",
 )
+
+# -- v1: rewards in interpretable units (issue 11). v0 ids stay as they were, for reproduction.
+register(
+    "archgym/DRAM-v1",
+    entry_point="archgym.envs.dram:DRAMEnv",
+    metadata="archgym.envs.dram:metadata",
+    max_episode_steps=100,
+    description="DRAM-v0 with reward log_ratio (0 = baseline controller, +0.1 = 10% better latency/power) on the cloud-1 trace",
+    kwargs={"workload": "cloud-1", "reward": "log_ratio"},
+)
+
+register(
+    "archgym/Accelerator-v1",
+    entry_point="archgym.envs.accelerator:AcceleratorEnv",
+    metadata="archgym.envs.accelerator:metadata",
+    max_episode_steps=100,
+    description="Accelerator-v0 with reward log_ratio (0 = baseline design, +0.1 = 10% better latency/energy)",
+    kwargs={"reward": "log_ratio"},
+)
+
+register(
+    "archgym/CoDesign-v1",
+    entry_point="archgym.envs.codesign:CoDesignEnv",
+    metadata="archgym.envs.codesign:metadata",
+    max_episode_steps=100,
+    description="CoDesign-v0 with reward log_ratio (0 = baseline, +0.1 = 10% better accuracy/latency/energy/area)",
+    kwargs={"reward": "log_ratio"},
+)
+
+register(
+    "archgym/Training-v0",
+    entry_point="archgym.envs.training:TrainingEnv",
+    max_episode_steps=100,
+    description="distributed-training system: network topology, link bandwidths, collective algorithms, chunks and DP x TP x PP (ASTRA-sim analytical)",
+)

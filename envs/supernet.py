@@ -9,20 +9,26 @@ from archgym.cache import EvaluationCache
 from archgym.env import DSEEnv
 from archgym.envs.nasbench201 import cell_design_space
 from archgym.errors import import_optional
-from archgym.objectives import Objective
 from archgym.registration import EnvMetadata
+from archgym.objectives import Objective, ObjectiveSpec, resolve_objectives
 from archgym.simulators.nas.nb201 import EDGE_NAMES
 
 #: what the agent observes after each step
 OBSERVED_METRICS: tuple[str, ...] = ("accuracy", "loss", "params", "flops")
 #: the default reward: ``weighted_sum`` with this target is exactly the validation accuracy
 DEFAULT_TARGETS: dict[str, float] = {"accuracy": 1.0}
+#: the objectives of the vector reward: one-shot accuracy against FLOPs
+DEFAULT_OBJECTIVES: tuple[ObjectiveSpec, ...] = (
+    ObjectiveSpec("accuracy", "maximize", "fraction"),
+    ObjectiveSpec("flops", "minimize", "FLOPs"),
+)
 
 
 def metadata() -> EnvMetadata:
     """Design space, metrics and default objective of ``archgym/Supernet-v0``, without training."""
     metrics = import_optional("archgym.simulators.nas.supernet_simulator", "nas", "archgym/Supernet-v0").SUPERNET_METRICS
-    return EnvMetadata(cell_design_space(), tuple(metrics), "weighted_sum", dict(DEFAULT_TARGETS), OBSERVED_METRICS)
+    return EnvMetadata(cell_design_space(), tuple(metrics), "weighted_sum", dict(DEFAULT_TARGETS), OBSERVED_METRICS,
+                       objectives=DEFAULT_OBJECTIVES)
 
 
 class SupernetEnv(DSEEnv):
@@ -78,9 +84,16 @@ class SupernetEnv(DSEEnv):
     ``progress``: show the training progress bar. ``reward``, ``targets``, ``weights``,
     ``cache``, ``reward_kwargs``, ``render_mode``: as :class:`archgym.env.DSEEnv`.
 
+    ## Multi-objective
+    Objectives (:data:`DEFAULT_OBJECTIVES`): one-shot validation accuracy (maximise) and FLOPs
+    (minimise); ``objectives=`` picks others. ``reward="vector"`` returns their log-ratios to
+    NAS-Bench-201's ResNet cell (:class:`archgym.env.DSEEnv`).
+
     ## Version History
     * v0: initial release.
     """
+
+    DEFAULT_OBJECTIVES = DEFAULT_OBJECTIVES
 
     def __init__(
         self,
@@ -104,11 +117,15 @@ class SupernetEnv(DSEEnv):
         cache: bool | EvaluationCache = True,
         reward_kwargs: Mapping[str, Any] | None = None,
         render_mode: str | None = None,
+        objectives: Any = None,
     ) -> None:
         import_optional("torch", "nas", "archgym/Supernet-v0")
         from archgym.simulators.nas.data_loaders import load_dataset
         from archgym.simulators.nas.supernet import SupernetConfig, cell_cost, load_or_train_supernet
-        from archgym.simulators.nas.supernet_simulator import SupernetSimulator
+        from archgym.simulators.nas.supernet_simulator import SUPERNET_METRICS, SupernetSimulator
+
+        # checked before the supernet is trained (minutes), not after
+        objectives = resolve_objectives(SUPERNET_METRICS, DEFAULT_OBJECTIVES if objectives is None else objectives)
 
         config = SupernetConfig(
             mode=mode, channels=channels, cells_per_stage=cells_per_stage, epochs=epochs, seed=seed,
@@ -133,4 +150,5 @@ class SupernetEnv(DSEEnv):
             cache=cache,
             reward_kwargs=reward_kwargs,
             render_mode=render_mode,
+            objectives=objectives,
         )

@@ -33,6 +33,7 @@ def test_wheel_installs_every_subpackage_and_data(tmp_path):
         "import archgym.study, archgym.study.cli, archgym.proxy, archgym.proxy.cli, archgym.simulators.nas.supernet;"
         "import gymnasium as gym;"
         "gym.make('archgym/Accelerator-v0', workload='resnet18');"
+        "import archgym.simulators.training.step, archgym.envs.training; gym.make('archgym/Training-v0');"
         "nas = gym.make('archgym/NASBench201-v0', device='eyeriss'); nas.reset(seed=0); nas.step([3] * 6);"
         f"assert archgym.__file__.startswith({str(target)!r}), archgym.__file__;"
         "assert archgym.simulators.dram.__file__.startswith(archgym.__file__.rsplit('/', 1)[0]);"

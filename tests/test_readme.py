@@ -57,3 +57,9 @@ def test_proxy_section_runs(tmp_path, monkeypatch):
     result = make_agent("ga", env.unwrapped.design_space, seed=0).run(env, 20)
     assert result.evaluations == 20 and np.isfinite(result.best_reward)
     assert (tmp_path / "dram-random.proxy").is_file()
+
+
+def test_multi_objective_section_runs(capsys):
+    exec(compile(python_block_after("## Multi-objective DSE"), "README[mo]", "exec"), {})
+    out = capsys.readouterr().out
+    assert "avg_read_total_latency_ns" in out and "Box(-5.0, 5.0, (3,), float32)" in out

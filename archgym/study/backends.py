@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait as mp_wait
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
+from archgym.errors import UserError, import_optional
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -348,8 +350,6 @@ class RayBackend(Backend):
     """Ray tasks on a cluster (``address``) or on a local instance started here."""
 
     def __init__(self, workers: int, address: str | None = None) -> None:
-        from archgym.errors import import_optional
-
         ray = import_optional("ray", "ray", "the 'ray' study backend")
         self._ray = ray
         self._owns_session = False
@@ -396,18 +396,18 @@ def check_backend(
 ) -> None:
     """Raise ``ValueError`` for an unknown backend, a bad worker count, a misplaced address or timeout."""
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+        raise UserError(f"workers must be a positive integer, got {workers!r}")
     if name not in BACKENDS:
-        raise ValueError(f"unknown backend {name!r}; expected one of {', '.join(BACKENDS)}")
+        raise UserError(f"unknown backend {name!r}; expected one of {', '.join(BACKENDS)}")
     if address is not None and name != "ray":
-        raise ValueError(f"an address ({address!r}) only applies to the 'ray' backend, not {name!r}")
+        raise UserError(f"an address ({address!r}) only applies to the 'ray' backend, not {name!r}")
     for option, value in (("run_timeout_s", run_timeout_s), ("eval_timeout_s", eval_timeout_s)):
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1e9:
-            raise ValueError(f"{option} must be a positive number of seconds, got {value!r}")
+            raise UserError(f"{option} must be a positive number of seconds, got {value!r}")
         if name != "process":
-            raise ValueError(
+            raise UserError(
                 f"{option} needs the 'process' backend (a hanging evaluation can only be stopped by ending "
                 f"its process), not {name!r}"
             )

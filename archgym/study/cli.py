@@ -29,6 +29,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser("lottery", help="hyperparameter-lottery study: agents x draws x seeds at one budget")
     p.add_argument("--env", required=True, help="environment id, e.g. archgym/DRAM-v0")
     p.add_argument("--env-arg", action="append", metavar="K=V", help="gym.make keyword (repeatable; JSON values)")
+    p.add_argument("--workloads", default=None,
+                   help="comma-separated workloads: a study axis (one report panel per workload)")
+    p.add_argument("--axis", action="append", metavar="K=V1,V2",
+                   help="a study axis over any gym.make keyword (repeatable; values JSON or text)")
     p.add_argument("--agents", required=True, help="comma-separated agent names; 'random' (the baseline) is added")
     p.add_argument("--draws", type=int, default=4, help="hyperparameter draws per agent (default 4)")
     p.add_argument("--seeds", type=int, default=3, help="seeds per draw (default 3)")
@@ -59,6 +63,23 @@ def check_report_folder(dataset: str, report: str) -> None:
                         f"(--dataset {dataset}); give the report its own folder, e.g. --report {Path(dataset).parent / 'report'}")
 
 
+def _parse_axes(workloads: str | None, axes: list[str] | None) -> dict[str, list[Any]]:
+    """``--workloads a,b`` and ``--axis K=V1,V2`` as a study axis ``{K: [V1, V2]}``; each value is
+    parsed as ``--env-arg`` parses one (JSON when it can be, non-finite numbers refused)."""
+    result: dict[str, list[Any]] = {}
+    if workloads is not None:
+        result["workload"] = [w.strip() for w in workloads.split(",") if w.strip()]
+    for item in axes or ():
+        key, sep, raw = item.partition("=")
+        if not sep or not key or not raw:
+            raise UserError(f"--axis expects KEY=V1,V2,..., got {item!r}")
+        if key in result:
+            raise UserError(f"study axis {key!r} given twice")
+        values = [parse_assignments([f"{key}={text.strip()}"], "--axis")[key.strip()] for text in raw.split(",")]
+        result[key.strip()] = values
+    return result
+
+
 def cmd_lottery(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -81,6 +102,7 @@ def cmd_lottery(args: argparse.Namespace) -> int:
     study = Study(
         args.env, args.agents, args.budget, draws=args.draws, seeds=args.seeds,
         env_kwargs=resolve_env_kwargs(args.env, parse_assignments(args.env_arg, "--env-arg")), sampler_seed=args.sampler_seed, name=args.study,
+        axis=_parse_axes(args.workloads, args.axis),
     )
     bar: Any = None
 
@@ -104,25 +126,41 @@ def cmd_lottery(args: argparse.Namespace) -> int:
             bar.close()
     if result.executed + result.skipped == 0:
         raise UserError(f"every run of {study.name} failed; first error: {result.failed[0].error}")
-    report = lottery_report(args.dataset, study, args.report)  # matplotlib missing: a MissingExtraError (one line)
+    # one setup: the lottery report; a study axis spans setups, whose outcomes are not comparable
+    # pooled, so it gets the cross-setup report only (a panel per setup)
+    report = setups = None
+    if study.axis:
+        from archgym.study.report import cross_setup_report
+
+        setups = cross_setup_report(args.dataset, study, args.report)
+    else:
+        report = lottery_report(args.dataset, study, args.report)  # matplotlib missing: a MissingExtraError
     if args.json:
         _emit_json({
-            "study": study.name, "dataset": args.dataset, "report": args.report, "budget": report.budget,
+            "study": study.name, "dataset": args.dataset, "report": args.report, "budget": study.budget,
+            "setups": None if setups is None else setups.outcomes.to_dict(orient="records"),
             "runs": {"planned": result.planned, "skipped": result.skipped, "executed": result.executed,
                      "failed": [{"run": o.run_id, "agent": o.agent, "draw": o.draw, "seed": o.seed, "error": o.error}
                        for o in result.failed]},
             "wall_s": result.wall_s,
-            "infeasible_evaluations": dict(zip(("count", "of"), report.infeasible)),
-            "summary": report.summary.reset_index().to_dict(orient="records"),
+            "infeasible_evaluations": None if report is None else dict(zip(("count", "of"), report.infeasible)),
+            "summary": None if report is None else report.summary.reset_index().to_dict(orient="records"),
         })
         return EXIT_RUNS_FAILED if result.failed else 0
-    print(report.to_text())
+    if setups is not None:
+        print(setups.to_text())
+        print("\nbest design of each agent per setup, objectives against the baseline design (+% = better)")
+        print(setups.best_text())
+    else:
+        print(report.to_text())
     print(f"\n{result.executed} run(s) executed, {result.skipped} skipped (finished before), "
           f"{len(result.failed)} failed, in {result.wall_s:.1f} s")
     if result.failed:
         print("failed runs (not in the dataset; a rerun retries them):")
         for o in result.failed:
             print(f"  {o.run_id} ({o.agent}, draw {o.draw}, seed {o.seed}): {o.error.splitlines()[0]}")
-    print(f"dataset: {args.dataset}\nreport:  {args.report} (summary.csv, runs.csv, draws.csv, curves.csv, "
-          "best_designs.csv, outcomes.png, best_so_far.png)")
+    files = ("lottery_by_setup.png/.csv, pareto_fronts.png/.csv, hypervolume.png/.csv, best_vs_baseline.csv"
+             if setups is not None else "summary.csv, runs.csv, draws.csv, curves.csv, best_designs.csv, outcomes.png, "
+             "best_so_far.png")
+    print(f"dataset: {args.dataset}\nreport:  {args.report} ({files})")
     return EXIT_RUNS_FAILED if result.failed else 0

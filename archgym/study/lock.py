@@ -32,7 +32,7 @@ except ImportError:  # pragma: no cover - Windows
 
 
 class StudyLockedError(UserError):
-    """Another live process is running this study on this dataset (the command line: one line, exit 2)."""
+    """Another live process is running this study on this dataset (a user situation: one line, exit 2)."""
 
 
 def lock_path(dataset: str | os.PathLike[str], study: str) -> Path:

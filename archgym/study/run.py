@@ -16,6 +16,7 @@ import gymnasium as gym
 
 import archgym  # noqa: F401  (registers the environments)
 from archgym.agents import design_space_of
+from archgym.errors import UserError
 from archgym.registration import check_env_kwargs, declared_metadata
 from archgym.study.backends import check_backend, make_backend, refuse_in_worker_startup
 from archgym.study.execute import RunOutcome, execute_run, failed_outcome, shard_stem
@@ -53,16 +54,30 @@ def plan(study: Study) -> list[RunSpec]:
     """The study's runs, with every sampled hyperparameter setting checked on the env's design space.
 
     The design space comes from the env's static metadata (no baseline simulation, no supernet
-    training in this process); an env registered without metadata is built once instead."""
-    check_env_kwargs(study.env_id, study.env_kwargs)
-    metadata = declared_metadata(study.env_id, study.env_kwargs)
-    if metadata is not None:
-        return study.runs(metadata.design_space)
-    env = gym.make(study.env_id, **study.env_kwargs)
-    try:
-        return study.runs(design_space_of(env))
-    finally:
-        env.close()
+    training in this process); an env registered without metadata is built once instead. With a
+    study axis, every axis point's env is made once first, so a value the env rejects is an error
+    naming it before any run starts.
+    """
+    space = None
+    for point in study.axis_points():
+        kwargs = study.env_kwargs_for(point)
+        try:
+            check_env_kwargs(study.env_id, kwargs)
+            metadata = declared_metadata(study.env_id, kwargs) if not point else None
+            if metadata is not None:
+                space = space or metadata.design_space
+                continue
+            env = gym.make(study.env_id, **kwargs)
+        except Exception as exc:
+            if not point:
+                raise
+            label = ", ".join(f"{k}={v!r}" for k, v in point.items())
+            raise UserError(f"study axis value {label} is rejected by {study.env_id}: {exc}") from exc
+        try:
+            space = space or design_space_of(env)
+        finally:
+            env.close()
+    return study.runs(space)
 
 
 def run_study(

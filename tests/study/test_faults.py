@@ -153,7 +153,7 @@ def test_two_identical_lottery_commands_do_not_double_rows(faulty_env, tmp_path)
     assert first.returncode == 0, err
     assert second.returncode == 2 and "is already running" in second.stderr and "Traceback" not in second.stderr
     rows = _rows(tmp_path / "d")
-    assert len(rows) == 6 * 25 and not rows.duplicated(["run", "step"]).any()  # ga 2x2 + random 1x2 runs
+    assert len(rows) == 8 * 25 and not rows.duplicated(["run", "step"]).any()  # ga 2x2 + random 2x2 runs (as many as each agent)
 
 
 PARENT = textwrap.dedent(

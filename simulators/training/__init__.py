@@ -1,0 +1,1 @@
+"""Distributed-training systems simulator (after ASTRA-sim's analytical backend)."""
