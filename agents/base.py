@@ -111,6 +111,7 @@ class Agent(abc.ABC):
 
     def __init__(self, design_space: DesignSpace, seed: int | None = None, **hyperparameters: Any) -> None:
         self.design_space = design_space
+        self._names = design_space.names
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.hyperparameters = self.resolve_hyperparameters(hyperparameters)
@@ -218,7 +219,7 @@ class Agent(abc.ABC):
     # -- helpers for subclasses ------------------------------------------------------------
     def key(self, design: Mapping[str, Any]) -> Hashable:
         """A hashable identity of a design (its values in the space's parameter order)."""
-        return tuple(design[name] for name in self.design_space.names)
+        return tuple(map(design.__getitem__, self._names))
 
     def seen(self, design: Mapping[str, Any]) -> bool:
         """Whether ``design`` was already proposed or told."""
