@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from archgym.agents.base import Agent, RunResult, design_space_of
+from archgym.agents.base import Agent, Outcome, RunResult, Suggestion, design_space_of
 from archgym.spaces import DesignSpace
 
 #: registry name -> "module:Class"
@@ -23,6 +23,12 @@ AGENTS: dict[str, str] = {
     "a2c": "archgym.agents.rl:A2CAgent",
     "dqn": "archgym.agents.rl:DQNAgent",
     "marl": "archgym.agents.marl:MultiAgentRL",
+    # Optuna's samplers (optional extra: pip install 'archgym[optuna]')
+    "optuna_tpe": "archgym.agents.optuna_samplers:OptunaTPE",
+    "optuna_cmaes": "archgym.agents.optuna_samplers:OptunaCMAES",
+    "optuna_gp": "archgym.agents.optuna_samplers:OptunaGP",
+    "optuna_qmc": "archgym.agents.optuna_samplers:OptunaQMC",
+    "optuna_nsga2": "archgym.agents.optuna_samplers:OptunaNSGA2",
 }
 
 
@@ -44,4 +50,4 @@ def list_agents() -> list[str]:
     return sorted(AGENTS)
 
 
-__all__ = ["AGENTS", "Agent", "RunResult", "agent_class", "design_space_of", "list_agents", "make_agent"]
+__all__ = ["AGENTS", "Agent", "Outcome", "RunResult", "Suggestion", "agent_class", "design_space_of", "list_agents", "make_agent"]
