@@ -160,7 +160,12 @@ class Agent(abc.ABC):
 
     def propose(self, n: int) -> list[Design]:
         """``n`` designs to evaluate next (default: :meth:`propose_one` ``n`` times)."""
-        return [self.propose_one() for _ in range(n)]
+        designs = []
+        for _ in range(n):
+            design = self.propose_one()
+            self._seen.add(self.key(design))  # so the rest of the batch avoids it too
+            designs.append(design)
+        return designs
 
     def propose_one(self) -> Design:
         """The next design to evaluate (subclasses implement this or :meth:`propose`)."""
@@ -228,13 +233,20 @@ class Agent(abc.ABC):
     def fresh(self, draw: Callable[[], Design], tries: int = FRESH_TRIES) -> Design:
         """``draw()`` until it gives a design not seen yet (and reserve it).
 
-        After ``tries`` draws (an exhausted or tiny space) the last draw is returned anyway.
+        If ``tries`` draws all repeat known designs (a converged population), a uniformly random
+        unseen design is taken instead (a "random immigrant"); only when that fails too — a
+        (nearly) exhausted space — is a known design returned.
         """
         design = draw()
         for _ in range(tries - 1):
             if not self.seen(design):
                 break
             design = draw()
+        else:
+            for _ in range(FRESH_TRIES):
+                if not self.seen(design):
+                    break
+                design = self.design_space.sample(self.rng)
         self._seen.add(self.key(design))
         return design
 

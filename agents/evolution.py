@@ -22,7 +22,8 @@ class RegularizedEvolution(Agent):
     "regularization" that makes the method robust to noisy rewards).
 
     No design is evaluated twice: a child that repeats a design already proposed is replaced by
-    a new tournament and mutation (up to :data:`~archgym.agents.base.FRESH_TRIES` times), and
+    a new tournament and mutation (up to :data:`~archgym.agents.base.FRESH_TRIES` times; then by
+    a random unseen design), and
     the initial population is drawn without repeats (on NAS-Bench-201 the plain algorithm spent
     a third of 200 evaluations on repeats). A failed design does not join the population.
     :meth:`run` asks for the random initial population as one batch.

@@ -25,8 +25,8 @@ class GeneticAlgorithm(Agent):
     ``neighbour_mutation`` — steps to an adjacent value (a Gaussian step for reals).
 
     Instead of a per-gene mutation floor of ``1/n_params``, a child identical to a design already
-    evaluated (or already queued) gets extra one-gene mutations until it is new (a few tries), so no
-    evaluation is spent re-measuring a known design; ArchGym's small mutation rates
+    evaluated (or already queued) gets extra one-gene mutations until it is new (a few tries; then
+    a random unseen design replaces it), so no evaluation is spent re-measuring a known design; ArchGym's small mutation rates
     (0.001–0.1) would otherwise make most children clones.
 
     :meth:`run` asks for a whole generation at a time (a simulator with ``evaluate_batch``
@@ -122,8 +122,8 @@ class GeneticAlgorithm(Agent):
                 if not self.seen(child):
                     break
                 child = ops.mutate_one(self.design_space, child, self.rng, self.hyperparameters["neighbour_mutation"])
-            self._seen.add(self.key(child))
-            children.append(child)
+            # still a known design (a converged population): a random immigrant instead
+            children.append(self.fresh(lambda c=child: c, tries=1))
         return children
 
     def _make_child(self) -> Design:

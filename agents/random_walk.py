@@ -51,8 +51,16 @@ class RandomWalk(Agent):
         self._untried: list[Design] = []
         #: whether the last proposal was a jump to a random design rather than a neighbour
         self._jump = True
+        #: keys of pending proposals that were jumps (a batch mixes jumps and neighbours)
+        self._jumps: set = set()
 
     def propose_one(self) -> Design:
+        design = self._propose()
+        if self._jump:
+            self._jumps.add(self.key(design))
+        return design
+
+    def _propose(self) -> Design:
         self._jump = self.current is None or self.rng.random() < self.restart_probability
         if self._jump:
             return self.fresh(lambda: self.design_space.sample(self.rng))
@@ -72,10 +80,13 @@ class RandomWalk(Agent):
         return self.fresh(lambda: self.design_space.sample(self.rng))
 
     def update(self, outcome: Outcome) -> None:
+        key = self.key(outcome.design)
+        jump = key in self._jumps
+        self._jumps.discard(key)
         if not outcome.feasible:
             return  # a failed design is never a position of the walk
         reward = outcome.reward
-        if self._jump or not self.improving or self.current_reward is None or reward >= self.current_reward:
+        if jump or not self.improving or self.current_reward is None or reward >= self.current_reward:
             self._move(outcome.design, reward)
 
     def _move(self, design: Design, reward: float) -> None:
