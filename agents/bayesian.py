@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy.special import log_ndtr
+from scipy.special import erfcx, log_ndtr, ndtr
 from scipy.stats import norm, rankdata
 
 from archgym.agents._gp import MixedEncoding, MixedGP
@@ -53,8 +53,9 @@ class BayesianOptimization(Agent):
 
     **Failures.** A failed design (``feasible=False``) is not a reward: the GP sees only
     successful designs. Once a failure has been seen, EI is multiplied by a probability of
-    feasibility — a kernel-weighted average of the feasible/failed outcomes with a Beta(1, 1)
-    prior, using the GP's own fitted similarity (constrained EI after Gardner et al., ICML 2014).
+    feasibility from a second GP of the same kind fitted to ±1 feasible/failed labels of every
+    told design, P = Φ(μ/σ) (constrained EI, after Gardner et al., ICML 2014 and Gelbart et al.,
+    UAI 2014); its own length scales learn which parameters decide failure.
 
     **Cost.** One step refits the hyperparameters (every step up to 150 evaluations, then when
     the history grew by 5 %) and scores a few thousand candidates; per-step cost is measured by
@@ -142,11 +143,12 @@ class BayesianOptimization(Agent):
         if optimise:
             self._optimised_at = n
         self._train = (xo, xc, y)
-        failed = [d for d, v in zip(self._designs, self._values) if v is None]
-        self._feasibility = None
-        if failed:
-            every = self._encoding.encode(self._designs)
-            self._feasibility = (every, np.array([v is not None for v in self._values], dtype=np.float64))
+        self._feasibility: MixedGP | None = None
+        if any(v is None for v in self._values):
+            every_o, every_c = self._encoding.encode(self._designs)
+            labels = np.array([1.0 if v is not None else -1.0 for v in self._values])
+            self._feasibility = MixedGP(self._encoding)
+            self._feasibility.fit(every_o, every_c, labels)
 
     def _believe(self, designs: list[Design]) -> None:
         """Condition the GP on ``designs`` at their predicted means (kriging believer)."""
@@ -163,23 +165,18 @@ class BayesianOptimization(Agent):
             score = mean + hp["kappa"] * std
             # UCB is not a log quantity: keep its order but make the feasibility factor a penalty
             if self._feasibility is not None:
-                score = score + np.log(self._probability_feasible(xo, xc))
+                score = score + self._log_probability_feasible(xo, xc)
             return score
         z = (mean - self._y_best - hp["xi"]) / std
         score = np.log(std) + _log_h(z)
         if self._feasibility is not None:
-            score = score + np.log(self._probability_feasible(xo, xc))
+            score = score + self._log_probability_feasible(xo, xc)
         return score
 
-    def _probability_feasible(self, xo: np.ndarray, xc: np.ndarray) -> np.ndarray:
-        (every_o, every_c), ok = self._feasibility
-        saved = (self._gp._xo, self._gp._xc)
-        self._gp._xo, self._gp._xc = every_o, every_c
-        try:
-            weights = self._gp.correlation(xo, xc)
-        finally:
-            self._gp._xo, self._gp._xc = saved
-        return (weights @ ok + 1.0) / (weights.sum(axis=1) + 2.0)
+    def _log_probability_feasible(self, xo: np.ndarray, xc: np.ndarray) -> np.ndarray:
+        """log P(feasible) from the GP fitted to ±1 feasibility labels: log Φ(mean / sd)."""
+        mean, std = self._feasibility.predict(xo, xc)
+        return log_ndtr(mean / std)
 
     def _maximise_acquisition(self) -> Design:
         """The unseen design of highest acquisition: random candidates, then local search."""
@@ -245,14 +242,17 @@ def _sample_many(space: DesignSpace, m: int, rng: np.random.Generator) -> list[D
 def _log_h(z: np.ndarray) -> np.ndarray:
     """log(φ(z) + z Φ(z)), the log of expected improvement per unit standard deviation.
 
-    Direct for z > −5; below, the asymptotic log φ(z) − 2 log|z| + log(1 − 3/z²) keeps
-    candidates far from improving ordered instead of all underflowing to −inf.
+    Written with the scaled complementary error function for z < 0, so candidates far from
+    improving stay ordered instead of all underflowing to −inf (the "LogEI" of Ament et al.,
+    NeurIPS 2023, in closed form).
     """
     z = np.asarray(z, dtype=np.float64)
     out = np.empty_like(z)
-    high = z > -5.0
+    high = z >= 0.0
     zh = z[high]
-    out[high] = np.log(np.maximum(np.exp(-0.5 * zh**2) / _SQRT_2PI + zh * np.exp(log_ndtr(zh)), 1e-300))
+    out[high] = np.log(np.exp(-0.5 * zh**2) / _SQRT_2PI + zh * ndtr(zh))
     zl = z[~high]
-    out[~high] = -0.5 * zl**2 - math.log(_SQRT_2PI) - 2.0 * np.log(-zl) + np.log1p(-3.0 / zl**2)
+    # h(z) = exp(−z²/2) (1/√(2π) + z/2 · erfcx(−z/√2)): no underflow, mild cancellation only
+    bracket = 1.0 / _SQRT_2PI + 0.5 * zl * erfcx(-zl / math.sqrt(2.0))
+    out[~high] = -0.5 * zl**2 + np.log(np.maximum(bracket, 1e-300))
     return out
