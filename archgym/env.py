@@ -146,8 +146,9 @@ class DSEEnv(gym.Env):
         (duplicates once). Errors are per design: if the batch raises ``SimulationError``, its
         designs are evaluated one by one, so one failing design fails alone.
         """
-        results = self._evaluate_designs([self.to_design(d) for d in designs])
-        return [self._reward_info(design, metrics, error) for design, (metrics, error, _, _) in results]
+        designs = [self.to_design(d) for d in designs]
+        results = self._evaluate_designs(designs)
+        return [self._reward_info(design, metrics, error) for design, (metrics, error, _, _) in zip(designs, results)]
 
     def prefetch(self, designs: Sequence[Any]) -> None:
         """Evaluate ``designs`` as one batch now; the next ``step`` of each is served from it.
