@@ -46,8 +46,13 @@ def make_agent(name: str, design_space: DesignSpace, seed: int | None = None, **
     return agent_class(name)(design_space, seed=seed, **hyperparameters)
 
 
-def list_agents() -> list[str]:
-    return sorted(AGENTS)
+#: agents that need an optional extra (``pip install 'archgym[optuna]'``)
+OPTIONAL_AGENTS = frozenset(name for name, target in AGENTS.items() if ".optuna_samplers:" in target)
 
 
-__all__ = ["AGENTS", "Agent", "Outcome", "RunResult", "Suggestion", "agent_class", "design_space_of", "list_agents", "make_agent"]
+def list_agents(optional: bool = True) -> list[str]:
+    """Registered agent names; ``optional=False`` leaves out those needing an optional extra."""
+    return sorted(name for name in AGENTS if optional or name not in OPTIONAL_AGENTS)
+
+
+__all__ = ["AGENTS", "OPTIONAL_AGENTS", "Agent", "Outcome", "RunResult", "Suggestion", "agent_class", "design_space_of", "list_agents", "make_agent"]
