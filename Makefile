@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= runs/demo
-# The CPU build of torch, taken before anything else so no dependency pulls a CUDA build.
+# The CPU build of torch, taken before anything else so no dependency pulls a CUDA build
+# (the core needs no torch; the dev extra includes every extra, torch among them).
 TORCH_CPU ?= torch==2.13.0+cpu
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 PYTEST_ARGS ?=
@@ -37,8 +38,10 @@ test-fast: install
 	$(BIN)/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
 
 benchmarks: install
+	$(BIN)/python -m pytest -m perf -p no:xdist
 	$(BIN)/python benchmarks/dram_throughput.py
 	$(BIN)/python benchmarks/dram_validation.py
+	$(BIN)/python benchmarks/cli_startup.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/training_validation.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/training_worked_example.py
 

@@ -1,38 +1,89 @@
 """Search agents. ``make_agent(name, design_space, seed, **hyperparameters)`` builds one by name.
 
-Agents are imported lazily (RL agents pull in torch), so listing them is cheap.
+Each agent is registered with static metadata (:class:`AgentInfo`: family, one-line summary,
+reference, the extra it needs), so ``archgym list agents`` shows them all without importing
+any agent module; the class itself (RL agents pull in torch) is imported on first use.
 """
 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from typing import Any
 
 from archgym.agents.base import Agent, RunResult, design_space_of
+from archgym.errors import UserError, import_optional
 from archgym.spaces import DesignSpace
 
-#: registry name -> "module:Class"
-AGENTS: dict[str, str] = {
-    "random": "archgym.agents.random:RandomSearch",
-    "random_walk": "archgym.agents.random_walk:RandomWalk",
-    "ga": "archgym.agents.genetic:GeneticAlgorithm",
-    "evolution": "archgym.agents.evolution:RegularizedEvolution",
-    "aco": "archgym.agents.aco:AntColony",
-    "bo": "archgym.agents.bayesian:BayesianOptimization",
-    "ppo": "archgym.agents.rl:PPOAgent",
-    "a2c": "archgym.agents.rl:A2CAgent",
-    "dqn": "archgym.agents.rl:DQNAgent",
-    "marl": "archgym.agents.marl:MultiAgentRL",
-}
+
+@dataclass(frozen=True)
+class AgentInfo:
+    """What is known about a registered agent without importing it."""
+
+    name: str
+    #: ``"module:Class"``, imported lazily
+    target: str
+    family: str
+    summary: str
+    reference: str
+    #: the ``pip install 'archgym[extra]'`` it needs, or ``None`` for the core install
+    extra: str | None = None
+
+
+_INFO: tuple[AgentInfo, ...] = (
+    AgentInfo("random", "archgym.agents.random:RandomSearch", "baseline",
+              "uniform random sampling of the design space", "Bergstra & Bengio, JMLR 2012"),
+    AgentInfo("random_walk", "archgym.agents.random_walk:RandomWalk", "local search",
+              "random walk from a random design to random neighbours", "ArchGym (Krishnan et al., ISCA 2023)"),
+    AgentInfo("ga", "archgym.agents.genetic:GeneticAlgorithm", "evolutionary",
+              "genetic algorithm as ArchGym tunes it", "Holland 1975; Goldberg 1989"),
+    AgentInfo("evolution", "archgym.agents.evolution:RegularizedEvolution", "evolutionary",
+              "regularized (aging) evolution", "Real et al., AAAI 2019"),
+    AgentInfo("aco", "archgym.agents.aco:AntColony", "swarm",
+              "ant colony optimisation over the parameter graph", "Dorigo & Stuetzle 2004"),
+    AgentInfo("bo", "archgym.agents.bayesian:BayesianOptimization", "model-based",
+              "Bayesian optimisation with scikit-optimize", "ArchGym (Krishnan et al., ISCA 2023)", extra="bo"),
+    AgentInfo("ppo", "archgym.agents.rl:PPOAgent", "reinforcement learning",
+              "proximal policy optimisation (stable-baselines3)", "Schulman et al. 2017", extra="rl"),
+    AgentInfo("a2c", "archgym.agents.rl:A2CAgent", "reinforcement learning",
+              "advantage actor-critic (stable-baselines3)", "Mnih et al., ICML 2016", extra="rl"),
+    AgentInfo("dqn", "archgym.agents.rl:DQNAgent", "reinforcement learning",
+              "deep Q-network over an enumeration of the designs (stable-baselines3)", "Mnih et al., Nature 2015",
+              extra="rl"),
+    AgentInfo("marl", "archgym.agents.marl:MultiAgentRL", "reinforcement learning",
+              "independent policy-gradient learners, one per parameter", "Krishnan et al., arXiv:2211.16385, 2022",
+              extra="marl"),
+)
+
+#: registry name -> "module:Class" (add an entry to plug in an agent; :data:`AGENT_INFO` is optional)
+AGENTS: dict[str, str] = {info.name: info.target for info in _INFO}
+#: registry name -> static metadata
+AGENT_INFO: dict[str, AgentInfo] = {info.name: info for info in _INFO}
+
+
+def agent_info(name: str) -> AgentInfo:
+    """The metadata of agent ``name``, without importing it.
+
+    An agent added to :data:`AGENTS` without metadata is imported once to read its docstring.
+    """
+    if name not in AGENTS:
+        raise UserError(f"unknown agent {name!r}; expected one of {', '.join(sorted(AGENTS))}")
+    info = AGENT_INFO.get(name)
+    if info is None or info.target != AGENTS[name]:
+        doc = (agent_class(name).__doc__ or "").strip().splitlines()
+        info = AgentInfo(name, AGENTS[name], "plug-in", doc[0] if doc else "", "")
+    return info
 
 
 def agent_class(name: str) -> type[Agent]:
-    """The class registered as ``name``; unknown names list the valid ones."""
-    try:
-        target = AGENTS[name]
-    except KeyError:
-        raise ValueError(f"unknown agent {name!r}; expected one of {', '.join(sorted(AGENTS))}") from None
-    module, _, cls = target.partition(":")
+    """The class registered as ``name``; unknown names list the valid ones, a missing extra names
+    its ``pip install``."""
+    if name not in AGENTS:
+        raise UserError(f"unknown agent {name!r}; expected one of {', '.join(sorted(AGENTS))}")
+    module, _, cls = AGENTS[name].partition(":")
+    info = AGENT_INFO.get(name)
+    if info is not None and info.extra is not None:
+        return getattr(import_optional(module, info.extra, f"the {name!r} agent"), cls)
     return getattr(importlib.import_module(module), cls)
 
 
@@ -44,4 +95,5 @@ def list_agents() -> list[str]:
     return sorted(AGENTS)
 
 
-__all__ = ["AGENTS", "Agent", "RunResult", "agent_class", "design_space_of", "list_agents", "make_agent"]
+__all__ = ["AGENTS", "AGENT_INFO", "Agent", "AgentInfo", "RunResult", "agent_class", "agent_info", "design_space_of",
+           "list_agents", "make_agent"]

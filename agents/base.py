@@ -15,6 +15,7 @@ from typing import Any, Callable, ClassVar, Mapping
 import gymnasium as gym
 import numpy as np
 
+from archgym.errors import UserError
 from archgym.spaces import Design, DesignSpace
 
 
@@ -76,11 +77,11 @@ class Agent(abc.ABC):
         space = cls.hyperparameter_space
         if space is None:
             if given:
-                raise ValueError(f"agent {cls.name!r} takes no hyperparameters, got {', '.join(given)}")
+                raise UserError(f"agent {cls.name!r} takes no hyperparameters, got {', '.join(given)}")
             return {}
         unknown = [k for k in given if k not in space.names]
         if unknown:
-            raise ValueError(
+            raise UserError(
                 f"unknown hyperparameter(s) {', '.join(unknown)} for agent {cls.name!r}; expected: {', '.join(space.names)}"
             )
         return space.validate({**space.default(), **given})
@@ -109,13 +110,13 @@ class Agent(abc.ABC):
     @staticmethod
     def check_budget(budget: int) -> None:
         if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
-            raise ValueError(f"budget must be a positive integer number of evaluations, got {budget!r}")
+            raise UserError(f"budget must be a positive integer number of evaluations, got {budget!r}")
 
     def check_env(self, env: gym.Env) -> None:
         """Reject an env whose design space is not the one this agent was built for."""
         space = design_space_of(env)
         if space != self.design_space:
-            raise ValueError(
+            raise UserError(
                 f"agent {self.name!r} was built for a different design space ({', '.join(self.design_space.names)}) "
                 f"than the env's ({', '.join(space.names)})"
             )

@@ -9,7 +9,8 @@
 from archgym.simulator import Metric, SimulationError, Simulator
 from archgym.spaces import Categorical, DesignSpace, Integer, PowerOfTwo, Real, Values
 from archgym.env import DSEEnv
-from archgym.registration import list_envs, register
+from archgym.errors import MissingExtraError, UserError
+from archgym.registration import EnvMetadata, list_envs, register, spec_metadata
 from archgym import envs as _envs  # noqa: F401  (registers the environments)
 
 __version__ = "0.1.0"
@@ -18,14 +19,18 @@ __all__ = [
     "Categorical",
     "DSEEnv",
     "DesignSpace",
+    "EnvMetadata",
     "Integer",
     "Metric",
+    "MissingExtraError",
     "PowerOfTwo",
     "Real",
     "SimulationError",
     "Simulator",
+    "UserError",
     "Values",
     "list_envs",
     "register",
+    "spec_metadata",
     "__version__",
 ]

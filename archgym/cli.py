@@ -1,7 +1,10 @@
 """The ``archgym`` command line.
 
-    archgym list envs|agents [--json]
+    archgym [--debug] COMMAND ...
+    archgym list envs|agents [--details] [--json]
+    archgym describe ENV_ID [--env-arg K=V]... [--json]
     archgym run --env ID [--env-arg K=V]... --agent NAME [--agent-arg K=V]... --budget N --seed S [--dataset DIR]
+                (--env-arg simulator=FILE.proxy runs the agent on a proxy written by 'archgym proxy train')
     archgym simulate dram --trace PATH|NAME [--device NAME] [--param K=V]... [--json]
     archgym simulate accelerator [--backend B] [--workload W] [--param K=V]... [--json]
     archgym simulate nas --arch STR [--dataset D] [--epochs E] [--device DEV] [--proxy NAME]... [--json]
@@ -10,7 +13,10 @@
     archgym proxy eval --model FILE --dataset DIR [--json]
     archgym lottery --env ID --agents a,b,c --draws N --seeds N --budget N [--workers N] [--backend process|ray] ...
 
-User mistakes end with one clear ``archgym: error: ...`` line and exit status 2.
+User mistakes (:class:`archgym.errors.UserError` and its subclasses, a missing file, an unknown
+env id, a design the simulator rejects) end with one ``archgym: error: ...`` line and exit
+status 2; anything else is a bug and shows its traceback. ``--debug`` shows the traceback of
+user errors too.
 """
 
 from __future__ import annotations
@@ -19,28 +25,78 @@ import argparse
 import json
 import math
 import sys
+import traceback
+from pathlib import Path
 from typing import Any, Sequence
 
+from archgym.errors import UserError
+
 EXIT_USER_ERROR = 2
+#: exceptions reported as one line (exit 2): the user's mistake, not archgym's
+USER_ERRORS: tuple[type[BaseException], ...] = (UserError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
+                                                PermissionError)
 
 
-class UserError(Exception):
-    """A mistake in the command line or its inputs: reported in one line, no traceback."""
+class _NonFinite(Exception):
+    """A JSON number that does not fit a float (``1e400``) or a non-finite constant (``NaN``)."""
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NonFinite(text)
+    return value
+
+
+def _non_finite_constant(name: str) -> Any:
+    raise _NonFinite(name)  # JSON's Infinity, -Infinity, NaN
 
 
 def parse_assignments(items: Sequence[str] | None, option: str) -> dict[str, Any]:
-    """``["k=v", ...]`` -> dict; values are parsed as JSON when they can be (numbers, lists, dicts)."""
+    """``["k=v", ...]`` -> dict; values are parsed as JSON when they can be (numbers, lists, dicts).
+
+    Non-finite numbers (``Infinity``, ``NaN``, ``1e400``, also inside lists) are refused: no
+    design parameter, hyperparameter or option of archgym takes one.
+    """
     result: dict[str, Any] = {}
     for item in items or ():
         key, sep, raw = item.partition("=")
-        if not sep or not key:
+        if not sep or not key.strip():
             raise UserError(f"{option} expects KEY=VALUE, got {item!r}")
         try:
-            value: Any = json.loads(raw)
-        except json.JSONDecodeError:
+            value: Any = json.loads(raw, parse_float=_finite_float, parse_constant=_non_finite_constant)
+        except _NonFinite as exc:
+            raise UserError(f"{option} {item}: {exc} is not a finite number") from None
+        except (ValueError, RecursionError):  # not JSON (JSONDecodeError), or an int too long to convert
             value = raw
+            try:
+                number = float(raw)
+            except ValueError:
+                pass
+            else:
+                if not math.isfinite(number):
+                    raise UserError(f"{option} {item}: {raw.strip()} is not a finite number") from None
         result[key.strip()] = value
     return result
+
+
+def resolve_env_kwargs(env_id: str, env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``--env-arg`` values for ``gym.make(env_id, ...)``: unknown keywords refused up front, and
+    ``simulator=PATH`` (a proxy file) replaced by the proxy loaded through
+    :meth:`archgym.proxy.ProxySimulator.load`."""
+    from archgym.registration import check_env_kwargs
+
+    check_env_kwargs(env_id, env_kwargs)
+    value = env_kwargs.get("simulator")
+    if value is None or not isinstance(value, str):
+        return env_kwargs
+    path = Path(value)
+    if not path.is_file():
+        raise UserError(f"--env-arg simulator={value}: expected a proxy file written by 'archgym proxy train' "
+                        "(no such file)")
+    from archgym.proxy import ProxySimulator
+
+    return {**env_kwargs, "simulator": ProxySimulator.load(path)}
 
 
 def _format_value(value: Any) -> str:
@@ -68,35 +124,87 @@ def _emit_json(data: Any) -> None:
 
 
 # -- commands ------------------------------------------------------------------------
+def _env_details(entry: Any, env_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The static metadata of a catalogue entry as data; a missing extra becomes a note."""
+    from archgym.errors import MissingExtraError
+
+    if entry.metadata_factory is None:
+        return {"unavailable": "registered without static metadata (register(..., metadata=...))"}
+    try:
+        return entry.metadata(**(env_kwargs or {})).to_dict()
+    except MissingExtraError as exc:
+        return {"unavailable": str(exc)}
+
+
+def _print_env_details(details: dict[str, Any]) -> None:
+    if "unavailable" in details:
+        print(f"  (details unavailable: {details['unavailable']})")
+        return
+    size = details["design_space_size"]
+    print(f"  design space: {len(details['design_space'])} parameters, "
+          + (f"{size:,} designs" if size is not None else "continuous"))
+    width = max(len(p["name"]) for p in details["design_space"])
+    for p in details["design_space"]:
+        print(f"    {p['name'].ljust(width)}  {p['values']} (default {p['default']})")
+    print(f"  metrics ({len(details['metrics'])}):")
+    width = max(len(m["name"]) for m in details["metrics"])
+    for m in details["metrics"]:
+        print(f"    {m['name'].ljust(width)}  {m['unit']:<8} {m['goal']:<8}  {m['description']}")
+    targets = ", ".join(f"{k}: {v}" for k, v in details["targets"].items())
+    print(f"  default objective: {details['reward']} ({targets})")
+    print(f"  observed: {', '.join(details['observed_metrics'])}")
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     if args.what == "envs":
         from archgym.registration import list_envs
 
         entries = list_envs()
         if args.json:
-            _emit_json([{"id": e.id, "max_episode_steps": e.max_episode_steps, "description": e.description} for e in entries])
+            _emit_json([{"id": e.id, "max_episode_steps": e.max_episode_steps, "description": e.description,
+                         **({"details": _env_details(e)} if args.details else {})} for e in entries])
         else:
             for e in entries:
                 print(f"{e.id:<24} {e.description}")
+                if args.details:
+                    _print_env_details(_env_details(e))
     else:
-        from archgym.agents import agent_class, list_agents
+        from archgym.agents import agent_class, agent_info, list_agents
 
-        names = list_agents()
+        infos = [agent_info(n) for n in list_agents()]
         if args.json:
-            _emit_json(
-                [
-                    {
-                        "name": n,
-                        "hyperparameters": (agent_class(n).hyperparameter_space.describe().splitlines()
-                                            if agent_class(n).hyperparameter_space else []),
-                    }
-                    for n in names
-                ]
-            )
+            rows = []
+            for info in infos:
+                row = {"name": info.name, "family": info.family, "summary": info.summary, "reference": info.reference,
+                       "extra": info.extra}
+                if args.details:  # imports every agent (RL agents: torch)
+                    space = agent_class(info.name).hyperparameter_space
+                    row["hyperparameters"] = space.describe().splitlines() if space else []
+                rows.append(row)
+            _emit_json(rows)
         else:
-            for n in names:
-                doc = (agent_class(n).__doc__ or "").strip().splitlines()[0]
-                print(f"{n:<12} {doc}")
+            for info in infos:
+                needs = f"  [archgym[{info.extra}]]" if info.extra else ""
+                print(f"{info.name:<12} {info.family:<23} {info.summary}; {info.reference}{needs}")
+                if args.details:
+                    space = agent_class(info.name).hyperparameter_space
+                    for line in (space.describe().splitlines() if space else []):
+                        print(f"    {line}")
+    return 0
+
+
+def cmd_describe(args: argparse.Namespace) -> int:
+    from archgym.registration import env_entry
+
+    entry = env_entry(args.env)
+    details = _env_details(entry, parse_assignments(args.env_arg, "--env-arg"))
+    if args.json:
+        _emit_json({"id": entry.id, "max_episode_steps": entry.max_episode_steps, "description": entry.description,
+                    **details})
+        return 0
+    print(f"{entry.id}: {entry.description}")
+    print(f"  max_episode_steps: {entry.max_episode_steps}")
+    _print_env_details(details)
     return 0
 
 
@@ -107,7 +215,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.budget < 1:
         raise UserError(f"--budget must be a positive number of evaluations, got {args.budget}")
-    env_kwargs = parse_assignments(args.env_arg, "--env-arg")
+    env_kwargs = resolve_env_kwargs(args.env, parse_assignments(args.env_arg, "--env-arg"))
     agent_params = parse_assignments(args.agent_arg, "--agent-arg")
     best = -math.inf
     progress = None  # created at the first evaluation, so set-up errors print alone
@@ -137,10 +245,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(_table([("evaluations", result.evaluations), ("best reward", result.best_reward)],
                  f"{args.agent} on {args.env}"))
     print(_table(list((result.best_design or {}).items()), "best design"))
-    print(_table(sorted(result.best_metrics.items()), "its metrics"))
+    print(_baseline_comparison(args.env, env_kwargs, result.best_metrics))
+    print(_table(sorted(result.best_metrics.items()), "all its metrics"))
     if args.dataset:
         print(f"evaluations logged to {args.dataset}")
     return 0
+
+
+def _baseline_comparison(env_id: str, env_kwargs: dict[str, Any], best_metrics: dict[str, float]) -> str:
+    """The scored metrics of the best design against the baseline design (and the targets)."""
+    import gymnasium as gym
+
+    from archgym.baseline import baseline_table, format_table
+
+    env = gym.make(env_id, disable_env_checker=True, **env_kwargs)  # the baseline is evaluated once, cached by the env
+    try:
+        objective = env.unwrapped.objective
+        title = f"scored metrics (reward {objective.name}: 0 = baseline, +0.1 ~ 10% better)" if objective.name == "log_ratio" \
+            else f"scored metrics (reward {objective.name})"
+        return title + "\n" + format_table(baseline_table(env, {"best": best_metrics}))
+    finally:
+        env.close()
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -208,12 +333,21 @@ def cmd_dataset_info(args: argparse.Namespace) -> int:
 # -- parser ----------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="archgym", description="ML-driven computer-architecture design space exploration")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of every error, user errors too")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("list", help="list registered environments or agents")
     p.add_argument("what", choices=("envs", "agents"))
+    p.add_argument("--details", action="store_true",
+                   help="envs: design space, metrics, default objective (no env is built); agents: hyperparameters")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("describe", help="an environment's design space, metrics and default objective (not built)")
+    p.add_argument("env", help="environment id, e.g. archgym/DRAM-v0")
+    p.add_argument("--env-arg", action="append", metavar="K=V", help="gym.make keyword that changes the schema (repeatable)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_describe)
 
     p = sub.add_parser("run", help="run one agent on one environment")
     p.add_argument("--env", required=True, help="environment id, e.g. archgym/DRAM-v0")
@@ -273,6 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; user errors print one line and return 2, anything else raises (traceback)."""
     import gymnasium
 
     from archgym.simulator import SimulationError
@@ -283,15 +418,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("archgym: interrupted", file=sys.stderr)
         return 130
-    except (UserError, ValueError, KeyError, TypeError, FileNotFoundError, SimulationError, gymnasium.error.Error) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+    except (*USER_ERRORS, SimulationError, gymnasium.error.Error) as exc:
+        if args.debug:
+            traceback.print_exc()
+        message = " ".join(str(exc).split()) or type(exc).__name__  # one line, even for a multi-line message
         print(f"archgym: error: {message}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except Exception as exc:  # dataset errors and others defined in optional modules
-        if type(exc).__name__.endswith("Error") and type(exc).__module__.startswith("archgym"):
-            print(f"archgym: error: {exc}", file=sys.stderr)
-            return EXIT_USER_ERROR
-        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

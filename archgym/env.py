@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, ClassVar, Mapping, Sequence
 
 import gymnasium as gym
 import numpy as np
 
 from archgym.cache import CachedResult, EvaluationCache
-from archgym.objectives import Objective, make_objective
+from archgym.errors import UserError
+from archgym.objectives import (
+    LOG_RATIO_BOUND,
+    LogRatio,
+    Objective,
+    ObjectiveSpec,
+    log_ratio_vector,
+    make_objective,
+    resolve_objectives,
+)
 from archgym.simulator import SimulationError, Simulator
 from archgym.spaces import Design, DesignSpace
 
@@ -52,6 +61,21 @@ class DSEEnv(gym.Env):
     ``targets=`` and optionally ``weights=``). A design the simulator cannot evaluate gets
     the objective's ``failure_reward`` and ``info["error"]``.
 
+    Multi-objective (MO-Gymnasium's conventions): the env declares its objectives
+    (:attr:`objectives`, a tuple of :class:`~archgym.objectives.ObjectiveSpec`; ``objectives=``
+    chooses others) and has ``reward_space = Box(−L, L, (k,), float32)`` and ``reward_dim = k``.
+    The vector reward is :func:`~archgym.objectives.log_ratio_vector`: per objective, the
+    sense-signed log-ratio to the reference design (the baseline design, :attr:`reference`),
+    soft-clipped to ``±L`` (higher is better, 0 = the baseline). ``reward="vector"`` makes
+    ``step`` return it as the reward (a failed design gets ``−L`` in every component); in the
+    scalar modes it is in ``info["vector_reward"]`` (as MO-Gymnasium's ``LinearReward``
+    does) whenever the env has evaluated its baseline design (the DRAM, accelerator,
+    co-design and NAS-Bench-201 envs do at construction; ``reward="vector"``/``"log_ratio"``
+    always), else ``None``, as when the baseline design itself cannot be simulated. Gymnasium's
+    passive env checker warns once that a vector reward is not a float; MO-Gymnasium's own
+    ``make`` skips that checker, and ``gym.make(..., disable_env_checker=True)`` does the same. With
+    ``reward="log_ratio"`` the scalar is the weighted mean of that vector.
+
     ## Episode End
     Never terminates on its own; the episode length is the registration's
     ``max_episode_steps`` (truncation by gymnasium's ``TimeLimit``).
@@ -60,9 +84,16 @@ class DSEEnv(gym.Env):
     ``design``, ``metrics`` (all simulator metrics; empty on failure), ``workload``,
     ``feasible``, ``error`` (message or ``None``). Info is deterministic; how the last step
     was served (cache hit, simulation wall time) is in :attr:`last_evaluation`.
+
+    ## Rendering
+    ``render_mode=None`` (default) or ``"ansi"``: :meth:`render` then returns a text table of
+    the last step's design, metrics, reward and error (or a line saying no step was taken).
     """
 
-    metadata = {"render_modes": []}
+    # render_fps: gymnasium's checker asks for a rate; one text frame per step has no natural one
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}
+    #: the env's default objectives (read without constructing the env; subclasses override)
+    DEFAULT_OBJECTIVES: ClassVar[tuple[ObjectiveSpec, ...]] = ()
 
     def __init__(
         self,
@@ -77,14 +108,56 @@ class DSEEnv(gym.Env):
         metric_scales: Mapping[str, float] | None = None,
         cache: bool | EvaluationCache = True,
         reward_kwargs: Mapping[str, Any] | None = None,
+        render_mode: str | None = None,
+        objectives: Sequence[Any] | Mapping[str, str] | None = None,
+        baseline_metrics: Mapping[str, float] | None = None,
     ) -> None:
         super().__init__()
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise UserError(f"render_mode={render_mode!r}: expected None or one of "
+                            f"{', '.join(map(repr, self.metadata['render_modes']))}")
+        self.render_mode = render_mode
+        self._last_step: dict[str, Any] | None = None  # what render() shows
         simulator.check_design_space(design_space)
         self.simulator = simulator
         self.design_space = design_space
         self.workload = workload
+        if cache is True:
+            self.cache: EvaluationCache | None = EvaluationCache()
+        elif cache is False or cache is None:
+            self.cache = None
+        else:
+            self.cache = cache
+        #: the workload's identity for the cache; computing it up front rejects a bad workload early
+        self.workload_key = simulator.workload_key(workload)
+        self.last_evaluation = EvaluationStats()
         declared = {m.name: m for m in simulator.metrics}
-        if isinstance(reward, Objective):
+        if objectives is None:
+            objectives = self.DEFAULT_OBJECTIVES or (
+                tuple(reward.targets) if isinstance(reward, Objective) else tuple(targets or ())
+            )
+            for name in objectives:  # derived from the targets: name the bad target as such
+                if isinstance(name, str) and name not in declared:
+                    raise ValueError(f"unknown metric {name!r} in targets; expected one of {', '.join(declared)}")
+        #: the objectives of the vector reward, in order (metric, sense, unit)
+        self.objectives: tuple[ObjectiveSpec, ...] = resolve_objectives(declared, objectives)
+        #: ``"vector"`` (``step`` returns the vector reward) or ``"scalar"``
+        self.reward_mode = "vector" if reward == "vector" else "scalar"
+        if baseline_metrics is not None:
+            self.baseline_metrics = dict(baseline_metrics)
+        elif not isinstance(getattr(self, "baseline_metrics", None), Mapping):
+            self.baseline_metrics = None  # evaluated on first use (see reference)
+        self._reference: dict[str, float] | None = None
+        if reward in ("vector", "log_ratio"):
+            # the reference is needed now: the baseline design, with the user's targets overriding it
+            given = dict(targets or {})
+            base = {} if all(o.metric in given for o in self.objectives) else self._baseline_or_raise()
+            self._reference = {o.metric: float(given.get(o.metric, base.get(o.metric, 0.0))) for o in self.objectives}
+            if reward == "log_ratio":
+                self.objective = LogRatio(declared, self._reference, weights, **dict(reward_kwargs or {}))
+            else:
+                self.objective = LogRatio(declared, self._reference)
+        elif isinstance(reward, Objective):
             self.objective = reward
         else:
             self.objective = make_objective(reward, declared, targets or {}, weights, **dict(reward_kwargs or {}))
@@ -104,32 +177,30 @@ class DSEEnv(gym.Env):
 
         self.action_space = design_space.gym_space()
         self.observation_space = gym.spaces.Box(-1.0, 1.0, shape=(len(observed),), dtype=np.float32)
-        if cache is True:
-            self.cache: EvaluationCache | None = EvaluationCache()
-        elif cache is False or cache is None:
-            self.cache = None
-        else:
-            self.cache = cache
-        #: the workload's identity for the cache; computing it up front rejects a bad workload early
-        self.workload_key = simulator.workload_key(workload)
-        self.last_evaluation = EvaluationStats()
+        #: MO-Gymnasium: the space of the vector reward, and its length
+        self.reward_space = gym.spaces.Box(-LOG_RATIO_BOUND, LOG_RATIO_BOUND, shape=(len(self.objectives),), dtype=np.float32)
+        self.reward_dim = len(self.objectives)
 
     # ------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
+        self._last_step = None
         if seed is not None:
             self.action_space.seed(seed)
         return np.zeros(self.observation_space.shape, dtype=np.float32), {"workload": self.workload}
 
     def step(self, action: Any):
         design = self.to_design(action)
+        reference = self._reference_if_known()
         metrics, error, cached, elapsed = self._evaluate(design)
         if error is None:
             reward = self.objective(metrics)
             observation = self._observe(metrics)
+            vector = None if reference is None else log_ratio_vector(metrics, self.objectives, reference)
         else:
             reward = self.objective.failure_reward
             observation = self._worst.copy()
+            vector = np.full(self.reward_dim, -LOG_RATIO_BOUND, dtype=np.float32)
         info = {
             "design": design,
             "metrics": dict(metrics),
@@ -138,7 +209,65 @@ class DSEEnv(gym.Env):
             "error": error,
         }
         self.last_evaluation = EvaluationStats(cached=cached, eval_time_s=elapsed)
+        self._last_step = {**info, "reward": float(reward)}
+        if self.reward_mode == "vector":
+            info["scalar_reward"] = float(reward)
+            return observation, vector, False, False, info
+        info["vector_reward"] = vector
         return observation, float(reward), False, False, info
+
+    def render(self) -> str | None:
+        """With ``render_mode="ansi"``, the last step as text; ``None`` without a render mode."""
+        if self.render_mode is None:
+            return None
+        step = self._last_step
+        if step is None:
+            return f"{type(self).__name__} on {self.workload}: no design evaluated yet\n"
+        width = max(map(len, [*step["design"], *step["metrics"], "reward"]))
+        lines = [f"{type(self).__name__} on {step['workload']}: "
+                 + ("feasible" if step["feasible"] else f"failed ({step['error']})"), "design:"]
+        lines += [f"  {name.ljust(width)}  {value}" for name, value in step["design"].items()]
+        if step["metrics"]:
+            units = {m.name: m.unit for m in self.simulator.metrics}
+            lines.append("metrics:")
+            lines += [f"  {name.ljust(width)}  {value:.6g} {units.get(name, '')}".rstrip()
+                      for name, value in step["metrics"].items()]
+        lines.append(f"  {'reward'.ljust(width)}  {step['reward']:.6g}")
+        return "\n".join(lines) + "\n"
+
+    # ------------------------------------------------------------------------------
+    @property
+    def reference(self) -> dict[str, float] | None:
+        """The reference values of the vector reward, per objective metric: the baseline design's
+        (``design_space.default()``), or the ``targets`` of a ``log_ratio`` reward. Evaluated on
+        first use; ``None`` if the baseline design cannot be simulated."""
+        if self._reference is None:
+            try:
+                base = self._baseline_or_raise()
+            except ValueError:
+                return None
+            self._reference = {o.metric: float(base[o.metric]) for o in self.objectives}
+        return self._reference
+
+    def _reference_if_known(self) -> dict[str, float] | None:
+        """The reference without simulating anything for it (a scalar-mode step costs one simulation)."""
+        if self._reference is None and self.baseline_metrics is not None:
+            return self.reference
+        return self._reference
+
+    def _baseline_or_raise(self) -> dict[str, float]:
+        if self.baseline_metrics is None:
+            metrics, error, _, _ = self._evaluate(self.design_space.default())
+            if error is not None:
+                raise ValueError(f"the baseline design cannot be simulated on {self.workload!r} ({error}); "
+                                 "pass targets= with a reference value for every objective")
+            self.baseline_metrics = dict(metrics)
+        for o in self.objectives:
+            value = self.baseline_metrics.get(o.metric)
+            if value is None or not value > 0:
+                raise ValueError(f"objective {o.metric!r}: the baseline design's value {value!r} is not positive, so "
+                                 "it cannot be the log-ratio reference; pass targets= with a positive reference value")
+        return dict(self.baseline_metrics)
 
     # ------------------------------------------------------------------------------
     def to_design(self, action: Any) -> Design:

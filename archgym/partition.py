@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+from archgym.errors import UserError
 from archgym.spaces import DesignSpace, Real
 
 #: agent name -> the parameters it owns, in the order its actions list them
@@ -37,10 +38,10 @@ def partition(design_space: DesignSpace, groups: Mapping[str, Sequence[str] | st
     twice: list[str] = []
     for agent, params in groups.items():
         if not isinstance(agent, str) or not agent:
-            raise ValueError(f"agent names must be non-empty strings, got {agent!r}")
+            raise UserError(f"agent names must be non-empty strings, got {agent!r}")
         names = (params,) if isinstance(params, str) else tuple(params)
         if not names:
-            raise ValueError(f"agent {agent!r} owns no parameter; give it at least one of {', '.join(design_space.names)}")
+            raise UserError(f"agent {agent!r} owns no parameter; give it at least one of {', '.join(design_space.names)}")
         for name in names:
             if name not in design_space.names:
                 unknown.append(repr(name))
@@ -50,12 +51,12 @@ def partition(design_space: DesignSpace, groups: Mapping[str, Sequence[str] | st
                 owner[name] = agent
         result[agent] = names
     if unknown:
-        raise ValueError(f"unknown parameter(s) {', '.join(unknown)} in groups; expected: {', '.join(design_space.names)}")
+        raise UserError(f"unknown parameter(s) {', '.join(unknown)} in groups; expected: {', '.join(design_space.names)}")
     if twice:
-        raise ValueError(f"parameter(s) owned by more than one agent: {', '.join(twice)}; each must be owned exactly once")
+        raise UserError(f"parameter(s) owned by more than one agent: {', '.join(twice)}; each must be owned exactly once")
     orphans = [name for name in design_space.names if name not in owner]
     if orphans:
-        raise ValueError(f"parameter(s) owned by no agent: {', '.join(orphans)}; every parameter must be owned exactly once")
+        raise UserError(f"parameter(s) owned by no agent: {', '.join(orphans)}; every parameter must be owned exactly once")
     return result
 
 
@@ -63,7 +64,7 @@ def require_discrete(design_space: DesignSpace, who: str) -> None:
     """Raise ``ValueError`` naming the real-valued parameters, which ``who`` cannot choose among."""
     reals = [p.name for p in design_space if isinstance(p, Real)]
     if reals:
-        raise ValueError(
+        raise UserError(
             f"{who} supports discrete parameters only (Categorical, Values, PowerOfTwo, Integer); "
             f"real-valued: {', '.join(reals)} — discretise them with Values(...) first"
         )

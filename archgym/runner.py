@@ -5,63 +5,20 @@ This is what ``archgym run`` calls; studies (many runs) build on it.
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import hashlib
 import json
-import math
+import secrets
 from contextlib import ExitStack
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import gymnasium as gym
-import numpy as np
 
 import archgym  # noqa: F401  (registers the environments)
 from archgym.agents import RunResult, design_space_of, make_agent
+from archgym.canonical import canonical
 from archgym.dataset import DatasetWriter
 from archgym.recording import RecordEvaluations
-
-
-def canonical(value: Any) -> Any:
-    """``value`` as plain JSON data that is the same in every process, for hashing into ids.
-
-    ``json.dumps(default=str)`` is not enough: an object's default ``str`` holds its memory
-    address, so an id built from it changes from run to run. Here mappings get sorted string
-    keys, tuples and sets become lists, NumPy scalars and arrays become numbers, paths become
-    text, a simulator (anything with ``name`` and ``version``) becomes ``{"simulator": name,
-    "version": version}`` -- what its results depend on -- and other objects become their
-    class's qualified name plus their canonical attributes. Anything else raises ``TypeError``
-    naming the value, rather than producing an id that would never match again.
-    """
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else repr(value)
-    if isinstance(value, (np.generic, np.ndarray)):
-        return canonical(value.tolist())
-    if isinstance(value, Mapping):
-        return {str(k): canonical(v) for k, v in sorted(value.items(), key=lambda item: str(item[0]))}
-    if isinstance(value, (list, tuple)):
-        return [canonical(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted((canonical(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
-    if isinstance(value, PurePath):
-        return str(value)
-    if isinstance(value, enum.Enum):
-        return canonical(value.value)
-    kind = f"{type(value).__module__}.{type(value).__qualname__}"
-    name, version = getattr(value, "name", None), getattr(value, "version", None)
-    if isinstance(name, str) and isinstance(version, str):
-        return {"simulator": name, "version": version, "type": kind}
-    if isinstance(value, type) or callable(value) and hasattr(value, "__qualname__"):
-        return {"callable": f"{value.__module__}.{value.__qualname__}"}
-    if dataclasses.is_dataclass(value):
-        return {"type": kind, "fields": canonical(dataclasses.asdict(value))}
-    if hasattr(value, "__dict__"):
-        public = {k: v for k, v in vars(value).items() if not k.startswith("_")}
-        return {"type": kind, "attributes": canonical(public)}
-    raise TypeError(f"cannot form a stable run id from {value!r} ({kind}); pass JSON-like values (numbers, text, lists, dicts)")
 
 
 def run_id(env_id: str, env_kwargs: Mapping[str, Any], agent: str, agent_params: Mapping[str, Any], seed: int | None, budget: int) -> str:
@@ -88,10 +45,16 @@ def run_agent(
     dataset: str | Path | DatasetWriter | None = None,
     study: str = "adhoc",
     callback: Callable[[int, dict, float, Mapping[str, Any]], None] | None = None,
+    run: str | None = None,
 ) -> RunResult:
     """Make ``env_id``, build ``agent`` on its design space and run it for ``budget`` evaluations.
 
-    With ``dataset`` (a folder or an open writer) every evaluation is recorded there.
+    With ``dataset`` (a folder or an open writer) every evaluation is recorded there, under
+    the run id ``run``. By default each call is a run of its own: ``<run_id(...)>-<8 random hex
+    digits>``, the configuration's deterministic id plus a token, so the same command twice
+    into one folder gives two runs (steps 0..budget-1 each), never one run with every step
+    twice; rows of one configuration still share the id's prefix. (Studies use the bare
+    deterministic id: that is how a rerun recognises a finished run.)
     """
     env_kwargs = dict(env_kwargs or {})
     env = gym.make(env_id, **env_kwargs)
@@ -104,7 +67,8 @@ def run_agent(
                     env,
                     writer,
                     study=study,
-                    run=run_id(env_id, env_kwargs, agent, searcher.hyperparameters, seed, budget),
+                    run=run if run is not None else
+                    f"{run_id(env_id, env_kwargs, agent, searcher.hyperparameters, seed, budget)}-{secrets.token_hex(4)}",
                     agent=agent,
                     agent_params=searcher.hyperparameters,
                     seed=seed,

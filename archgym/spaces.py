@@ -16,6 +16,8 @@ from typing import Any, Iterator, Mapping, Sequence, Union
 import numpy as np
 from gymnasium import spaces
 
+from archgym.errors import UserError, import_optional
+
 Design = dict[str, Any]
 
 
@@ -28,8 +30,8 @@ class _Parameter:
     def is_discrete(self) -> bool:
         return True
 
-    def _reject(self, value: Any) -> ValueError:
-        return ValueError(f"invalid value {value!r} for parameter {self.name!r}; expected {self.describe()}")
+    def _reject(self, value: Any) -> UserError:
+        return UserError(f"invalid value {value!r} for parameter {self.name!r}; expected {self.describe()}")
 
     def describe(self) -> str:
         """What values the parameter allows, for error messages (every kind overrides it)."""
@@ -47,11 +49,11 @@ class Categorical(_Parameter):
     def __post_init__(self) -> None:
         object.__setattr__(self, "choices", tuple(self.choices))
         if len(self.choices) < 1:
-            raise ValueError(f"parameter {self.name!r}: needs at least one choice")
+            raise UserError(f"parameter {self.name!r}: needs at least one choice")
         if len(set(self.choices)) != len(self.choices):
-            raise ValueError(f"parameter {self.name!r}: duplicate choices in {self.choices!r}")
+            raise UserError(f"parameter {self.name!r}: duplicate choices in {self.choices!r}")
         if self.default is not None and self.default not in self.choices:
-            raise ValueError(f"parameter {self.name!r}: default {self.default!r} is not one of {self.choices!r}")
+            raise UserError(f"parameter {self.name!r}: default {self.default!r} is not one of {self.choices!r}")
 
     @property
     def n(self) -> int:
@@ -92,9 +94,9 @@ class Values(Categorical):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in self.choices):
-            raise ValueError(f"parameter {self.name!r}: Values needs numbers, got {self.choices!r}")
+            raise UserError(f"parameter {self.name!r}: Values needs numbers, got {self.choices!r}")
         if list(self.choices) != sorted(self.choices):
-            raise ValueError(f"parameter {self.name!r}: values must be increasing, got {self.choices!r}")
+            raise UserError(f"parameter {self.name!r}: values must be increasing, got {self.choices!r}")
 
     @property
     def ordered(self) -> bool:
@@ -114,7 +116,7 @@ class Values(Categorical):
 def PowerOfTwo(name: str, low: int, high: int, default: int | None = None) -> Values:
     """The powers of two from ``low`` to ``high`` inclusive, as an ordered :class:`Values`."""
     if low < 1 or high < low or low & (low - 1) or high & (high - 1):
-        raise ValueError(f"parameter {name!r}: PowerOfTwo needs powers of two 1 <= low <= high, got {low}, {high}")
+        raise UserError(f"parameter {name!r}: PowerOfTwo needs powers of two 1 <= low <= high, got {low}, {high}")
     values = tuple(2**k for k in range(int(math.log2(low)), int(math.log2(high)) + 1))
     return Values(name, values, default)
 
@@ -131,11 +133,11 @@ class Integer(_Parameter):
 
     def __post_init__(self) -> None:
         if int(self.low) != self.low or int(self.high) != self.high or self.high < self.low:
-            raise ValueError(f"parameter {self.name!r}: Integer needs integers low <= high, got {self.low}, {self.high}")
+            raise UserError(f"parameter {self.name!r}: Integer needs integers low <= high, got {self.low}, {self.high}")
         if self.log and self.low < 1:
-            raise ValueError(f"parameter {self.name!r}: a log-scaled Integer needs low >= 1, got {self.low}")
+            raise UserError(f"parameter {self.name!r}: a log-scaled Integer needs low >= 1, got {self.low}")
         if self.default is not None and not self.low <= self.default <= self.high:
-            raise ValueError(f"parameter {self.name!r}: default {self.default} outside [{self.low}, {self.high}]")
+            raise UserError(f"parameter {self.name!r}: default {self.default} outside [{self.low}, {self.high}]")
 
     @property
     def n(self) -> int:
@@ -180,9 +182,9 @@ class Real(_Parameter):
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.low) and math.isfinite(self.high)) or self.high <= self.low:
-            raise ValueError(f"parameter {self.name!r}: Real needs finite low < high, got {self.low}, {self.high}")
+            raise UserError(f"parameter {self.name!r}: Real needs finite low < high, got {self.low}, {self.high}")
         if self.log and self.low <= 0:
-            raise ValueError(f"parameter {self.name!r}: a log-scaled Real needs low > 0, got {self.low}")
+            raise UserError(f"parameter {self.name!r}: a log-scaled Real needs low > 0, got {self.low}")
 
     @property
     def is_discrete(self) -> bool:
@@ -236,9 +238,9 @@ class DesignSpace:
         names = [p.name for p in parameters]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise ValueError(f"duplicate parameter names in design space: {', '.join(duplicates)}")
+            raise UserError(f"duplicate parameter names in design space: {', '.join(duplicates)}")
         if not parameters:
-            raise ValueError("a design space needs at least one parameter")
+            raise UserError("a design space needs at least one parameter")
         object.__setattr__(self, "parameters", parameters)
         object.__setattr__(self, "_by_name", {p.name: p for p in parameters})
 
@@ -285,10 +287,10 @@ class DesignSpace:
             raise TypeError(f"a design must be a mapping of parameter name to value, got {type(design).__name__}")
         unknown = [k for k in design if k not in self._by_name]
         if unknown:
-            raise ValueError(f"unknown parameter(s) {', '.join(map(repr, unknown))}; expected: {', '.join(self.names)}")
+            raise UserError(f"unknown parameter(s) {', '.join(map(repr, unknown))}; expected: {', '.join(self.names)}")
         missing = [n for n in self.names if n not in design]
         if missing:
-            raise ValueError(f"design is missing parameter(s): {', '.join(missing)}")
+            raise UserError(f"design is missing parameter(s): {', '.join(missing)}")
         result: Design = {}
         for p in self.parameters:
             if isinstance(p, Real):
@@ -315,7 +317,7 @@ class DesignSpace:
         """Vector (as produced by :meth:`encode` or sampled from :meth:`gym_space`) -> design."""
         array = np.asarray(vector)
         if array.shape != (len(self.parameters),):
-            raise ValueError(
+            raise UserError(
                 f"action/vector has shape {array.shape}; expected ({len(self.parameters)},) — one entry per "
                 f"parameter ({', '.join(self.names)})"
             )
@@ -325,7 +327,7 @@ class DesignSpace:
                 design[p.name] = p.check(x)
                 continue
             if not np.isfinite(x) or float(x) != round(float(x)) or not 0 <= x < p.n:
-                raise ValueError(
+                raise UserError(
                     f"invalid index {x!r} for parameter {p.name!r}; expected an integer in [0, {p.n - 1}] "
                     f"({p.describe()})"
                 )
@@ -383,9 +385,8 @@ class DesignSpace:
     # -- interoperability -------------------------------------------------------------
     def to_skopt(self) -> list[Any]:
         """scikit-optimize dimensions, one per parameter, named like the parameters."""
-        from skopt.space import Categorical as SkCategorical
-        from skopt.space import Integer as SkInteger
-        from skopt.space import Real as SkReal
+        skopt_space = import_optional("skopt.space", "bo", "DesignSpace.to_skopt")
+        SkCategorical, SkInteger, SkReal = skopt_space.Categorical, skopt_space.Integer, skopt_space.Real
 
         dims: list[Any] = []
         for p in self.parameters:

@@ -37,6 +37,7 @@ import time  # noqa: E402
 from typing import Any, Callable  # noqa: E402
 
 import numpy as np  # noqa: E402
+from results_io import save_results  # noqa: E402  (benchmarks/results_io.py, beside this script)
 
 from archgym.simulators.accelerator import (  # noqa: E402
     BASELINE_DESIGN, DATAFLOWS, PARAMETER_VALUES, AnalyticalAccelerator, Layer, Workload, load_workload,
@@ -159,6 +160,12 @@ def main(argv: list[str] | None = None) -> None:
         batch, one = rates[("batch", label)], rates[("single", label)]
         print(f"{label:<28} {batch:>11,.0f} {one:>11,.0f} {zz or float('nan'):>9.3g} {ss or float('nan'):>10.3g}   "
               f"{ratio_text(batch, zz, ss):<26} {ratio_text(one, zz, ss)}")
+    save_results("accelerator_speed", {
+        "evaluations_per_s": [{"path": path, "workload": label, "rate": rate} for (path, label), rate in rates.items()],
+        "env_step_per_s": rate,
+        "references_per_s": [{"backend": b, "workload": label, "rate": r} for (b, label), r in ref.items()],
+        "designs": N, "designs_single": N_SINGLE, "repeat": REPEAT,
+    })
 
 
 if __name__ == "__main__":

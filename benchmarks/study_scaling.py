@@ -21,6 +21,7 @@ import time
 
 from archgym.dataset import load
 from archgym.study import Study, run_study
+from results_io import save_results  # benchmarks/results_io.py, beside this script
 
 
 def _cpu_seconds() -> float:
@@ -53,14 +54,19 @@ def main() -> None:
           f"({os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f})")
     rates = {}
     results = {}
+    rows = []
     for workers in (1, 2):
         wall, cpu, runs, rewards = measure(study, workers)
         rates[workers] = runs / wall
         results[workers] = rewards
+        rows.append({"workers": workers, "runs": runs, "wall_s": wall, "cpu_s": cpu, "runs_per_s": runs / wall})
         print(f"  {workers} worker(s): {runs} runs in {wall:6.2f} s = {rates[workers]:6.2f} runs/s "
               f"({runs * args.budget / wall:,.0f} evaluations/s); CPU {cpu:.1f} s = {1e3 * cpu / runs:.0f} ms per run")
     assert results[1] == results[2], "1 and 2 workers must produce the same evaluations"
     print(f"  speed-up 2 vs 1 worker: {rates[2] / rates[1]:.2f}x (parallel efficiency {rates[2] / rates[1] / 2:.0%})")
+    save_results("study_scaling", {"study": {"env": study.env_id,
+                                             "budget": args.budget, "draws": args.draws, "seeds": args.seeds},
+                                   "measurements": rows, "speedup_2_vs_1": rates[2] / rates[1]})
     print(f"  load average now {os.getloadavg()[0]:.1f}: the speed-up is only meaningful with 2 idle cores")
 
 

@@ -7,15 +7,21 @@ from typing import Any, Mapping
 
 from archgym.cache import EvaluationCache
 from archgym.env import DSEEnv
-from archgym.objectives import Objective, targets_below_baseline
+from archgym.registration import EnvMetadata, default_targets_text
+from archgym.objectives import Objective, ObjectiveSpec, resolve_objectives, targets_below_baseline
 from archgym.simulator import Simulator
-from archgym.simulators.accelerator.hardware import BASELINE_DESIGN, PARAMETER_KINDS, PARAMETER_VALUES
+from archgym.simulators.accelerator.hardware import ACCELERATOR_METRICS, BASELINE_DESIGN, PARAMETER_KINDS, PARAMETER_VALUES
 from archgym.spaces import Categorical, DesignSpace, PowerOfTwo, Values
 
 #: the metrics the default reward targets (ArchGym's Timeloop/MAESTRO envs: latency and energy)
 DEFAULT_TARGET_METRICS: tuple[str, ...] = ("latency_ms", "energy_uj")
 #: default targets sit this fraction below the baseline design (ArchGym's "x% below" form)
 DEFAULT_IMPROVEMENT = 0.10
+#: the objectives of the vector reward (and of ``log_ratio``): latency and energy of one inference
+DEFAULT_OBJECTIVES: tuple[ObjectiveSpec, ...] = (
+    ObjectiveSpec("latency_ms", "minimize", "ms"),
+    ObjectiveSpec("energy_uj", "minimize", "uJ"),
+)
 #: what the agent observes after each step
 OBSERVED_METRICS: tuple[str, ...] = ("latency_ms", "energy_uj", "area_mm2", "utilization")
 #: observation scales when the baseline is not evaluated (user targets): ResNet-18-sized magnitudes
@@ -35,6 +41,16 @@ def accelerator_design_space() -> DesignSpace:
         else:
             parameters.append(Values(name, values, default=default))
     return DesignSpace(parameters)
+
+
+def metadata(reward: str = "target_distance") -> EnvMetadata:
+    """Design space, metrics and default objective of ``archgym/Accelerator-v0`` (every back-end
+    declares :data:`~archgym.simulators.accelerator.hardware.ACCELERATOR_METRICS`), without evaluating."""
+    return EnvMetadata(
+        accelerator_design_space(), ACCELERATOR_METRICS, reward,
+        default_targets_text(reward, DEFAULT_TARGET_METRICS, DEFAULT_OBJECTIVES, DEFAULT_IMPROVEMENT), OBSERVED_METRICS,
+        objectives=DEFAULT_OBJECTIVES,
+    )
 
 
 class AcceleratorEnv(DSEEnv):
@@ -81,14 +97,24 @@ class AcceleratorEnv(DSEEnv):
     path of a workload table (format in :mod:`archgym.simulators.accelerator.layers`).
     ``backend_kwargs``: passed to the back-end's constructor. ``simulator``: any Simulator
     with the same metrics (e.g. a trained proxy) replaces the back-end. ``reward``,
-    ``targets``, ``weights``, ``cache``, ``reward_kwargs``: as :class:`archgym.env.DSEEnv`; the
+    ``targets``, ``weights``, ``cache``, ``reward_kwargs``, ``render_mode``: as :class:`archgym.env.DSEEnv`; the
     cache is keyed by the back-end's fingerprint (name, version, options).
 
+    ## Multi-objective
+    Objectives (:data:`DEFAULT_OBJECTIVES`): latency (ms) and energy (uJ), both minimised;
+    ``objectives=`` picks others (e.g. add ``("area_mm2", "minimize")``). ``reward="vector"``
+    returns their log-ratios to the baseline design (:class:`archgym.env.DSEEnv`).
+
     ## Version History
+    * v1: default reward ``log_ratio``: the mean log-ratio of latency and energy to the
+      baseline design (0 = baseline, +0.1 ≈ 10 % better), bounded and smooth. Same
+      back-ends, design space and observation.
     * v0: initial release (before the first archgym release the analytical model moved to
       version 1.1 — per-tap input re-reads, one register reuse per PE, dataflow-dependent DRAM
       traffic; cached and logged results carry the simulator version, so they never mix).
     """
+
+    DEFAULT_OBJECTIVES = DEFAULT_OBJECTIVES
 
     def __init__(
         self,
@@ -101,11 +127,14 @@ class AcceleratorEnv(DSEEnv):
         simulator: Simulator | None = None,
         cache: bool | EvaluationCache = True,
         reward_kwargs: Mapping[str, Any] | None = None,
+        render_mode: str | None = None,
+        objectives: Any = None,
     ) -> None:
         if simulator is None:
             from archgym.simulators.accelerator.backends import make_accelerator_simulator
 
             simulator = make_accelerator_simulator(backend, **dict(backend_kwargs or {}))
+        specs = resolve_objectives(simulator.metrics, DEFAULT_OBJECTIVES if objectives is None else objectives)
         self.backend = backend
         workload = os.fspath(workload)
         space = accelerator_design_space()
@@ -113,8 +142,10 @@ class AcceleratorEnv(DSEEnv):
         self.baseline_metrics: dict[str, float] | None = None
         scales = dict(DEFAULT_SCALES)
         if targets is None:
+            relative = reward in ("log_ratio", "vector")  # their targets are the baseline itself
             targets, self.baseline_metrics = targets_below_baseline(
-                simulator, space.default(), workload, DEFAULT_TARGET_METRICS, DEFAULT_IMPROVEMENT
+                simulator, space.default(), workload, tuple(o.metric for o in specs),
+                0.0 if relative else DEFAULT_IMPROVEMENT,
             )
             scales.update({m: self.baseline_metrics[m] for m in OBSERVED_METRICS if self.baseline_metrics[m] > 0})
         super().__init__(
@@ -128,4 +159,6 @@ class AcceleratorEnv(DSEEnv):
             metric_scales=scales,
             cache=cache,
             reward_kwargs=reward_kwargs,
+            render_mode=render_mode,
+            objectives=specs,
         )

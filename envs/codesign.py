@@ -8,7 +8,8 @@ from archgym.cache import EvaluationCache
 from archgym.env import DSEEnv
 from archgym.envs.accelerator import accelerator_design_space
 from archgym.envs.nasbench201 import accuracy_targets, cell_design_space
-from archgym.objectives import Objective, targets_below_baseline
+from archgym.registration import EnvMetadata, default_targets_text
+from archgym.objectives import Objective, ObjectiveSpec, resolve_objectives, targets_below_baseline
 from archgym.simulator import Simulator
 from archgym.spaces import DesignSpace
 
@@ -16,6 +17,13 @@ from archgym.spaces import DesignSpace
 DEFAULT_HARDWARE_METRICS: tuple[str, ...] = ("latency_ms", "energy_uj", "area_mm2")
 #: default hardware targets sit this fraction below the baseline (as Accelerator-v0)
 DEFAULT_IMPROVEMENT = 0.10
+#: the objectives of the vector reward (and of ``log_ratio``): NASAIC's accuracy and hardware specs
+DEFAULT_OBJECTIVES: tuple[ObjectiveSpec, ...] = (
+    ObjectiveSpec("valid_acc", "maximize", "%"),
+    ObjectiveSpec("latency_ms", "minimize", "ms"),
+    ObjectiveSpec("energy_uj", "minimize", "uJ"),
+    ObjectiveSpec("area_mm2", "minimize", "mm2"),
+)
 #: what the agent observes after each step
 OBSERVED_METRICS: tuple[str, ...] = ("valid_acc", "latency_ms", "energy_uj", "area_mm2")
 #: observation scales without a baseline (user targets): the cifar10 baseline's magnitudes
@@ -26,6 +34,21 @@ def codesign_design_space() -> DesignSpace:
     """The cell's six edges followed by the accelerator's nine knobs; defaults = the baseline
     (NAS-Bench-201's ResNet cell on Accelerator-v0's baseline accelerator)."""
     return DesignSpace(cell_design_space().parameters + accelerator_design_space().parameters)
+
+
+def metadata(reward: str = "normalized_excess") -> EnvMetadata:
+    """Design space, metrics and default objective of ``archgym/CoDesign-v0``, without evaluating."""
+    from archgym.simulators.accelerator.hardware import ACCELERATOR_METRICS
+    from archgym.simulators.nas.codesign import NETWORK_METRICS
+    from archgym.simulators.nas.tabular import NB201Tabular
+
+    table = {m.name: m for m in NB201Tabular(epochs=12).metrics}
+    metrics = tuple(table[name] for name in NETWORK_METRICS) + tuple(ACCELERATOR_METRICS)
+    targets: dict[str, float | str] = {**accuracy_targets(), **{
+        m: f"{DEFAULT_IMPROVEMENT:.0%} below the baseline design" for m in DEFAULT_HARDWARE_METRICS}}
+    if reward in ("log_ratio", "vector"):
+        targets = default_targets_text(reward, (), DEFAULT_OBJECTIVES, DEFAULT_IMPROVEMENT)
+    return EnvMetadata(codesign_design_space(), metrics, reward, targets, OBSERVED_METRICS, objectives=DEFAULT_OBJECTIVES)
 
 
 class CoDesignEnv(DSEEnv):
@@ -74,11 +97,20 @@ class CoDesignEnv(DSEEnv):
     12 (default the longest available). ``backend``: ``analytical`` (default) | ``zigzag`` |
     ``scalesim``; ``backend_kwargs`` go to its constructor. ``simulator``: any Simulator with
     the same metrics replaces the composite. ``reward``, ``targets``, ``weights``, ``cache``,
-    ``reward_kwargs``: as :class:`archgym.env.DSEEnv`.
+    ``reward_kwargs``, ``render_mode``: as :class:`archgym.env.DSEEnv`.
+
+    ## Multi-objective
+    Objectives (:data:`DEFAULT_OBJECTIVES`): validation accuracy (%, maximise), latency (ms),
+    energy (uJ) and area (mm2), minimised; ``objectives=`` picks others. ``reward="vector"``
+    returns their log-ratios to the baseline design (:class:`archgym.env.DSEEnv`).
 
     ## Version History
+    * v1: default reward ``log_ratio``: the mean log-ratio of accuracy, latency, energy and
+      area to the baseline design (0 = baseline, +0.1 ≈ 10 % better), bounded and smooth.
     * v0: initial release.
     """
+
+    DEFAULT_OBJECTIVES = DEFAULT_OBJECTIVES
 
     def __init__(
         self,
@@ -92,6 +124,8 @@ class CoDesignEnv(DSEEnv):
         simulator: Simulator | None = None,
         cache: bool | EvaluationCache = True,
         reward_kwargs: Mapping[str, Any] | None = None,
+        render_mode: str | None = None,
+        objectives: Any = None,
     ) -> None:
         if simulator is None:
             from archgym.simulators.accelerator.backends import make_accelerator_simulator
@@ -99,6 +133,7 @@ class CoDesignEnv(DSEEnv):
 
             accelerator = make_accelerator_simulator(backend, **dict(backend_kwargs or {}))
             simulator = CoDesignSimulator(accelerator, epochs=epochs)
+        specs = resolve_objectives(simulator.metrics, DEFAULT_OBJECTIVES if objectives is None else objectives)
         self.backend = backend
         self.dataset = dataset
         space = codesign_design_space()
@@ -106,7 +141,11 @@ class CoDesignEnv(DSEEnv):
         #: metrics of the baseline design on this dataset (set when default targets are used)
         self.baseline_metrics: dict[str, float] | None = None
         scales = dict(DEFAULT_SCALES)
-        if targets is None:
+        if targets is None and reward in ("log_ratio", "vector"):  # their targets are the baseline itself
+            targets, self.baseline_metrics = targets_below_baseline(
+                simulator, space.default(), dataset, tuple(o.metric for o in specs), 0.0
+            )
+        elif targets is None:
             hardware, self.baseline_metrics = targets_below_baseline(
                 simulator, space.default(), dataset, DEFAULT_HARDWARE_METRICS, DEFAULT_IMPROVEMENT
             )
@@ -122,4 +161,6 @@ class CoDesignEnv(DSEEnv):
             metric_scales=scales,
             cache=cache,
             reward_kwargs=reward_kwargs,
+            render_mode=render_mode,
+            objectives=specs,
         )

@@ -21,13 +21,16 @@ from typing import Any, Mapping, Sequence
 import gymnasium as gym
 import numpy as np
 
-from pettingzoo import ParallelEnv
-
+from archgym.errors import import_optional
 from archgym.partition import Groups, partition, require_discrete
 from archgym.spaces import Design, DesignSpace
 
 #: episode length when neither ``max_cycles`` nor the wrapped env's spec gives one
 DEFAULT_MAX_CYCLES = 100
+
+
+#: PettingZoo's base class; a missing package is reported as the ``marl`` extra
+ParallelEnv = import_optional("pettingzoo", "marl", "archgym.envs.multi_agent").ParallelEnv
 
 
 class DesignParallelEnv(ParallelEnv):

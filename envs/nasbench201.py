@@ -6,7 +6,9 @@ from typing import Any, Mapping, Sequence
 
 from archgym.cache import EvaluationCache
 from archgym.env import DSEEnv
-from archgym.objectives import Objective
+from archgym.errors import import_optional
+from archgym.registration import EnvMetadata
+from archgym.objectives import Objective, ObjectiveSpec, resolve_objectives
 from archgym.simulator import Simulator
 from archgym.simulators.nas.nb201 import EDGE_NAMES, OP_NAMES, RESNET_ARCH, arch_to_design, check_arch
 from archgym.simulators.nas.tabular import DEFAULT_DEVICE, NB201Tabular, default_epochs
@@ -17,6 +19,11 @@ from archgym.spaces import Categorical, DesignSpace
 ACCURACY_TARGET = 100.0
 #: what the agent observes after each step
 OBSERVED_METRICS: tuple[str, ...] = ("valid_acc", "latency_ms", "flops_m", "params_m")
+#: the objectives of the vector reward: accuracy against device latency (hardware-aware NAS)
+DEFAULT_OBJECTIVES: tuple[ObjectiveSpec, ...] = (
+    ObjectiveSpec("valid_acc", "maximize", "%"),
+    ObjectiveSpec("latency_ms", "minimize", "ms"),
+)
 
 
 def cell_design_space(default: Sequence[str] = RESNET_ARCH) -> DesignSpace:
@@ -29,6 +36,22 @@ def cell_design_space(default: Sequence[str] = RESNET_ARCH) -> DesignSpace:
 def accuracy_targets(**limits: float | None) -> dict[str, float]:
     """``{"valid_acc": 100}`` plus every limit that is set, e.g. ``latency_ms=5.0``."""
     return {"valid_acc": ACCURACY_TARGET, **{metric: float(v) for metric, v in limits.items() if v is not None}}
+
+
+def metadata(epochs: int | None = None, dataset: str = "cifar10", metric: str | None = None,
+             latency_target: float | None = None, flops_target: float | None = None) -> EnvMetadata:
+    """Design space, metrics and default objective of ``archgym/NASBench201-v0`` for these
+    ``gym.make`` keywords (the ones that change them), without looking anything up."""
+    if metric is not None:
+        proxies = import_optional("archgym.simulators.nas.proxies", "nas", f"metric={metric!r}")
+        simulator: Simulator = proxies.ProxyScoreSimulator(metric)
+        proxy_objectives = tuple(resolve_objectives(simulator.metrics, (metric,)))
+        return EnvMetadata(cell_design_space(), tuple(simulator.metrics), "weighted_sum",
+                           {metric: "|score of NAS-Bench-201's ResNet cell|"}, (metric,), objectives=proxy_objectives)
+    simulator = NB201Tabular(epochs=default_epochs(dataset) if epochs is None else epochs)
+    targets = accuracy_targets(latency_ms=latency_target, flops_m=flops_target)
+    return EnvMetadata(cell_design_space(), tuple(simulator.metrics), "normalized_excess", targets, OBSERVED_METRICS,
+                       objectives=DEFAULT_OBJECTIVES)
 
 
 class NASBench201Env(DSEEnv):
@@ -87,11 +110,19 @@ class NASBench201Env(DSEEnv):
     ``proxy_kwargs``: options of :class:`~archgym.simulators.nas.proxies.ProxyScoreSimulator`
     (``seed``, ``channels``, ``cells_per_stage``, ``batch_size``, ``data``, ``num_threads``).
     ``simulator``: any Simulator with the same metrics (e.g. a trained proxy). ``reward``,
-    ``targets``, ``weights``, ``cache``, ``reward_kwargs``: as :class:`archgym.env.DSEEnv`.
+    ``targets``, ``weights``, ``cache``, ``reward_kwargs``, ``render_mode``: as :class:`archgym.env.DSEEnv`.
+
+    ## Multi-objective
+    Objectives (:data:`DEFAULT_OBJECTIVES`): validation accuracy (%, maximise) and latency on
+    ``device`` (ms, minimise); with ``metric=`` the proxy score alone. ``objectives=`` picks
+    others. ``reward="vector"`` returns their log-ratios to the ResNet cell
+    (:class:`archgym.env.DSEEnv`).
 
     ## Version History
     * v0: initial release.
     """
+
+    DEFAULT_OBJECTIVES = DEFAULT_OBJECTIVES
 
     def __init__(
         self,
@@ -108,6 +139,8 @@ class NASBench201Env(DSEEnv):
         simulator: Simulator | None = None,
         cache: bool | EvaluationCache = True,
         reward_kwargs: Mapping[str, Any] | None = None,
+        render_mode: str | None = None,
+        objectives: Any = None,
     ) -> None:
         budgets = {"latency_ms": latency_target, "flops_m": flops_target}
         observed: Sequence[str] = OBSERVED_METRICS
@@ -115,14 +148,17 @@ class NASBench201Env(DSEEnv):
             if simulator is not None or any(v is not None for v in budgets.values()):
                 raise ValueError(f"metric={metric!r} scores cells with a zero-cost proxy; it takes neither "
                                  "simulator= nor latency_target=/flops_target=")
-            from archgym.simulators.nas.proxies import ProxyScoreSimulator  # torch only when a proxy is asked for
-
-            simulator = ProxyScoreSimulator(metric, **dict(proxy_kwargs or {}))
+            # torch only when a proxy is asked for
+            proxies = import_optional("archgym.simulators.nas.proxies", "nas", f"metric={metric!r}")
+            simulator = proxies.ProxyScoreSimulator(metric, **dict(proxy_kwargs or {}))
             observed = (metric,)
         elif proxy_kwargs is not None:
             raise ValueError("proxy_kwargs= needs metric=<zero-cost proxy>")
         if simulator is None:
             simulator = NB201Tabular(epochs=default_epochs(dataset) if epochs is None else epochs, device=device)
+        if objectives is None:
+            objectives = (metric,) if metric is not None else DEFAULT_OBJECTIVES
+        specs = resolve_objectives(simulator.metrics, objectives)
         self.dataset = dataset
         space = cell_design_space()
         simulator.workload_key(dataset)  # an unknown dataset is reported before anything is evaluated
@@ -148,4 +184,6 @@ class NASBench201Env(DSEEnv):
             metric_scales={m: abs(self.baseline_metrics[m]) for m in observed},
             cache=cache,
             reward_kwargs=reward_kwargs,
+            render_mode=render_mode,
+            objectives=specs,
         )

@@ -8,13 +8,27 @@ from typing import Any, Mapping
 from archgym.cache import EvaluationCache
 from archgym.env import DSEEnv
 from archgym.envs.nasbench201 import cell_design_space
-from archgym.objectives import Objective
+from archgym.errors import import_optional
+from archgym.registration import EnvMetadata
+from archgym.objectives import Objective, ObjectiveSpec, resolve_objectives
 from archgym.simulators.nas.nb201 import EDGE_NAMES
 
 #: what the agent observes after each step
 OBSERVED_METRICS: tuple[str, ...] = ("accuracy", "loss", "params", "flops")
 #: the default reward: ``weighted_sum`` with this target is exactly the validation accuracy
 DEFAULT_TARGETS: dict[str, float] = {"accuracy": 1.0}
+#: the objectives of the vector reward: one-shot accuracy against FLOPs
+DEFAULT_OBJECTIVES: tuple[ObjectiveSpec, ...] = (
+    ObjectiveSpec("accuracy", "maximize", "fraction"),
+    ObjectiveSpec("flops", "minimize", "FLOPs"),
+)
+
+
+def metadata() -> EnvMetadata:
+    """Design space, metrics and default objective of ``archgym/Supernet-v0``, without training."""
+    metrics = import_optional("archgym.simulators.nas.supernet_simulator", "nas", "archgym/Supernet-v0").SUPERNET_METRICS
+    return EnvMetadata(cell_design_space(), tuple(metrics), "weighted_sum", dict(DEFAULT_TARGETS), OBSERVED_METRICS,
+                       objectives=DEFAULT_OBJECTIVES)
 
 
 class SupernetEnv(DSEEnv):
@@ -68,11 +82,18 @@ class SupernetEnv(DSEEnv):
     (default ``$ARCHGYM_CACHE_DIR/supernet`` or ``~/.cache/archgym/supernet``);
     ``on_bad_checkpoint``: ``"retrain"`` | ``"error"``. ``num_threads`` (1): torch threads.
     ``progress``: show the training progress bar. ``reward``, ``targets``, ``weights``,
-    ``cache``, ``reward_kwargs``: as :class:`archgym.env.DSEEnv`.
+    ``cache``, ``reward_kwargs``, ``render_mode``: as :class:`archgym.env.DSEEnv`.
+
+    ## Multi-objective
+    Objectives (:data:`DEFAULT_OBJECTIVES`): one-shot validation accuracy (maximise) and FLOPs
+    (minimise); ``objectives=`` picks others. ``reward="vector"`` returns their log-ratios to
+    NAS-Bench-201's ResNet cell (:class:`archgym.env.DSEEnv`).
 
     ## Version History
     * v0: initial release.
     """
+
+    DEFAULT_OBJECTIVES = DEFAULT_OBJECTIVES
 
     def __init__(
         self,
@@ -95,10 +116,16 @@ class SupernetEnv(DSEEnv):
         weights: Mapping[str, float] | None = None,
         cache: bool | EvaluationCache = True,
         reward_kwargs: Mapping[str, Any] | None = None,
+        render_mode: str | None = None,
+        objectives: Any = None,
     ) -> None:
+        import_optional("torch", "nas", "archgym/Supernet-v0")
         from archgym.simulators.nas.data_loaders import load_dataset
         from archgym.simulators.nas.supernet import SupernetConfig, cell_cost, load_or_train_supernet
-        from archgym.simulators.nas.supernet_simulator import SupernetSimulator
+        from archgym.simulators.nas.supernet_simulator import SUPERNET_METRICS, SupernetSimulator
+
+        # checked before the supernet is trained (minutes), not after
+        objectives = resolve_objectives(SUPERNET_METRICS, DEFAULT_OBJECTIVES if objectives is None else objectives)
 
         config = SupernetConfig(
             mode=mode, channels=channels, cells_per_stage=cells_per_stage, epochs=epochs, seed=seed,
@@ -122,4 +149,6 @@ class SupernetEnv(DSEEnv):
             metric_scales={"accuracy": 1.0, "loss": 1.0, **largest},
             cache=cache,
             reward_kwargs=reward_kwargs,
+            render_mode=render_mode,
+            objectives=objectives,
         )

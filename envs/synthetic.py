@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from archgym.env import DSEEnv
-from archgym.objectives import Objective
+from archgym.registration import EnvMetadata
+from archgym.objectives import Objective, ObjectiveSpec
 from archgym.simulators.synthetic import SeparableSimulator
 from archgym.spaces import Categorical, DesignSpace, Integer
 
@@ -17,6 +18,12 @@ def synthetic_design_space(n_categorical: int = 5, n_integer: int = 5, n_values:
     ]
     parameters += [Integer(f"int{i}", 0, n_values - 1) for i in range(n_integer)]
     return DesignSpace(parameters)
+
+
+def metadata(n_categorical: int = 5, n_integer: int = 5, n_values: int = 4) -> EnvMetadata:
+    """Design space, metrics and default objective of ``archgym/Synthetic-v0``."""
+    return EnvMetadata(synthetic_design_space(n_categorical, n_integer, n_values), SeparableSimulator.metrics,
+                       "normalized_excess", {"cost": 1.0}, ("cost",), objectives=SyntheticEnv.DEFAULT_OBJECTIVES)
 
 
 class SyntheticEnv(DSEEnv):
@@ -42,11 +49,17 @@ class SyntheticEnv(DSEEnv):
 
     ## Arguments
     ``function_seed`` draws the cost tables; ``n_categorical``, ``n_integer``, ``n_values`` size the
-    space; ``reward``, ``targets``, ``weights``, ``cache`` as :class:`archgym.env.DSEEnv`.
+    space; ``reward``, ``targets``, ``weights``, ``cache``, ``render_mode`` as :class:`archgym.env.DSEEnv`.
+
+    ## Multi-objective
+    One objective, the cost (minimise); ``reward="vector"`` returns its log-ratio to the
+    all-defaults design as a length-1 vector (:class:`archgym.env.DSEEnv`).
 
     ## Version History
     * v0: initial release.
     """
+
+    DEFAULT_OBJECTIVES = (ObjectiveSpec("cost", "minimize", "units"),)
 
     def __init__(
         self,
@@ -58,6 +71,8 @@ class SyntheticEnv(DSEEnv):
         targets: Mapping[str, float] | None = None,
         weights: Mapping[str, float] | None = None,
         cache: bool = True,
+        render_mode: str | None = None,
+        objectives: Any = None,
     ) -> None:
         space = synthetic_design_space(n_categorical, n_integer, n_values)
         simulator = SeparableSimulator(
@@ -70,8 +85,11 @@ class SyntheticEnv(DSEEnv):
             space,
             "synthetic",
             reward=reward,
-            targets={"cost": 1.0} if targets is None else targets,
+            # log_ratio/vector: reference = the all-defaults design (the env's baseline), as every env
+            targets={"cost": 1.0} if targets is None and reward not in ("log_ratio", "vector") else targets,
             weights=weights,
             observed_metrics=("cost",),
             cache=cache,
+            render_mode=render_mode,
+            objectives=objectives,
         )

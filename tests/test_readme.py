@@ -33,7 +33,13 @@ def test_bring_your_own_simulator_runs_every_agent(capsys):
 def test_quick_start_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code = python_block_after("## Quick start in code").replace('workload="random",', 'workload="random", max_requests=500,')
-    exec(compile(code, "README[quickstart]", "exec"), {})
+    namespace: dict = {}
+    exec(compile(code, "README[quickstart]", "exec"), namespace)
+    from archgym.dataset import load
+
+    rows = load(tmp_path / "runs" / "quickstart")
+    assert len(rows) == 50 and namespace["result"].evaluations == 50
+    assert namespace["result"].best_reward == rows["reward"].max()
 
 
 @pytest.mark.slow
@@ -51,3 +57,9 @@ def test_proxy_section_runs(tmp_path, monkeypatch):
     result = make_agent("ga", env.unwrapped.design_space, seed=0).run(env, 20)
     assert result.evaluations == 20 and np.isfinite(result.best_reward)
     assert (tmp_path / "dram-random.proxy").is_file()
+
+
+def test_multi_objective_section_runs(capsys):
+    exec(compile(python_block_after("## Multi-objective DSE"), "README[mo]", "exec"), {})
+    out = capsys.readouterr().out
+    assert "avg_read_total_latency_ns" in out and "Box(-5.0, 5.0, (3,), float32)" in out

@@ -46,12 +46,22 @@ Already-flattened ``"design.<name>"`` / ``"metric.<name>"`` keys are accepted to
 core fields are stored as null, except ``schema_version`` (always :data:`SCHEMA_VERSION`)
 and ``timestamp`` (the time of the append, UTC). See :data:`CORE_COLUMNS` for the types.
 
+Provenance
+----------
+Since schema version 2 every row also says how it was produced: the canonical ``gym.make``
+keyword arguments (``env_kwargs``), the simulator's fingerprint (configuration included), the
+workload's content key, the objective (name, targets, weights, senses) and the archgym
+version, plus ``setup``, a hash of what results depend on (see
+:mod:`~archgym.dataset.setups`), and ``new_design`` (False when the run evaluated this design
+before). :class:`~archgym.recording.RecordEvaluations` fills them in.
+
 Modules
 -------
 :mod:`~archgym.dataset.records` (schema constants, errors, record normalisation),
 :mod:`~archgym.dataset.writer` (:class:`DatasetWriter`, atomic publish, fork/exit
 handling), :mod:`~archgym.dataset.reader` (scanning, schema unification, :func:`load`,
-:func:`read_schema`, :func:`query`) and :mod:`~archgym.dataset.summary` (:func:`info`).
+:func:`read_schema`, :func:`query`), :mod:`~archgym.dataset.setups` (grouping rows by
+setup, refusing mixtures) and :mod:`~archgym.dataset.summary` (:func:`info`).
 Import from ``archgym.dataset``; the submodules are an implementation detail.
 """
 
@@ -68,6 +78,14 @@ from archgym.dataset.records import (
     DatasetWarning,
     normalize_record,
 )
+from archgym.dataset.setups import (
+    LEGACY_SETUP,
+    SETUP_FIELDS,
+    MixedSetupsError,
+    require_one_setup,
+    setup_id,
+    setup_table,
+)
 from archgym.dataset.summary import DatasetInfo, info
 from archgym.dataset.writer import DatasetWriter
 
@@ -81,10 +99,16 @@ __all__ = [
     "DatasetInfo",
     "DatasetWarning",
     "DatasetWriter",
+    "LEGACY_SETUP",
+    "MixedSetupsError",
+    "SETUP_FIELDS",
     "info",
     "load",
     "load_table",
     "normalize_record",
     "query",
     "read_schema",
+    "require_one_setup",
+    "setup_id",
+    "setup_table",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -16,6 +17,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from archgym.dataset.records import (
+    NON_SHARD_MANIFEST,
     _METADATA_VERSION_KEY,
     _SHARD_RE,
     CORE_COLUMNS,
@@ -69,6 +71,24 @@ def _inspect(path: Path) -> _Shard | str:
     return _Shard(path, schema, meta.num_rows, size)
 
 
+def _known_non_shards(folder: Path) -> frozenset[str]:
+    """Names archgym listed in the folder's :data:`NON_SHARD_MANIFEST` (files it wrote that are not data)."""
+    try:
+        names = json.loads((folder / NON_SHARD_MANIFEST).read_text())
+    except (OSError, ValueError):
+        return frozenset()
+    return frozenset(n for n in names if isinstance(n, str)) if isinstance(names, list) else frozenset()
+
+
+def register_non_shards(folder: str | os.PathLike[str], names: Sequence[str]) -> None:
+    """Add ``names`` (files archgym writes into ``folder`` that are not shards) to its manifest."""
+    folder = Path(folder)
+    listed = sorted(_known_non_shards(folder) | {n for n in names if not _SHARD_RE.match(n)})
+    tmp = folder / f".{NON_SHARD_MANIFEST}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(listed, indent=1))
+    os.replace(tmp, folder / NON_SHARD_MANIFEST)
+
+
 def _scan(path: str | os.PathLike[str]) -> _Scan:
     folder = Path(path)
     if not folder.exists():
@@ -78,8 +98,11 @@ def _scan(path: str | os.PathLike[str]) -> _Scan:
     candidates: list[Path] = []
     bad: dict[str, str] = {}
     temp_files = 0
+    known = _known_non_shards(folder)
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         name = entry.name
+        if name in known and not _SHARD_RE.match(name):
+            continue
         if name.startswith((".", "_")):
             temp_files += name.startswith(".part-") and name.endswith(".tmp")
             continue
@@ -189,15 +212,47 @@ def _to_expression(filters: Filters) -> pc.Expression | None:
         raise DatasetError(f"invalid filters {filters!r}: {exc}") from exc
 
 
+#: Parquet reading with page checksums verified (shards written since schema version 2 carry them)
+_PARQUET = pads.ParquetFileFormat(
+    default_fragment_scan_options=pads.ParquetFragmentScanOptions(page_checksum_verification=True)
+)
+
+
+def _verify(shard: _Shard) -> str | None:
+    """Decode every page of a shard (checksums verified); the reason it is corrupt, or None."""
+    try:
+        reader = pq.ParquetFile(shard.path, page_checksum_verification=True)
+        for _ in reader.iter_batches(batch_size=65536):
+            pass
+    except Exception as exc:  # noqa: BLE001 - any failure to decode means "corrupt data"
+        return f"unreadable Parquet data ({type(exc).__name__}: {str(exc).strip()})"
+    return None
+
+
+def _verify_all(scan: _Scan) -> None:
+    """Move every shard whose data (not only its footer) is unreadable from ``scan.shards`` to ``scan.bad``."""
+    if not scan.shards:
+        return
+    with ThreadPoolExecutor(max_workers=min(8, len(scan.shards))) as pool:
+        reasons = list(pool.map(_verify, scan.shards))
+    for shard, reason in zip(scan.shards, reasons):
+        if reason is not None:
+            scan.bad[shard.path.name] = reason
+    scan.shards = [s for s, r in zip(scan.shards, reasons) if r is None]
+    scan.bad = dict(sorted(scan.bad.items()))
+
+
 def _read(
     path: str | os.PathLike[str],
     columns: Sequence[str] | None,
     filters: Filters,
     on_error: str,
+    scan: _Scan | None = None,
 ) -> tuple[pa.Table, _Scan]:
     if on_error not in ("raise", "warn", "ignore"):
         raise ValueError(f"on_error must be 'raise' or 'warn', got {on_error!r}")
-    scan = _scan(path)
+    if scan is None:
+        scan = _scan(path)
     _report(path, scan.bad, on_error)
     columns = list(columns) if columns is not None else None
     if not scan.shards:
@@ -218,7 +273,7 @@ def _read(
             raise DatasetError(f"invalid filters for dataset {str(path)!r}: {exc}") from exc
 
     def read(paths: Sequence[Path]) -> pa.Table:
-        dataset = pads.dataset([str(p) for p in paths], schema=schema, format="parquet")
+        dataset = pads.dataset([str(p) for p in paths], schema=schema, format=_PARQUET)
         return dataset.to_table(columns=columns, filter=expression)
 
     try:
@@ -336,12 +391,9 @@ def query(path: str | os.PathLike[str], sql: str, *, on_error: OnError = "raise"
     (``pip install 'archgym[query]'``). Outside archgym, the same folder can be read with
     ``read_parquet('<dir>/part-*.parquet', union_by_name=true)``.
     """
-    try:
-        import duckdb
-    except ImportError as exc:  # pragma: no cover - duckdb is a dev dependency
-        raise ImportError(
-            "archgym.dataset.query needs DuckDB: pip install 'archgym[query]' (or pip install duckdb)"
-        ) from exc
+    from archgym.errors import import_optional
+
+    duckdb = import_optional("duckdb", "query", "archgym.dataset.query")
     scan = _scan(path)
     _report(path, scan.bad, on_error)
     con = duckdb.connect(":memory:")

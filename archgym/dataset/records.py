@@ -16,8 +16,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from archgym.errors import UserError
+
 #: Version of the record layout; stored in every row and in each shard's metadata.
-SCHEMA_VERSION: int = 1
+#: 1: the first layout. 2: adds the provenance columns (``simulator_fingerprint``,
+#: ``env_kwargs``, ``workload_key``, ``objective``, ``setup``, ``archgym_version``) and
+#: ``new_design``. Shards of version 1 still load: their new columns read as null.
+SCHEMA_VERSION: int = 2
 
 #: Column-name prefix of design parameters (``design.<name>``).
 DESIGN_PREFIX = "design."
@@ -34,16 +39,27 @@ CORE_COLUMNS: dict[str, pa.DataType] = {
     "workload": pa.string(),
     "simulator": pa.string(),
     "simulator_version": pa.string(),
+    "simulator_fingerprint": pa.string(),  # Simulator.fingerprint(): name, version and configuration
+    "env_kwargs": pa.string(),  # canonical JSON of the gym.make keyword arguments
+    "workload_key": pa.string(),  # Simulator.workload_key(workload): the workload's content identity
+    "objective": pa.string(),  # canonical JSON: name, targets, weights, senses, failure reward
+    "setup": pa.string(),  # short hash of env id + the four fields above (archgym.dataset.setup_id)
+    "archgym_version": pa.string(),
     "agent": pa.string(),
     "agent_params": pa.string(),  # JSON text
     "seed": pa.int64(),
     "step": pa.int64(),
     "reward": pa.float64(),
     "feasible": pa.bool_(),
+    "new_design": pa.bool_(),  # False when the run evaluated this design before (a repeat)
     "error": pa.string(),
     "wall_time_s": pa.float64(),
     "timestamp": pa.timestamp("us", tz="UTC"),
 }
+
+#: A file listing other files that archgym wrote into a folder that are not shards (e.g. a
+#: lottery report written into the dataset folder): readers skip the files it names.
+NON_SHARD_MANIFEST = "_archgym-files.json"
 
 #: Glob matching published shards inside a dataset folder (for DuckDB, Spark, …).
 SHARD_GLOB = "part-*.parquet"
@@ -51,14 +67,17 @@ SHARD_GLOB = "part-*.parquet"
 _SHARD_RE = re.compile(r"^part-(?P<writer>[A-Za-z0-9_.\-]+)-(?P<seq>\d{6,})\.parquet$")
 _WRITER_ID_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _STRING_FIELDS = frozenset(
-    {"study", "run", "env_id", "workload", "simulator", "simulator_version", "agent"}
+    {"study", "run", "env_id", "workload", "simulator", "simulator_version", "agent",
+     "simulator_fingerprint", "workload_key", "setup", "archgym_version"}
 )
+#: core fields holding JSON text; a mapping given for one is stored as canonical JSON
+_JSON_FIELDS = frozenset({"agent_params", "env_kwargs", "objective"})
 _METADATA_VERSION_KEY = b"archgym.schema_version"
 _METADATA_WRITER_KEY = b"archgym.writer_id"
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
-class DatasetError(Exception):
+class DatasetError(UserError):
     """A dataset folder cannot be read or written as asked (missing, corrupt or foreign files, …)."""
 
 
@@ -107,14 +126,12 @@ def _normalize_core(key: str, value: Any) -> Any:
         if not isinstance(value, str):
             raise ValueError(f"record field {key!r} must be a string, got {_describe(value)}")
         return str(value)
-    if key == "agent_params":
+    if key in _JSON_FIELDS:
         if isinstance(value, str):
             return str(value)
         if isinstance(value, Mapping):
             return json.dumps(dict(value), sort_keys=True, default=_json_default)
-        raise ValueError(
-            f"record field 'agent_params' must be a mapping or JSON text, got {_describe(value)}"
-        )
+        raise ValueError(f"record field {key!r} must be a mapping or JSON text, got {_describe(value)}")
     if key == "error":
         if isinstance(value, BaseException):
             return f"{type(value).__name__}: {value}"
@@ -129,9 +146,9 @@ def _normalize_core(key: str, value: Any) -> Any:
         if not _is_real(value):
             raise ValueError(f"record field {key!r} must be a number, got {_describe(value)}")
         return float(value)
-    if key == "feasible":
+    if key in ("feasible", "new_design"):
         if not isinstance(value, (bool, np.bool_)):
-            raise ValueError(f"record field 'feasible' must be a bool, got {_describe(value)}")
+            raise ValueError(f"record field {key!r} must be a bool, got {_describe(value)}")
         return bool(value)
     if key == "schema_version":
         if not _is_int(value) or int(value) != SCHEMA_VERSION:
@@ -201,8 +218,8 @@ def normalize_record(record: Mapping[str, Any]) -> dict[str, Any]:
     mapping, and already-flattened ``design.<name>`` / ``metric.<name>`` keys. Raises
     :class:`ValueError` naming the offending key for an unknown key, a core field of the
     wrong type, a metric that is not a number or a design value that is not a scalar.
-    ``agent_params`` may be a mapping (stored as sorted JSON); ``error`` may be an
-    exception (stored as ``"Type: message"``). :meth:`DatasetWriter.append` calls this.
+    ``agent_params``, ``env_kwargs`` and ``objective`` may be mappings (stored as sorted
+    JSON); ``error`` may be an exception (stored as ``"Type: message"``). :meth:`DatasetWriter.append` calls this.
     """
     if not isinstance(record, Mapping):
         raise ValueError(f"a record must be a mapping, got {_describe(record)}")

@@ -11,16 +11,19 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from archgym.dataset.reader import _read, _unified_schema
+from archgym.dataset.reader import _read, _scan, _unified_schema, _verify_all
 from archgym.dataset.records import CORE_COLUMNS, DESIGN_PREFIX, METRIC_PREFIX
+from archgym.dataset.setups import SETUP_FIELDS, setup_table
 
 
 @dataclass
 class DatasetInfo:
     """A summary of a dataset folder, as shown by ``archgym dataset info DIR``.
 
-    ``bad_files`` maps each file that is not a readable shard to the reason; ``temp_files``
+    ``bad_files`` maps each file that is not a readable shard to the reason (a shard counts
+    as readable only when all of its data decodes, page checksums verified); ``temp_files``
     counts hidden in-progress (or abandoned) writer temp files, which readers ignore.
+    ``setups`` lists each setup (:mod:`archgym.dataset.setups`) with its fields, rows and runs.
     """
 
     path: str
@@ -40,6 +43,7 @@ class DatasetInfo:
     metric_columns: list[str] = field(default_factory=list)
     bad_files: dict[str, str] = field(default_factory=dict)
     temp_files: int = 0
+    setups: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (timestamps as ISO 8601 text), for ``--json`` output."""
@@ -84,7 +88,15 @@ class DatasetInfo:
             f"time span:       {when(self.first_timestamp)} .. {when(self.last_timestamp)}",
             f"design columns:  {items([c[len(DESIGN_PREFIX):] for c in self.design_columns])}",
             f"metric columns:  {items([c[len(METRIC_PREFIX):] for c in self.metric_columns])}",
+            f"setups:          {len(self.setups)}",
         ]
+        for entry in self.setups[:max_items]:
+            lines.append(f"  setup {entry['setup']}: {entry['rows']} rows, {entry['runs']} run(s)")
+            for name in SETUP_FIELDS:
+                value = entry[name] if entry[name] is not None else "(not recorded: schema 1)"
+                lines.append(f"    {name + ':':<23}{value}")
+        if len(self.setups) > max_items:
+            lines.append(f"  … (+{len(self.setups) - max_items} more setups)")
         if self.temp_files:
             lines.append(f"temp files:      {self.temp_files} (in progress or abandoned; ignored)")
         if self.bad_files:
@@ -102,16 +114,20 @@ def _distinct(table: pa.Table, name: str) -> list[Any]:
 
 
 def info(path: str | os.PathLike[str]) -> DatasetInfo:
-    """Summarise a dataset folder without loading design or metric data.
+    """Summarise a dataset folder: rows, runs, setups, columns and files that cannot be read.
 
-    Unreadable and foreign files do not make it fail: they are listed in
-    :attr:`DatasetInfo.bad_files`. Raises :class:`DatasetError` if the folder does not exist.
+    Every shard's data is decoded once (page checksums verified, nothing kept in memory), so a
+    shard whose footer is fine but whose data is corrupt is reported, not counted. Unreadable
+    and foreign files do not make it fail: they are listed in :attr:`DatasetInfo.bad_files`.
+    Raises :class:`DatasetError` if the folder does not exist.
     """
-    summary_columns = [
+    summary_columns = list(dict.fromkeys([
         "study", "run", "env_id", "workload", "agent", "simulator", "simulator_version",
-        "schema_version", "timestamp",
-    ]
-    table, scan = _read(path, summary_columns, None, "ignore")
+        "schema_version", "timestamp", *SETUP_FIELDS, "setup",
+    ]))
+    scan = _scan(path)
+    _verify_all(scan)
+    table, scan = _read(path, summary_columns, None, "ignore", scan)
     simulators = sorted(
         {
             f"{s}@{v}" if v is not None else s
@@ -139,4 +155,5 @@ def info(path: str | os.PathLike[str]) -> DatasetInfo:
         metric_columns=[n for n in names if n.startswith(METRIC_PREFIX)],
         bad_files=dict(scan.bad),
         temp_files=scan.temp_files,
+        setups=setup_table(table.to_pandas()).to_dict(orient="records"),
     )

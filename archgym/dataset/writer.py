@@ -70,8 +70,12 @@ def _publish(tmp: Path, final: Path) -> bool:
 class _WriterState:
     """Everything a writer needs to flush, kept apart from the writer so finalizers can hold it."""
 
-    def __init__(self, path: Path, writer_id: str | None, buffer_size: int, flush_interval_s: float | None):
+    def __init__(
+        self, path: Path, writer_id: str | None, buffer_size: int, flush_interval_s: float | None, exclusive: bool = False
+    ):
         self.path = path
+        self.exclusive = exclusive
+        self.refused: list[Path] = []
         self.explicit_id = writer_id is not None
         self.writer_id = writer_id if writer_id is not None else _new_writer_id()
         self.buffer_size = buffer_size
@@ -150,7 +154,8 @@ class _WriterState:
                 tmp = self.path / f".{final.name}.{secrets.token_hex(4)}.tmp"
                 try:
                     with open(tmp, "wb") as fh:
-                        pq.write_table(table, fh)
+                        # page checksums let readers tell corrupt data from valid data
+                        pq.write_table(table, fh, write_page_checksum=True)
                         fh.flush()
                         os.fsync(fh.fileno())
                     published = _publish(tmp, final)
@@ -160,6 +165,13 @@ class _WriterState:
                 self.seq += 1
                 if published:
                     break
+                if self.exclusive:
+                    # the name is taken: these rows were published before (e.g. by another process
+                    # running the same study run); publishing them again would duplicate them
+                    self.refused.append(final)
+                    self.buffer = []
+                    self.last_flush = time.monotonic()
+                    return None
             _fsync_dir(self.path)
             # Only now that the shard is durable and visible do the rows leave the buffer:
             # if writing fails, they stay and the next flush retries them.
@@ -217,6 +229,10 @@ class DatasetWriter:
         writer_id: the name stem of this writer's shards; default ``<host>-<pid>-<random>``.
             Must be unique among writers of the folder (published shards are never
             overwritten: a taken name moves on to the next sequence number).
+        exclusive: publish each shard under its name or not at all: when the name is already
+            taken the rows are dropped (and the name listed in :attr:`refused`). With a
+            deterministic ``writer_id`` this makes publication idempotent: the same rows
+            published twice, by two processes or a rerun, end up in the folder once.
 
     Use it as a context manager, or call :meth:`close`; remaining rows are also flushed
     when the writer is garbage collected and at normal interpreter exit (not after
@@ -231,6 +247,7 @@ class DatasetWriter:
         buffer_size: int = 256,
         flush_interval_s: float | None = 30.0,
         writer_id: str | None = None,
+        exclusive: bool = False,
     ) -> None:
         folder = Path(path)
         if folder.exists() and not folder.is_dir():
@@ -242,7 +259,7 @@ class DatasetWriter:
         if writer_id is not None and not (isinstance(writer_id, str) and _WRITER_ID_RE.match(writer_id)):
             raise ValueError(f"writer_id must be a non-empty string of letters, digits, '_', '.', '-'; got {writer_id!r}")
         folder.mkdir(parents=True, exist_ok=True)
-        self._state = _WriterState(folder, writer_id, buffer_size, flush_interval_s)
+        self._state = _WriterState(folder, writer_id, buffer_size, flush_interval_s, exclusive)
         _LIVE_STATES.add(self._state)
         self._finalizer = weakref.finalize(self, self._state.close_at_exit)
 
@@ -270,6 +287,11 @@ class DatasetWriter:
     def shards(self) -> list[Path]:
         """The shard files this writer has published, in order."""
         return list(self._state.shards)
+
+    @property
+    def refused(self) -> list[Path]:
+        """Shard names an ``exclusive`` writer found taken, so did not publish (their rows were dropped)."""
+        return list(self._state.refused)
 
     @property
     def closed(self) -> bool:

@@ -7,6 +7,8 @@ on it, and the dataset records the proxy's identity as the simulator.
 
 * :mod:`~archgym.proxy.features`: row selection, design encoding, split by design.
 * :mod:`~archgym.proxy.models`: the regressors (``rf``, ``gbt``, ``mlp``) and accuracy scores.
+* :mod:`~archgym.proxy.predictors`: fitted models as validated plain arrays, compiled prediction.
+* :mod:`~archgym.proxy.archive`: the bounded proxy file (JSON header + raw arrays in a zip).
 * :mod:`~archgym.proxy.simulator`: :class:`ProxySimulator`, training and safe save/load.
 * :mod:`~archgym.proxy.cli`: ``archgym proxy train|eval``.
 """

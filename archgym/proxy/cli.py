@@ -34,6 +34,7 @@ def add_parser(subparsers: Any) -> None:
     t.add_argument("--env", required=True, help="environment id whose rows to use, e.g. archgym/DRAM-v0")
     t.add_argument("--workload", help="workload whose rows to use (required when the dataset holds several)")
     t.add_argument("--simulator-version", help="simulator version whose rows to use")
+    t.add_argument("--setup", help="setup whose rows to use (archgym dataset info lists them)")
     t.add_argument("--model", required=True, choices=tuple(MODEL_KINDS), help="regressor kind")
     t.add_argument("--metric", action="append", help="metric to model (repeatable; default: all declared)")
     t.add_argument("--env-arg", action="append", metavar="K=V", help="gym.make keyword for the env's schema")
@@ -60,6 +61,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         args.env,
         workload=args.workload,
         simulator_version=args.simulator_version,
+        setup=args.setup,
         kind=args.model,
         metrics=args.metric,
         seed=args.seed,

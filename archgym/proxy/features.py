@@ -1,8 +1,9 @@
 """From dataset rows to a regression problem: row selection, design encoding, a leak-free split.
 
-* :func:`select_rows` keeps the rows of exactly one (env, workload, simulator, version): a
-  proxy models one simulator on one workload, so a mixed selection is refused, listing what
-  the dataset holds.
+* :func:`select_rows` keeps the rows of exactly one (env, workload, simulator, version) and
+  one setup (:mod:`archgym.dataset.setups`: gym.make kwargs, simulator fingerprint, workload
+  key, objective): a proxy models one simulator configuration on one workload, so a mixed
+  selection is refused, listing what the dataset holds or which fields differ.
 * :class:`FeatureEncoder` turns designs of a :class:`~archgym.spaces.DesignSpace` into a float
   matrix: unordered categorical knobs one-hot, ordered numeric knobs as their value (``log2``
   for powers of two and log-scaled ranges, where ratios matter more than differences).
@@ -19,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from archgym.dataset import DESIGN_PREFIX, METRIC_PREFIX
+from archgym.dataset import DESIGN_PREFIX, LEGACY_SETUP, METRIC_PREFIX, SETUP_FIELDS, MixedSetupsError, require_one_setup
+from archgym.dataset.setups import describe_differences, row_setups, setup_table
+from archgym.errors import UserError
 from archgym.spaces import Categorical, DesignSpace, Integer, Real, Values
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,12 +34,21 @@ SOURCE_COLUMNS: tuple[str, ...] = ("env_id", "workload", "simulator", "simulator
 
 @dataclass(frozen=True)
 class Source:
-    """Which evaluations a proxy imitates: one env, workload and simulator version."""
+    """Which evaluations a proxy imitates: one env, workload and simulator version, and one setup.
+
+    The setup fields are ``None`` for rows that do not record them (dataset schema 1) and
+    for proxies saved before they existed.
+    """
 
     env_id: str
     workload: str
     simulator: str
     simulator_version: str
+    setup: str | None = None
+    env_kwargs: str | None = None
+    simulator_fingerprint: str | None = None
+    workload_key: str | None = None
+    objective: str | None = None
 
     def describe(self) -> str:
         return f"{self.env_id} / workload {self.workload!r} / {self.simulator}@{self.simulator_version}"
@@ -49,16 +61,25 @@ def select_rows(
     workload: str | None = None,
     simulator: str | None = None,
     simulator_version: str | None = None,
+    setup: str | None = None,
+    **setup_fields: str | None,
 ) -> tuple["pd.DataFrame", Source]:
-    """The rows of one env/workload/simulator version, and that source.
+    """The rows of one env/workload/simulator version and one setup, and that source.
 
     Each given argument filters; the filtered rows must then come from exactly one source,
     otherwise a ``ValueError`` lists every source found with its row count (so the caller
-    knows which ``workload=``/``simulator_version=`` to pass).
+    knows which ``workload=``/``simulator_version=`` to pass), and from one setup, otherwise a
+    :class:`~archgym.dataset.MixedSetupsError` lists the fields that differ (pass ``setup=``
+    to pick one). With ``setup`` and the setup's fields (``env_kwargs=``,
+    ``simulator_fingerprint=``, … as a :class:`Source` holds them, e.g. a saved proxy's), rows
+    of another setup are refused naming how they differ from it.
     """
+    unknown = [k for k in setup_fields if k not in SETUP_FIELDS]
+    if unknown:
+        raise TypeError(f"select_rows() got unexpected keyword argument(s) {', '.join(unknown)}")
     missing = [c for c in SOURCE_COLUMNS if c not in frame.columns]
     if missing:
-        raise ValueError(f"the dataset lacks column(s) {', '.join(missing)}; is it an archgym dataset?")
+        raise UserError(f"the dataset lacks column(s) {', '.join(missing)}; is it an archgym dataset?")
     wanted = {"env_id": env_id, "workload": workload, "simulator": simulator, "simulator_version": simulator_version}
     mask = np.ones(len(frame), dtype=bool)
     for column, value in wanted.items():
@@ -67,15 +88,36 @@ def select_rows(
     selected = frame[mask]
     asked = ", ".join(f"{k}={v!r}" for k, v in wanted.items() if v is not None)
     if selected.empty:
-        raise ValueError(f"no dataset rows match {asked or 'the selection'}; the dataset holds:\n{_list_sources(frame)}")
+        raise UserError(f"no dataset rows match {asked or 'the selection'}; the dataset holds:\n{_list_sources(frame)}")
     sources = selected.groupby(list(SOURCE_COLUMNS), dropna=False).size()
     if len(sources) > 1:
-        raise ValueError(
+        raise UserError(
             f"the {'rows matching ' + asked if asked else 'dataset rows'} mix {len(sources)} sources; a proxy models one env, workload and "
             f"simulator version — narrow the selection (e.g. with a workload). Found:\n{_list_sources(selected)}"
         )
     values = [str(v) for v in sources.index[0]]
-    return selected, Source(*values)
+    if setup is not None:
+        matching = selected[(row_setups(selected) == setup).to_numpy()]
+        if matching.empty:
+            wanted_entry = {"setup": setup, "env_id": values[0], **setup_fields, "rows": 0, "runs": 0}
+            table = setup_table(selected)
+            import pandas as pd
+
+            both = pd.concat([pd.DataFrame([wanted_entry]), table], ignore_index=True)
+            raise MixedSetupsError(
+                f"no rows of {Source(*values).describe()} come from setup {setup} (the proxy's); the rows' "
+                f"setups differ from it in:\n{describe_differences(both)}"
+            )
+        selected = matching
+    chosen = require_one_setup(
+        selected, f"the rows of {Source(*values).describe()}", hint="pick one setup (archgym proxy train --setup ID)"
+    )
+    first = selected.iloc[0]
+    recorded = {
+        name: (None if chosen == LEGACY_SETUP or name not in selected.columns else str(first[name]))
+        for name in SETUP_FIELDS[1:]
+    }
+    return selected, Source(*values, setup=None if chosen == LEGACY_SETUP else chosen, **recorded)
 
 
 def _list_sources(frame: "pd.DataFrame") -> str:
@@ -100,9 +142,29 @@ class FeatureEncoder:
     The encoding is a pure function of the space, so a saved proxy only stores the space.
     """
 
+    #: a discrete parameter with at most this many values gets a lookup table for :meth:`encode_one`
+    TABLE_LIMIT = 4096
+
     def __init__(self, space: DesignSpace) -> None:
         self.space = space
         self._columns = tuple(self._plan(p) for p in space)
+        self._n_features = sum(len(c.names) for c in self._columns)
+        # per parameter: {accepted value: its feature values}, built with _encode itself so the
+        # one-design path and the batch path give identical numbers; None: no table (Real, huge Integer)
+        self._tables = tuple(self._table(p, column) for p, column in zip(space, self._columns))
+        # per parameter: {accepted value: its row in choice_rows()}, when every parameter has a table
+        self._choice_index: tuple[dict[Any, int], ...] | None = None
+        if all(t is not None for t in self._tables):
+            offsets = np.cumsum([0] + [len(t) for t in self._tables])  # type: ignore[arg-type]
+            self._choice_index = tuple({v: int(o) + i for i, v in enumerate(t)}  # type: ignore[union-attr]
+                                       for o, t in zip(offsets, self._tables))
+
+    def _table(self, p: Any, column: _Column) -> dict[Any, tuple[float, ...]] | None:
+        if isinstance(p, Real) or p.n > self.TABLE_LIMIT:
+            return None
+        choices = list(p.choices)
+        block = FeatureEncoder._encode_column(p, column, choices, len(choices))
+        return {choice: tuple(row) for choice, row in zip(choices, block.tolist())}
 
     @staticmethod
     def _plan(p: Any) -> _Column:
@@ -124,13 +186,74 @@ class FeatureEncoder:
         rows = [self.space.validate(d) for d in designs]
         return self._encode({p.name: [row[p.name] for row in rows] for p in self.space}, len(rows))
 
+    def encode_one(self, design: Mapping[str, Any]) -> np.ndarray:
+        """One design -> a ``(1, n_features)`` row, equal to ``transform([design])``.
+
+        The common case -- every value given exactly as one of its parameter's choices (a
+        ``str``, ``int`` or ``float``), no extra keys -- is a dictionary lookup per parameter.
+        Anything else (other types, missing or unknown names, invalid values) goes through
+        :meth:`transform`, which validates and raises the usual clear errors.
+        """
+        if type(design) is dict and len(design) == len(self._tables):
+            values: list[float] = []
+            try:
+                for p, table in zip(self.space.parameters, self._tables):
+                    v = design[p.name]
+                    kind = type(v)
+                    if table is not None and (kind is str or kind is int or kind is float):
+                        values.extend(table[v])
+                    else:
+                        return self.transform([design])
+            except (KeyError, TypeError):  # a name or value the tables do not hold: validate properly
+                return self.transform([design])
+            return np.array(values, dtype=np.float64).reshape(1, self._n_features)
+        return self.transform([design])
+
+    def choice_rows(self) -> np.ndarray | None:
+        """Every (parameter, choice) as a feature row: that parameter's columns, NaN elsewhere.
+
+        Row ``k`` is the choice :meth:`choice_index_one` numbers ``k``; a design's encoding is
+        the union of its parameters' rows. ``None`` when a parameter has no finite table (a
+        :class:`~archgym.spaces.Real` or a very wide :class:`~archgym.spaces.Integer`).
+        """
+        if self._choice_index is None:
+            return None
+        rows = []
+        start = 0
+        for table, column in zip(self._tables, self._columns):
+            width = len(column.names)
+            for block in table:  # type: ignore[union-attr]
+                row = np.full(self._n_features, np.nan)
+                row[start: start + width] = table[block]  # type: ignore[index]
+                rows.append(row)
+            start += width
+        return np.array(rows)
+
+    def choice_index_one(self, design: Mapping[str, Any]) -> list[int] | None:
+        """The :meth:`choice_rows` of one design's values, or ``None`` when the design is not in the
+        common form :meth:`encode_one` looks up directly (then encode it with :meth:`encode_one`)."""
+        index = self._choice_index
+        if index is None or type(design) is not dict or len(design) != len(index):
+            return None
+        result = []
+        try:
+            for p, table in zip(self.space.parameters, index):
+                v = design[p.name]
+                kind = type(v)
+                if not (kind is str or kind is int or kind is float):
+                    return None
+                result.append(table[v])
+        except (KeyError, TypeError):
+            return None
+        return result
+
     def transform_frame(self, frame: "pd.DataFrame") -> np.ndarray:
         """Encode the ``design.<name>`` columns of dataset rows (values are validated)."""
         columns = [DESIGN_PREFIX + name for name in self.space.names]
         missing = [c for c in columns if c not in frame.columns]
         if missing:
             present = sorted(c for c in frame.columns if c.startswith(DESIGN_PREFIX))
-            raise ValueError(
+            raise UserError(
                 f"the dataset rows lack design column(s) {', '.join(missing)} of the design space; "
                 f"they have {', '.join(present) or 'none'}"
             )
@@ -138,18 +261,18 @@ class FeatureEncoder:
         return self.transform(designs)
 
     def _encode(self, values: Mapping[str, list[Any]], n: int) -> np.ndarray:
-        blocks = []
-        for column in self._columns:
-            p = self.space[column.parameter]
-            if column.kind == "onehot":
-                block = np.zeros((n, p.n))
-                block[np.arange(n), [p.index(v) for v in values[p.name]]] = 1.0
-            else:
-                block = np.asarray(values[p.name], dtype=np.float64).reshape(n, 1)
-                if column.kind == "log2":
-                    block = np.log2(block)
-            blocks.append(block)
+        blocks = [self._encode_column(self.space[c.parameter], c, values[c.parameter], n) for c in self._columns]
         return np.hstack(blocks) if blocks else np.empty((n, 0))
+
+    @staticmethod
+    def _encode_column(p: Any, column: _Column, values: list[Any], n: int) -> np.ndarray:
+        """The ``(n, len(column.names))`` block of one parameter for validated ``values``."""
+        if column.kind == "onehot":
+            block = np.zeros((n, p.n))
+            block[np.arange(n), [p.index(v) for v in values]] = 1.0
+            return block
+        block = np.asarray(values, dtype=np.float64).reshape(n, 1)
+        return np.log2(block) if column.kind == "log2" else block
 
 
 def metric_matrix(frame: "pd.DataFrame", metrics: Sequence[str]) -> np.ndarray:
@@ -157,7 +280,7 @@ def metric_matrix(frame: "pd.DataFrame", metrics: Sequence[str]) -> np.ndarray:
     columns = [METRIC_PREFIX + m for m in metrics]
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise ValueError(f"the dataset rows lack metric column(s) {', '.join(missing)}")
+        raise UserError(f"the dataset rows lack metric column(s) {', '.join(missing)}")
     return frame[columns].to_numpy(dtype=np.float64)
 
 
@@ -179,11 +302,11 @@ def split_by_design(
     from sklearn.model_selection import GroupShuffleSplit
 
     if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+        raise UserError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
     groups = design_groups(features)
     n_designs = len(np.unique(groups))
     if n_designs < 2:
-        raise ValueError(f"a held-out split needs at least 2 distinct designs, the data has {n_designs}")
+        raise UserError(f"a held-out split needs at least 2 distinct designs, the data has {n_designs}")
     splitter = GroupShuffleSplit(n_splits=1, test_size=test_fraction, random_state=seed)
     train, test = next(splitter.split(features, groups=groups))
     return np.sort(train), np.sort(test)

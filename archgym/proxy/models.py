@@ -18,6 +18,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from archgym.errors import UserError, import_optional
+
 #: the model kinds :func:`make_regressor` builds, with a one-line description
 MODEL_KINDS: dict[str, str] = {
     "rf": "random forest (ArchGym's proxy model)",
@@ -63,11 +65,12 @@ def make_regressor(kind: str, seed: int | None = 0, **params: Any) -> Any:
     try:
         builder = _BUILDERS[kind]
     except KeyError:
-        raise ValueError(f"unknown proxy model kind {kind!r}; expected one of {', '.join(MODEL_KINDS)}") from None
+        raise UserError(f"unknown proxy model kind {kind!r}; expected one of {', '.join(MODEL_KINDS)}") from None
+    import_optional("sklearn", "proxy", "proxy models")
     try:
         return builder(seed, **params)
     except TypeError as exc:
-        raise ValueError(f"invalid parameters {params!r} for proxy model {kind!r}: {exc}") from None
+        raise UserError(f"invalid parameters {params!r} for proxy model {kind!r}: {exc}") from None
 
 
 def predict(estimator: Any, features: np.ndarray) -> np.ndarray:

@@ -12,13 +12,20 @@ Its identity differs from the real simulator's (name ``proxy-<kind>:<simulator>`
 configuration), so the evaluation cache never mixes proxy and real results and the dataset
 records which proxy produced each row.
 
-File format (:meth:`ProxySimulator.save` / :meth:`ProxySimulator.load`): one zip archive with
-``proxy.json`` (format marker, source, design space, metrics, model kind and parameters,
-training statistics, and the SHA-256 of every model member) and one
-`skops <https://skops.readthedocs.io>`_ file per metric. Loading never unpickles: skops
-rebuilds only scikit-learn types from an allow-list (:data:`TRUSTED_TYPES`), and a member whose
-hash does not match, a foreign file or an unknown format is refused with
+File format (:meth:`ProxySimulator.save` / :meth:`ProxySimulator.load`, version 2): one zip
+archive holding ``proxy.json`` (format marker and version, source, design space, feature names,
+metrics, model kind and parameters, training statistics, and per metric its model's scalar
+parameters) and each model's numeric arrays as raw little-endian members, each with its dtype,
+shape and SHA-256 in the header (:mod:`archgym.proxy.archive`). Nothing in the file is
+executed or unpickled; sizes are bounded before anything is decompressed; every model is
+validated in full (:mod:`archgym.proxy.predictors`) before it can predict. Foreign, corrupt,
+tampered or oversized files, and files of another format version, raise
 :class:`ProxyFormatError`.
+
+Prediction runs on the converted arrays, not on scikit-learn: trees through one compiled walk
+of every metric's trees (equal to scikit-learn's predictions bit for bit), MLPs as a numpy
+forward pass; :meth:`ProxySimulator.evaluate` encodes a single design without building
+intermediate arrays, so one design costs microseconds.
 """
 
 from __future__ import annotations
@@ -28,7 +35,6 @@ import json
 import os
 import time
 import warnings
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,8 +42,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from archgym.errors import UserError, import_optional
+from archgym.proxy import archive
 from archgym.proxy.features import FeatureEncoder, Source, metric_matrix, select_rows, split_by_design
-from archgym.proxy.models import MODEL_KINDS, make_regressor, predict, score
+from archgym.proxy.models import MODEL_KINDS, make_regressor, score
+from archgym.proxy.predictors import (
+    CompiledForest,
+    Output,
+    Perceptron,
+    PredictorError,
+    TreeEnsemble,
+    compile_models,
+    from_parts,
+    from_sklearn,
+)
 from archgym.simulator import Metric, Metrics, Simulator
 from archgym.spaces import Categorical, DesignSpace, Integer, Real, Values
 
@@ -45,18 +63,13 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 FORMAT = "archgym-proxy"
-FORMAT_VERSION = 1
-_METADATA = "proxy.json"
-#: the non-default types skops may rebuild when loading a proxy (everything else is refused)
-TRUSTED_TYPES: tuple[str, ...] = (
-    "sklearn.tree._tree.Tree",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
-)
+#: version 2: models as validated plain arrays (version 1 held skops-serialised scikit-learn objects)
+FORMAT_VERSION = 2
+DEFAULT_MAX_BYTES = archive.DEFAULT_MAX_BYTES
 
 
-class ProxyError(Exception):
-    """Base class of proxy errors."""
+class ProxyError(UserError):
+    """Base class of proxy errors (about the user's files or requests: one line in the CLI)."""
 
 
 class ProxyFormatError(ProxyError):
@@ -69,23 +82,27 @@ class ProxySchemaError(ProxyError, ValueError):
 
 @dataclass(frozen=True)
 class TargetModel:
-    """One metric's regressor and how its output maps back to the metric.
+    """One metric's model and how its output maps back to the metric.
 
-    ``log_target``: the regressor predicts ``log(metric)`` (metrics spanning decades, all
-    positive, are fitted in log space so relative errors weigh equally); ``lower``: predictions
-    are clipped at this bound (0 for metrics never negative in training, else ``None``).
+    ``model``: the metric's regressor in portable form (:class:`~archgym.proxy.predictors.TreeEnsemble`
+    or :class:`~archgym.proxy.predictors.Perceptron`). ``log_target``: the model predicts
+    ``log(metric)`` (metrics spanning decades, all positive, are fitted in log space so relative
+    errors weigh equally); ``lower``: predictions are clipped at this bound (0 for metrics never
+    negative in training, else ``None``).
     """
 
     metric: Metric
-    estimator: Any
+    model: TreeEnsemble | Perceptron
     log_target: bool
     lower: float | None
 
+    @property
+    def output(self) -> Output:
+        return Output(self.log_target, self.lower)
+
     def predict(self, features: np.ndarray) -> np.ndarray:
-        values = predict(self.estimator, features)
-        if self.log_target:
-            values = np.exp(values)
-        return values if self.lower is None else np.maximum(values, self.lower)
+        """This metric alone (whole proxies predict all metrics in one call: :meth:`ProxySimulator.predict`)."""
+        return compile_models([self.model], [self.output]).predict(features)[:, 0]
 
 
 class ProxySimulator(Simulator):
@@ -109,9 +126,9 @@ class ProxySimulator(Simulator):
         digest: str,
     ) -> None:
         if kind not in MODEL_KINDS:
-            raise ValueError(f"unknown proxy model kind {kind!r}; expected one of {', '.join(MODEL_KINDS)}")
+            raise UserError(f"unknown proxy model kind {kind!r}; expected one of {', '.join(MODEL_KINDS)}")
         if not targets:
-            raise ValueError("a proxy needs at least one metric")
+            raise UserError("a proxy needs at least one metric")
         self.design_space = design_space
         self.encoder = FeatureEncoder(design_space)
         self.source = source
@@ -124,6 +141,19 @@ class ProxySimulator(Simulator):
         self.name = f"proxy-{kind}:{source.simulator}"
         self.version = f"{source.simulator_version}+{digest[:12]}"
         self.metrics = tuple(t.metric for t in self.targets)
+        self._names = tuple(m.name for m in self.metrics)
+        n_features = len(self.encoder.feature_names)
+        for t in self.targets:
+            if t.model.n_features != n_features:
+                raise ValueError(f"the model of metric {t.metric.name!r} takes {t.model.n_features} features; "
+                                 f"the design space encodes to {n_features}")
+        self._predictor = compile_models([t.model for t in self.targets], [t.output for t in self.targets])
+        # designs made of their parameters' own choices skip the walk: see CompiledForest.enable_choices
+        rows = self.encoder.choice_rows()
+        self._by_choices = isinstance(self._predictor, CompiledForest) and rows is not None and \
+            self._predictor.enable_choices(rows)
+        #: the fitted scikit-learn estimators (only when ``fit_proxy(..., keep_estimators=True)``; never saved)
+        self.estimators: dict[str, Any] | None = None
 
     # -- the Simulator contract ---------------------------------------------------------
     def workload_key(self, workload: str) -> str:
@@ -135,16 +165,36 @@ class ProxySimulator(Simulator):
         return str(workload)
 
     def evaluate(self, design: Mapping[str, Any], workload: str) -> Metrics:
-        return self.evaluate_batch([design], workload)[0]
+        if workload != self.source.workload:
+            self.workload_key(workload)  # raises unless equal as a string
+        if self._by_choices:
+            index = self.encoder.choice_index_one(design)
+            if index is not None:
+                return dict(zip(self._names, self._predictor._predict_choices(np.array([index]))[0].tolist()))
+        values = self._predictor.predict(self.encoder.encode_one(design))
+        return dict(zip(self._names, values[0].tolist()))
 
     def evaluate_batch(self, designs: Sequence[Mapping[str, Any]], workload: str) -> list[Metrics]:
         self.workload_key(workload)
+        if self._by_choices and designs:
+            index = [self.encoder.choice_index_one(d) for d in designs]
+            if all(i is not None for i in index):
+                values = self._predictor._predict_choices(np.array(index))
+                return [dict(zip(self._names, row)) for row in values.tolist()]
         return self.predict(self.encoder.transform(designs))
 
     def predict(self, features: np.ndarray) -> list[Metrics]:
         """Metrics for already-encoded designs (rows of :attr:`encoder`'s feature matrix)."""
-        columns = {t.metric.name: t.predict(features) for t in self.targets}
-        return [{name: float(values[i]) for name, values in columns.items()} for i in range(len(features))]
+        return [dict(zip(self._names, row)) for row in self.predict_array(features).tolist()]
+
+    def predict_array(self, features: np.ndarray) -> np.ndarray:
+        """``(n_designs, n_metrics)`` predictions for encoded designs, metrics in :attr:`metrics` order."""
+        return self._predictor.predict(features)
+
+    @property
+    def predictor(self) -> Any:
+        """The compiled whole-proxy predictor (``CompiledForest`` for trees, ``PerceptronStack`` for MLPs)."""
+        return self._predictor
 
     # -- checks -------------------------------------------------------------------------
     def check_design_space(self, space: DesignSpace) -> None:
@@ -168,85 +218,96 @@ class ProxySimulator(Simulator):
             "features": list(self.encoder.feature_names),
             "model": {"kind": self.kind, "params": self.model_params, "seed": self.seed},
             "metrics": [
-                {**asdict(t.metric), "log_target": t.log_target, "lower": t.lower} for t in self.targets
+                {**asdict(t.metric), "log_target": t.log_target, "lower": t.lower, "predictor": t.model.params()}
+                for t in self.targets
             ],
             "training": self.training,
         }
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the proxy to one archive at ``path`` (atomically: write, then rename)."""
-        import skops.io as sio
-
-        path = Path(path)
-        members = {f"models/{i:03d}.skops": sio.dumps(t.estimator) for i, t in enumerate(self.targets)}
-        metadata = self.metadata()
-        for entry, member in zip(metadata["metrics"], members):
-            entry["member"] = member
-            entry["sha256"] = hashlib.sha256(members[member]).hexdigest()
-        temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(_METADATA, json.dumps(metadata, indent=2, default=_json_default))
-            for member, data in members.items():
-                archive.writestr(member, data)
-        os.replace(temp, path)
-        return path
+        arrays = {f"{i}/{name}": array for i, t in enumerate(self.targets) for name, array in t.model.arrays().items()}
+        return archive.write(path, self.metadata(), arrays)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], design_space: DesignSpace | None = None) -> "ProxySimulator":
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        design_space: DesignSpace | None = None,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> "ProxySimulator":
         """Read a proxy written by :meth:`save`, executing no code from the file.
 
         With ``design_space`` the proxy must have been trained on exactly that space
-        (:class:`ProxySchemaError` otherwise). Foreign, corrupt or tampered files raise
-        :class:`ProxyFormatError`.
+        (:class:`ProxySchemaError` otherwise). Foreign, corrupt, tampered or malformed files,
+        files of another format version, and files that would inflate beyond ``max_bytes``
+        raise :class:`ProxyFormatError` naming the fault.
         """
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"proxy file {str(path)!r} does not exist")
+        where = repr(str(path))
         try:
-            with zipfile.ZipFile(path) as archive:
-                metadata = json.loads(archive.read(_METADATA))
-                _check_format(metadata, path)
-                blobs = {m["name"]: archive.read(m["member"]) for m in metadata["metrics"]}
+            metadata, arrays = archive.read(path, max_bytes=max_bytes, check_header=lambda h: _check_format(h, path))
             space = space_from_json(metadata["design_space"])
-            entries = [(Metric(m["name"], m["unit"], m["goal"], m.get("description", "")), m) for m in metadata["metrics"]]
             source, model, digest = Source(**metadata["source"]), metadata["model"], str(metadata["digest"])
-        except ProxyFormatError:
-            raise
-        except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError, TypeError, ValueError) as exc:
-            raise ProxyFormatError(f"{str(path)!r} is not an archgym proxy file ({type(exc).__name__}: {exc})") from None
-        import skops.io as sio  # after the cheap checks: importing it loads all of scikit-learn (seconds)
-
-        targets = []
-        for metric, entry in entries:
-            blob = blobs[metric.name]
-            if hashlib.sha256(blob).hexdigest() != entry.get("sha256"):
+            targets = []
+            for i, entry in enumerate(metadata["metrics"]):
+                metric = Metric(entry["name"], entry["unit"], entry["goal"], entry.get("description", ""))
+                prefix = f"{i}/"
+                parts = {k[len(prefix):]: a for k, a in arrays.items() if k.startswith(prefix)}
+                try:
+                    predictor = from_parts(entry["predictor"], parts)
+                except PredictorError as exc:
+                    raise ProxyFormatError(f"{where}: the model of metric {metric.name!r} is malformed: {exc}") from None
+                lower = entry["lower"]
+                if lower is not None and (type(lower) not in (int, float) or not np.isfinite(lower)):
+                    raise ProxyFormatError(f"{where}: metric {metric.name!r} has a bad lower bound {lower!r}")
+                targets.append(TargetModel(metric, predictor, _strict_bool(entry["log_target"], "log_target"), lower))
+            if len(arrays) != sum(len(t.model.arrays()) for t in targets):
+                raise ProxyFormatError(f"{where}: {HEADER_NAME} lists arrays that no metric uses")
+            proxy = cls(space, source, model["kind"], targets, model_params=model.get("params"), seed=model.get("seed"),
+                        training=metadata.get("training"), digest=digest)
+            if list(metadata["features"]) != list(proxy.encoder.feature_names):
                 raise ProxyFormatError(
-                    f"{str(path)!r}: the model of metric {metric.name!r} fails its integrity check "
-                    "(SHA-256 mismatch); the file was modified after it was saved"
+                    f"{where}: the file's features {metadata['features']} differ from this archgym's encoding of its "
+                    f"design space {list(proxy.encoder.feature_names)}; retrain the proxy"
                 )
-            try:
-                estimator = sio.loads(blob, trusted=list(TRUSTED_TYPES))
-            except Exception as exc:  # noqa: BLE001 - skops raises several types for refused or broken input
-                raise ProxyFormatError(
-                    f"{str(path)!r}: cannot load the model of metric {metric.name!r} safely "
-                    f"({type(exc).__name__}: {exc})"
-                ) from None
-            targets.append(TargetModel(metric, estimator, bool(entry["log_target"]), entry["lower"]))
-        proxy = cls(space, source, model["kind"], targets, model_params=model.get("params"), seed=model.get("seed"),
-                    training=metadata.get("training"), digest=digest)
+        except (ProxyFormatError, ProxySchemaError):
+            raise
+        except archive.ArchiveError as exc:
+            raise ProxyFormatError(str(exc)) from None
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ProxyFormatError(f"{where} is not a valid archgym proxy file ({type(exc).__name__}: {exc})") from None
         if design_space is not None:
             proxy.check_design_space(design_space)
         return proxy
 
 
+HEADER_NAME = archive.HEADER
+
+
 def _check_format(metadata: Any, path: Path) -> None:
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        raise ProxyFormatError(f"{str(path)!r} is not an archgym proxy file (no {FORMAT!r} marker in {_METADATA})")
+        raise ProxyFormatError(f"{str(path)!r} is not an archgym proxy file (no {FORMAT!r} marker in {HEADER_NAME})")
     version = metadata.get("format_version")
+    if version == 1:
+        raise ProxyFormatError(
+            f"{str(path)!r} is a proxy file of format version 1 (scikit-learn models serialised with skops), which this "
+            f"archgym no longer reads: its models could not be checked before use. Retrain it with "
+            f"'archgym proxy train' to write format version {FORMAT_VERSION}"
+        )
     if version != FORMAT_VERSION:
         raise ProxyFormatError(
             f"{str(path)!r} has proxy format version {version!r}; this archgym reads version {FORMAT_VERSION}"
         )
+
+
+def _strict_bool(value: Any, name: str) -> bool:
+    if type(value) is not bool:
+        raise ProxyFormatError(f"{name} must be true or false, got {value!r}")
+    return value
 
 
 def _json_default(value: Any) -> Any:
@@ -305,6 +366,7 @@ def fit_proxy(
     test_fraction: float = 0.2,
     model_params: Mapping[str, Any] | None = None,
     source: Source | None = None,
+    keep_estimators: bool = False,
 ) -> ProxySimulator:
     """Fit a proxy of ``kind`` on dataset rows and score it on held-out designs.
 
@@ -314,6 +376,9 @@ def fit_proxy(
     ``test_fraction`` of the distinct designs is held out and scored per metric
     (:func:`~archgym.proxy.models.score`, stored in ``proxy.training["test"]``); the returned
     proxy is then refitted on all designs. Repeated designs are averaged into one sample.
+    Each fitted scikit-learn regressor is converted to plain arrays
+    (:func:`~archgym.proxy.predictors.from_sklearn`); ``keep_estimators`` also keeps the final
+    regressors in ``proxy.estimators`` (metric name -> estimator; for comparisons, never saved).
     """
     if source is None:
         frame, source = select_rows(frame)
@@ -324,7 +389,7 @@ def fit_proxy(
         frame = frame[frame["feasible"].fillna(False).astype(bool)]
     metrics = tuple(metrics)
     if not metrics:
-        raise ValueError("fit_proxy needs at least one metric to model")
+        raise UserError("fit_proxy needs at least one metric to model")
     encoder = FeatureEncoder(design_space)
     features = encoder.transform_frame(frame)
     values = metric_matrix(frame, [m.name for m in metrics])
@@ -332,19 +397,21 @@ def fit_proxy(
     features, values = features[complete], values[complete]
     features, values = _average_duplicates(features, values)
     if len(features) < 10:
-        raise ValueError(f"{source.describe()}: {len(features)} distinct feasible designs; a proxy needs at least 10")
+        raise UserError(f"{source.describe()}: {len(features)} distinct feasible designs; a proxy needs at least 10")
     train, test = split_by_design(features, test_fraction, seed)
     params = dict(model_params or {})
     start = time.perf_counter()
     held_out = {}
     for j, metric in enumerate(metrics):
         log_target, lower = _target_transform(values[train, j])
-        probe = TargetModel(metric, _fit(kind, seed, params, features[train], values[train, j], log_target), log_target, lower)
+        fitted = _fit(kind, seed, params, features[train], values[train, j], log_target)
+        probe = TargetModel(metric, from_sklearn(fitted), log_target, lower)
         held_out[metric.name] = score(values[test, j], probe.predict(features[test]))
-    targets = []
+    targets, estimators = [], {}
     for j, metric in enumerate(metrics):
         log_target, lower = _target_transform(values[:, j])
-        targets.append(TargetModel(metric, _fit(kind, seed, params, features, values[:, j], log_target), log_target, lower))
+        estimators[metric.name] = _fit(kind, seed, params, features, values[:, j], log_target)
+        targets.append(TargetModel(metric, from_sklearn(estimators[metric.name]), log_target, lower))
     training = {
         "rows": int(selected_rows),
         "feasible_rows": int(len(frame)),
@@ -362,7 +429,11 @@ def fit_proxy(
         + np.ascontiguousarray(features).tobytes()
         + np.ascontiguousarray(values).tobytes()
     ).hexdigest()
-    return ProxySimulator(design_space, source, kind, targets, model_params=params, seed=seed, training=training, digest=digest)
+    proxy = ProxySimulator(design_space, source, kind, targets, model_params=params, seed=seed, training=training,
+                           digest=digest)
+    if keep_estimators:
+        proxy.estimators = estimators
+    return proxy
 
 
 def _average_duplicates(features: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -399,11 +470,17 @@ def _sklearn_version() -> str:
 
 # -- from a dataset folder ----------------------------------------------------------------------
 def env_schema(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> tuple[DesignSpace, tuple[Metric, ...]]:
-    """The design space and declared metrics of a registered env (made once, then closed)."""
+    """The design space and declared metrics of a registered env: from its static metadata (nothing
+    built) when it declares one and no ``simulator=`` replaces its own, else made once and closed."""
     import gymnasium as gym
 
     import archgym  # noqa: F401  (registers the environments)
+    from archgym.registration import declared_metadata
 
+    if "simulator" not in (env_kwargs or {}):
+        metadata = declared_metadata(env_id, env_kwargs)
+        if metadata is not None:
+            return metadata.design_space, tuple(metadata.metrics)
     env = gym.make(env_id, **dict(env_kwargs or {}))
     try:
         unwrapped = env.unwrapped
@@ -418,24 +495,26 @@ def train_proxy(
     *,
     workload: str | None = None,
     simulator_version: str | None = None,
+    setup: str | None = None,
     kind: str = "rf",
     metrics: Sequence[str] | None = None,
     seed: int | None = 0,
     test_fraction: float = 0.2,
     model_params: Mapping[str, Any] | None = None,
     env_kwargs: Mapping[str, Any] | None = None,
+    keep_estimators: bool = False,
 ) -> ProxySimulator:
     """Fit a proxy for ``env_id`` from a dataset folder (or an already loaded frame).
 
     The design space and the metric declarations come from the env itself (``env_kwargs``
     are passed to ``gym.make``); ``metrics`` picks some of them (default: every declared metric
     the rows hold). Rows are those of ``env_id`` and, if given, ``workload`` and
-    ``simulator_version``; they must come from one source.
+    ``simulator_version``; they must come from one source. ``keep_estimators``: see :func:`fit_proxy`.
     """
     from archgym.dataset import METRIC_PREFIX, load
 
     frame = dataset if not isinstance(dataset, (str, os.PathLike)) else load(dataset)
-    rows, source = select_rows(frame, env_id=env_id, workload=workload, simulator_version=simulator_version)
+    rows, source = select_rows(frame, env_id=env_id, workload=workload, simulator_version=simulator_version, setup=setup)
     space, declared = env_schema(env_id, env_kwargs)
     by_name = {m.name: m for m in declared}
     if metrics is None:
@@ -443,10 +522,10 @@ def train_proxy(
     else:
         unknown = [m for m in metrics if m not in by_name]
         if unknown:
-            raise ValueError(f"unknown metric(s) {', '.join(unknown)} for {env_id}; expected some of {', '.join(by_name)}")
+            raise UserError(f"unknown metric(s) {', '.join(unknown)} for {env_id}; expected some of {', '.join(by_name)}")
         chosen = [by_name[m] for m in metrics]
     return fit_proxy(rows, space, chosen, kind=kind, seed=seed, test_fraction=test_fraction,
-                     model_params=model_params, source=source)
+                     model_params=model_params, source=source, keep_estimators=keep_estimators)
 
 
 def evaluate_proxy(proxy: ProxySimulator, dataset: str | os.PathLike[str] | "pd.DataFrame") -> dict[str, Any]:
@@ -467,9 +546,9 @@ def evaluate_proxy(proxy: ProxySimulator, dataset: str | os.PathLike[str] | "pd.
     features, values = _average_duplicates(features[complete], values[complete])
     if len(features) < 2:
         raise ValueError(f"{proxy.source.describe()}: {len(features)} feasible design(s) to score; need at least 2")
-    predicted = proxy.predict(features)
+    predicted = proxy.predict_array(features)
     return {
         "rows": int(complete.sum()),
         "designs": int(len(features)),
-        "metrics": {n: score(values[:, j], np.array([p[n] for p in predicted])) for j, n in enumerate(names)},
+        "metrics": {n: score(values[:, j], predicted[:, j]) for j, n in enumerate(names)},
     }

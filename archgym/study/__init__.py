@@ -29,6 +29,8 @@ _EXPORTS: dict[str, str] = {
     "BACKENDS": "backends",
     "Backend": "backends",
     "make_backend": "backends",
+    "WorkerStartupError": "backends",
+    "StudyLockedError": "lock",
     "RunOutcome": "execute",
     "execute_run": "execute",
     "LotteryReport": "report",

@@ -5,7 +5,12 @@ holding a partial run in the dataset. The dataset's writers publish each shard a
 :func:`execute_run` keeps the run's records in memory and writes them as *one* shard only after
 the agent has spent its whole budget. A run is therefore either entirely in the dataset or not
 at all, and "finished" simply means "has rows" (:mod:`archgym.study.resume`). A run that raises
-publishes nothing and is retried by the next rerun. The cost is one shard per run and a run's
+publishes nothing and is retried by the next rerun.
+
+Publication is idempotent: a run's shard has a fixed name (``part-<run id>-000000.parquet``)
+and is published by exclusive creation of that name, so a run published once is never
+published again -- not by a second study process on the same dataset, nor by a worker that
+outlived its parent. The cost is one shard per run and a run's
 records held in memory (a few kB per evaluation).
 
 Per-run overhead is kept small: each worker process keeps the envs it has made (one per env id
@@ -31,6 +36,7 @@ from archgym.agents import design_space_of, make_agent
 from archgym.dataset import DatasetWriter
 from archgym.recording import RecordEvaluations
 from archgym.runner import canonical
+from archgym.study.backends import evaluation_finished, evaluation_started
 from archgym.study.spec import RunSpec
 
 #: envs made by this worker process, by (env id, canonical kwargs)
@@ -51,6 +57,29 @@ class RunOutcome:
     wall_s: float = 0.0
     error: str | None = None
     best_design: dict[str, Any] = field(default_factory=dict)
+    #: False when the run's rows were already in the dataset (published by another process)
+    published: bool = True
+
+
+def failed_outcome(spec: RunSpec, reason: str) -> RunOutcome:
+    """The outcome of a run whose worker died or timed out (nothing was published)."""
+    return RunOutcome(spec.run_id, spec.agent, spec.draw, spec.seed, ok=False, error=reason)
+
+
+class _MarkEvaluations(gym.Wrapper):
+    """Marks the start and end of each evaluation for the pool's per-evaluation timeout."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self._step = 0
+
+    def step(self, action: Any):
+        evaluation_started(self._step)
+        try:
+            return self.env.step(action)
+        finally:
+            evaluation_finished()
+            self._step += 1
 
 
 class RunRecords:
@@ -62,12 +91,17 @@ class RunRecords:
     def append(self, record: Mapping[str, Any]) -> None:
         self.records.append(dict(record))
 
-    def publish(self, dataset: str | Path, writer_id: str) -> None:
-        """Write every record as one atomically published shard (nothing if there are none)."""
+    def publish(self, dataset: str | Path, writer_id: str) -> bool:
+        """Write every record as one shard ``part-<writer_id>-000000.parquet``, unless that exists.
+
+        Returns False (and writes nothing) when the shard is already there: publication is
+        idempotent. Nothing is written when there are no records.
+        """
         if not self.records:
-            return
+            return False
         # One shard: the buffer holds every record, so the only flush is the one at close.
-        writer = DatasetWriter(dataset, buffer_size=len(self.records) + 1, flush_interval_s=None, writer_id=writer_id)
+        writer = DatasetWriter(dataset, buffer_size=len(self.records) + 1, flush_interval_s=None,
+                               writer_id=writer_id, exclusive=True)
         try:
             with writer:
                 for record in self.records:
@@ -77,6 +111,7 @@ class RunRecords:
             for shard in writer.shards:
                 shard.unlink(missing_ok=True)
             raise
+        return not writer.refused
 
 
 def env_for(env_id: str, env_kwargs: Mapping[str, Any]) -> gym.Env:
@@ -97,7 +132,7 @@ def execute_run(spec: RunSpec, dataset: str) -> RunOutcome:
     start = time.perf_counter()
     outcome = RunOutcome(spec.run_id, spec.agent, spec.draw, spec.seed, ok=False)
     try:
-        env = env_for(spec.env_id, spec.env_kwargs)
+        env = _MarkEvaluations(env_for(spec.env_id, spec.env_kwargs))
         agent = make_agent(spec.agent, design_space_of(env), seed=spec.seed, **dict(spec.params))
         records = RunRecords()
         recorded = RecordEvaluations(
@@ -105,7 +140,7 @@ def execute_run(spec: RunSpec, dataset: str) -> RunOutcome:
             study=spec.study, run=spec.run_id, agent=spec.agent, agent_params=agent.hyperparameters, seed=spec.seed,
         )
         result = agent.run(recorded, spec.budget)
-        records.publish(dataset, writer_id=spec.run_id)
+        outcome.published = records.publish(dataset, writer_id=spec.run_id)
     except Exception as exc:  # noqa: BLE001 - a failed run is reported, the study goes on
         outcome.error = f"{type(exc).__name__}: {exc}"
         outcome.wall_s = time.perf_counter() - start

@@ -8,9 +8,9 @@ are published as one atomically renamed shard at the run's end. So
   ``.part-<run id>-…tmp`` file, which every reader ignores and :func:`remove_abandoned`
   deletes before the rerun executes the run again from scratch.
 
-Hence rerunning never duplicates rows. It assumes one study process writes a given study at a
-time: two concurrent processes running the same study could both execute a pending run. (A
-pool worker whose parent alone was killed finishes its current run, complete, and exits.)
+Hence rerunning never duplicates rows. One process runs a given study on a dataset at a time
+(:mod:`archgym.study.lock`); a pool worker dies with its parent; and even a run executed twice
+is published once (its shard name is created exclusively, :mod:`archgym.study.execute`).
 """
 
 from __future__ import annotations

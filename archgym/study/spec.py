@@ -25,7 +25,20 @@ constant, not sampled).
 
 The random-search baseline: the report compares every agent with the ``random`` agent at the
 same budget, so :class:`Study` adds ``random`` to the agents when it is not listed
-(``include_random=False`` turns that off).
+(``include_random=False`` turns that off). An agent without hyperparameters (``random``) gets
+as many runs as every other agent: ``draws × seeds``, its "draws" being further seeds (the
+study's seeds, then the next integers above the largest), so P(beats random) compares
+samples of the same size.
+
+Study axes
+----------
+``axis={"workload": ["stream", "random", ...]}`` (any ``gym.make`` keyword; several keywords
+give their Cartesian product) runs the whole study once per value, with the same draws and
+seeds: the cross-workload lottery of ArchGym's DRAM study is one study. Each run's
+:attr:`RunSpec.env_kwargs` holds its value and :attr:`RunSpec.setup` names it
+(``workload=random``). The default study name is readable:
+``lottery-<Env-vN>[-<axis values>][-<other kwargs>]-b<budget>``, e.g.
+``lottery-DRAM-v1-stream+random+cloud-1+cloud-2-b100`` (kwargs too long to read become a hash).
 """
 
 from __future__ import annotations
@@ -40,6 +53,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from archgym.errors import UserError
 from archgym.agents import agent_class
 from archgym.runner import canonical, run_id
 from archgym.spaces import Design, DesignSpace
@@ -64,6 +78,13 @@ class RunSpec:
     draw: int
     seed: int
     budget: int
+    #: the study-axis values of this run, e.g. ``{"workload": "random"}`` (empty without an axis)
+    axis: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def setup(self) -> str:
+        """A readable label of the run's axis point, e.g. ``"workload=random"`` (``""`` without an axis)."""
+        return axis_label(self.axis)
 
     @property
     def run_id(self) -> str:
@@ -71,9 +92,31 @@ class RunSpec:
         return run_id(self.env_id, self.env_kwargs, self.agent, self.params, self.seed, self.budget)
 
 
+def axis_label(point: Mapping[str, Any]) -> str:
+    """``{"workload": "random"}`` -> ``"workload=random"``; several keys joined by ``,``."""
+    return ",".join(f"{k}={v}" for k, v in point.items())
+
+
+def _readable(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(canonical(value), sort_keys=True, separators=(",", ":"))
+
+
+def default_name(env_id: str, env_kwargs: Mapping[str, Any], axis: Mapping[str, Sequence[Any]], budget: int) -> str:
+    """``lottery-<Env-vN>[-<axis values>][-<kwargs>]-b<budget>``: readable, and the same for a grown study."""
+    parts = ["lottery", env_id.rsplit("/", 1)[-1]]
+    parts += ["+".join(_readable(v) for v in values) for values in axis.values()]
+    if env_kwargs:
+        text = ",".join(f"{k}={_readable(v)}" for k, v in sorted(env_kwargs.items()))
+        if len(text) > 40 or any(c in text for c in "/\\ "):
+            text = hashlib.sha256(json.dumps(canonical(env_kwargs), sort_keys=True).encode()).hexdigest()[:8]
+        parts.append(text)
+    parts.append(f"b{budget}")
+    return "-".join(parts)
+
+
 def _check_count(name: str, value: Any, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise UserError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 
@@ -98,11 +141,13 @@ class Study:
         draws: hyperparameter draws per agent (ignored for agents given a ``grid``).
         seeds: number of seeds (``0 .. seeds-1``) or an explicit list of seeds.
         env_kwargs: ``gym.make`` keyword arguments.
+        axis: ``{kwarg: [values...]}``: run the study once per value (Cartesian product over
+            several kwargs), e.g. ``{"workload": ["stream", "random"]}``.
         grid: per agent, ``{hyperparameter: [values...]}``; the agent runs every combination.
         fixed: per agent, hyperparameters held at the given value (not sampled).
         sampler_seed: seeds the hyperparameter draws.
-        name: the study's name in the dataset; default ``lottery-<env>-<hash>`` of the env, its
-            kwargs and the budget, so growing a study (more agents, draws or seeds) resumes it.
+        name: the study's name in the dataset; default :func:`default_name` of the env, its
+            kwargs, axis and budget, so growing a study (more agents, draws or seeds) resumes it.
         include_random: add the random-search baseline if it is not among ``agents``.
     """
 
@@ -117,6 +162,7 @@ class Study:
     sampler_seed: int = 0
     name: str | None = None
     include_random: bool = True
+    axis: Mapping[str, Sequence[Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.budget = _check_count("budget", self.budget)
@@ -126,7 +172,7 @@ class Study:
             self.agents = [a.strip() for a in self.agents.split(",") if a.strip()]
         agents = list(dict.fromkeys(self.agents))
         if not agents:
-            raise ValueError("a study needs at least one agent")
+            raise UserError("a study needs at least one agent")
         for agent in agents:
             agent_class(agent)  # unknown names raise, listing the valid ones
         if self.include_random and BASELINE_AGENT not in agents:
@@ -135,19 +181,37 @@ class Study:
         for option in ("grid", "fixed"):
             stray = [a for a in getattr(self, option) if a not in agents]
             if stray:
-                raise ValueError(f"{option} names agent(s) not in the study: {', '.join(stray)}; agents: {', '.join(agents)}")
+                raise UserError(f"{option} names agent(s) not in the study: {', '.join(stray)}; agents: {', '.join(agents)}")
         if isinstance(self.seeds, (int, np.integer)) and not isinstance(self.seeds, bool):
             self.seeds = list(range(_check_count("seeds", self.seeds)))
         else:
             seeds = [_check_count("seed", s, minimum=0) for s in self.seeds]
             if not seeds or len(set(seeds)) != len(seeds):
-                raise ValueError(f"seeds must be a count or a list of distinct integers >= 0, got {self.seeds!r}")
+                raise UserError(f"seeds must be a count or a list of distinct integers >= 0, got {self.seeds!r}")
             self.seeds = seeds
         self.env_kwargs = dict(self.env_kwargs)
+        axis: dict[str, list[Any]] = {}
+        for key, values in dict(self.axis).items():
+            values = [v.strip() for v in values.split(",") if v.strip()] if isinstance(values, str) else list(values)
+            if not values:
+                raise UserError(f"study axis {key!r} has no values")
+            if len({json.dumps(canonical(v), sort_keys=True) for v in values}) != len(values):
+                raise UserError(f"study axis {key!r} repeats a value: {values}")
+            if key in self.env_kwargs:
+                raise UserError(f"{key!r} is both a study axis and a fixed env kwarg ({self.env_kwargs[key]!r})")
+            axis[str(key)] = values
+        self.axis = axis
         if self.name is None:
-            key = json.dumps(canonical({"env": self.env_id, "kwargs": self.env_kwargs, "budget": self.budget}), sort_keys=True)
-            short = self.env_id.rsplit("/", 1)[-1]
-            self.name = f"lottery-{short}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+            self.name = default_name(self.env_id, self.env_kwargs, self.axis, self.budget)
+
+    def axis_points(self) -> list[dict[str, Any]]:
+        """Every combination of the axis values, in order (``[{}]`` without an axis)."""
+        keys = list(self.axis)
+        return [dict(zip(keys, values)) for values in itertools.product(*(self.axis[k] for k in keys))]
+
+    def env_kwargs_for(self, point: Mapping[str, Any]) -> dict[str, Any]:
+        """The ``gym.make`` kwargs of one axis point."""
+        return {**self.env_kwargs, **point}
 
     # -- hyperparameters ------------------------------------------------------------------
     def hyperparameter_draws(self, agent: str, check: Callable[[Design], None] | None = None) -> list[Design]:
@@ -161,7 +225,7 @@ class Study:
         fixed = dict(self.fixed.get(agent, {}))
         if space is None:
             if fixed or agent in self.grid:
-                raise ValueError(f"agent {agent!r} has no hyperparameters to fix or grid over")
+                raise UserError(f"agent {agent!r} has no hyperparameters to fix or grid over")
             return [{}]
         cls.resolve_hyperparameters(fixed)  # unknown names / bad values raise here
         if agent in self.grid:
@@ -184,7 +248,7 @@ class Study:
                 draws.append(params)
                 break
             else:
-                raise ValueError(f"agent {agent!r}: no valid hyperparameters in {attempts} draw(s); last error: {error}")
+                raise UserError(f"agent {agent!r}: no valid hyperparameters in {attempts} draw(s); last error: {error}")
         return draws
 
     def _grid(self, agent: str, space: DesignSpace, fixed: Design, check: Callable[[Design], None] | None) -> list[Design]:
@@ -198,7 +262,7 @@ class Study:
                 try:
                     check(params)
                 except ValueError as exc:
-                    raise ValueError(f"agent {agent!r} rejects grid point {dict(zip(names, values))}: {exc}") from None
+                    raise UserError(f"agent {agent!r} rejects grid point {dict(zip(names, values))}: {exc}") from None
             points.append(params)
         return points
 
@@ -210,11 +274,25 @@ class Study:
         agent; without it only the declared ranges are checked.
         """
         specs: dict[str, RunSpec] = {}
+        draws = {}
         for agent in self.agents:
             check = None if design_space is None else functools.partial(_build_agent, agent, design_space)
-            for draw, params in enumerate(self.hyperparameter_draws(agent, check)):
-                for seed in self.seeds:
-                    spec = RunSpec(self.name, self.env_id, self.env_kwargs, agent, params, draw, seed, self.budget)
+            draws[agent] = self.hyperparameter_draws(agent, check)
+        for point in self.axis_points():
+            kwargs = self.env_kwargs_for(point)
+            for agent in self.agents:
+                for draw, params, seed in self._replicates(draws[agent]):
+                    spec = RunSpec(self.name, self.env_id, kwargs, agent, params, draw, seed, self.budget, point)
                     specs.setdefault(spec.run_id, spec)
         return list(specs.values())
+
+    def _replicates(self, draws: list[Design]) -> list[tuple[int, Design, int]]:
+        """(draw, params, seed) of an agent's runs: draws × seeds; a single-draw agent (no
+        hyperparameters) gets ``self.draws × len(seeds)`` seeds instead, so it runs as often."""
+        seeds = list(self.seeds)  # type: ignore[arg-type]
+        if len(draws) == 1 and self.draws > 1:
+            extra = range(max(seeds) + 1, max(seeds) + 1 + (self.draws - 1) * len(seeds))
+            all_seeds = seeds + list(extra)
+            return [(i // len(seeds), draws[0], seed) for i, seed in enumerate(all_seeds)]
+        return [(draw, params, seed) for draw, params in enumerate(draws) for seed in seeds]
 

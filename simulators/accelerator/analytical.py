@@ -139,6 +139,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from archgym.errors import UserError
 from archgym.simulator import Metrics, SimulationError
 
 from .base import AcceleratorSimulator
@@ -212,7 +213,7 @@ class AnalyticalAccelerator(AcceleratorSimulator):
         overlapped with compute) or ``"systolic"`` (per-fold fill/drain, PE-to-PE forwarding,
         first prefetch not overlapped: assumption 8 of the module doc)."""
         if array not in ARRAYS:
-            raise ValueError(f"array must be one of {', '.join(map(repr, ARRAYS))}, got {array!r}")
+            raise UserError(f"array must be one of {', '.join(map(repr, ARRAYS))}, got {array!r}")
         self.array = array
 
     def options(self) -> dict[str, Any]:

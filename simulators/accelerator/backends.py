@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from archgym.errors import UserError
 from archgym.simulator import Simulator
 
 __all__ = ["BACKENDS", "BackendUnavailableError", "list_backends", "make_accelerator_simulator"]
@@ -30,7 +31,7 @@ BACKENDS: dict[str, str] = {
 }
 
 
-class BackendUnavailableError(ImportError):
+class BackendUnavailableError(ImportError, UserError):
     """A back-end whose module or optional dependency is not installed (the message says which)."""
 
 
@@ -47,7 +48,7 @@ def make_accelerator_simulator(backend: str = "analytical", **kwargs: Any) -> Si
     try:
         target = BACKENDS[backend]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown accelerator backend {backend!r}; expected one of {', '.join(BACKENDS)}") from None
+        raise UserError(f"unknown accelerator backend {backend!r}; expected one of {', '.join(BACKENDS)}") from None
     module_name, _, class_name = target.partition(":")
     try:
         cls = getattr(importlib.import_module(module_name), class_name)

@@ -41,6 +41,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
 
+from archgym.errors import UserError
 from archgym.simulator import Metric
 
 __all__ = [
@@ -132,7 +133,7 @@ class AcceleratorDesign:
     def __post_init__(self) -> None:
         dataflow = DATAFLOW_ALIASES.get(str(self.dataflow).lower(), str(self.dataflow).lower())
         if dataflow not in DATAFLOWS:
-            raise ValueError(f"invalid value {self.dataflow!r} for accelerator parameter 'dataflow'; expected one "
+            raise UserError(f"invalid value {self.dataflow!r} for accelerator parameter 'dataflow'; expected one "
                              f"of {', '.join(DATAFLOWS)} (or {', '.join(DATAFLOW_ALIASES)})")
         object.__setattr__(self, "dataflow", dataflow)
         for f in fields(self):
@@ -152,7 +153,7 @@ class AcceleratorDesign:
             return design
         unknown = sorted(set(design) - set(PARAMETER_VALUES))
         if unknown:
-            raise ValueError(f"unknown accelerator parameter(s) {', '.join(unknown)}; expected: "
+            raise UserError(f"unknown accelerator parameter(s) {', '.join(unknown)}; expected: "
                              f"{', '.join(PARAMETER_VALUES)}")
         return cls(**dict(design))
 
@@ -163,7 +164,7 @@ class AcceleratorDesign:
         """Raise ``ValueError`` naming the first parameter outside :data:`PARAMETER_VALUES`."""
         for name, allowed in PARAMETER_VALUES.items():
             if getattr(self, name) not in allowed:
-                raise ValueError(f"accelerator parameter {name!r} = {getattr(self, name)!r} is outside the design "
+                raise UserError(f"accelerator parameter {name!r} = {getattr(self, name)!r} is outside the design "
                                  f"space; expected one of {', '.join(map(str, allowed))}")
 
     @property
@@ -182,7 +183,7 @@ def _positive_int(name: str, value: Any) -> int:
     except (TypeError, ValueError, OverflowError):
         ok = False
     if not ok:
-        raise ValueError(f"invalid value {value!r} for accelerator parameter {name!r}; expected a positive integer "
+        raise UserError(f"invalid value {value!r} for accelerator parameter {name!r}; expected a positive integer "
                          f"(design space: {', '.join(map(str, PARAMETER_VALUES[name]))})")
     return number
 

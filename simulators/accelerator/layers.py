@@ -58,6 +58,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable
 
+from archgym.errors import UserError
+
 __all__ = [
     "Layer",
     "Workload",
@@ -88,7 +90,7 @@ BUILTIN_WORKLOADS: dict[str, str] = {
 }
 
 
-class WorkloadError(ValueError):
+class WorkloadError(UserError):
     """A workload that cannot be read: unknown name, missing file or malformed table."""
 
 
@@ -110,11 +112,11 @@ class Layer:
 
     def __post_init__(self) -> None:
         if self.type not in ("conv", "gemm"):
-            raise ValueError(f"layer {self.name!r}: type must be 'conv' or 'gemm', got {self.type!r}")
+            raise UserError(f"layer {self.name!r}: type must be 'conv' or 'gemm', got {self.type!r}")
         for field in ("K", "C", "OY", "OX", "FY", "FX", "G", "stride", "repeat"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"layer {self.name!r}: {field} must be a positive integer, got {value!r}")
+                raise UserError(f"layer {self.name!r}: {field} must be a positive integer, got {value!r}")
 
     # -- constructors ----------------------------------------------------------------------
     @classmethod
@@ -122,7 +124,7 @@ class Layer:
              out_channels: int, stride: int = 1, groups: int = 1, repeat: int = 1) -> "Layer":
         """A convolution in table terms ('same' padding: ``out = ceil(in / stride)``)."""
         if in_channels % groups or out_channels % groups:
-            raise ValueError(
+            raise UserError(
                 f"layer {name!r}: in_channels ({in_channels}) and out_channels ({out_channels}) "
                 f"must be divisible by groups ({groups})"
             )

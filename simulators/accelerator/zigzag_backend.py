@@ -76,6 +76,7 @@ import math
 import os
 from typing import Any, Literal, Mapping
 
+from archgym.errors import UserError
 from archgym.simulator import Metrics, SimulationError
 
 from .layer_jobs import LayerJobSimulator
@@ -137,11 +138,11 @@ class ZigZagAccelerator(LayerJobSimulator):
                  cache_size: int = 65536) -> None:
         _require_zigzag()
         if mapping not in ("fixed", "loma"):
-            raise ValueError(f"mapping must be 'fixed' or 'loma', got {mapping!r}")
+            raise UserError(f"mapping must be 'fixed' or 'loma', got {mapping!r}")
         if objective not in ("latency", "energy", "edp"):
-            raise ValueError(f"objective must be 'latency', 'energy' or 'edp', got {objective!r}")
+            raise UserError(f"objective must be 'latency', 'energy' or 'edp', got {objective!r}")
         if lpf_limit < 1:
-            raise ValueError(f"lpf_limit must be >= 1, got {lpf_limit}")
+            raise UserError(f"lpf_limit must be >= 1, got {lpf_limit}")
         self.mapping = mapping
         self.objective = objective
         self.lpf_limit = int(lpf_limit)

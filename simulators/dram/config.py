@@ -51,6 +51,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
+from archgym.errors import UserError
+
 POWERS_OF_TWO_TO_128 = (1, 2, 4, 8, 16, 32, 64, 128)
 
 #: Allowed values of every knob, in a stable order (the design space is built from this).
@@ -87,7 +89,7 @@ class ControllerConfig:
         for knob, allowed in KNOB_VALUES.items():
             value = getattr(self, knob)
             if value not in allowed:
-                raise ValueError(
+                raise UserError(
                     f"invalid value {value!r} for DRAM controller knob {knob!r}; expected one of "
                     f"{', '.join(map(str, allowed))}"
                 )
@@ -101,7 +103,7 @@ class ControllerConfig:
         """
         unknown = sorted(set(design) - set(KNOB_VALUES))
         if unknown:
-            raise ValueError(
+            raise UserError(
                 f"unknown DRAM controller knob(s) {', '.join(unknown)}; expected knobs: "
                 f"{', '.join(KNOB_VALUES)}"
             )
@@ -111,7 +113,7 @@ class ControllerConfig:
                 try:
                     value = int(value)
                 except (TypeError, ValueError):
-                    raise ValueError(
+                    raise UserError(
                         f"invalid value {value!r} for DRAM controller knob {knob!r}; expected one of "
                         f"{', '.join(map(str, KNOB_VALUES[knob]))}"
                     ) from None

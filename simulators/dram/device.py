@@ -47,6 +47,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
+from archgym.errors import UserError
+
 __all__ = ["DeviceSpec", "load_device", "list_devices", "device_from_memspec"]
 
 #: The mapping used when a device does not name one: DRAMsim3's default DDR4 layout.
@@ -130,18 +132,18 @@ class DeviceSpec:
     # -- validation --------------------------------------------------------------------------
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
-            raise ValueError(
+            raise UserError(
                 f"DeviceSpec field 'name' = {self.name!r}: expected a non-empty string"
             )
         if not isinstance(self.standard, str) or not self.standard:
-            raise ValueError(
+            raise UserError(
                 f"DeviceSpec field 'standard' = {self.standard!r}: expected a non-empty string "
                 "such as 'DDR4'"
             )
         for name in _POW2_FIELDS:
             value = self._coerce_int(name)
             if not _is_pow2(value):
-                raise ValueError(
+                raise UserError(
                     f"DeviceSpec {self.name!r}: field {name!r} = {value!r}: expected a positive "
                     "power of two"
                 )
@@ -150,7 +152,7 @@ class DeviceSpec:
             minimum = 1 if name in _POSITIVE_TIMINGS else 0
             if value < minimum:
                 what = "a positive" if minimum else "a non-negative"
-                raise ValueError(
+                raise UserError(
                     f"DeviceSpec {self.name!r}: field {name!r} = {value!r}: expected {what} "
                     "integer number of clock cycles"
                 )
@@ -160,23 +162,23 @@ class DeviceSpec:
         for name in _CURRENT_FIELDS:
             self._check_real(name, positive=False)
         if self.bus_width < self.device_width:
-            raise ValueError(
+            raise UserError(
                 f"DeviceSpec {self.name!r}: field 'bus_width' = {self.bus_width}: expected at "
                 f"least device_width ({self.device_width})"
             )
         if self.burst_length > self.columns:
-            raise ValueError(
+            raise UserError(
                 f"DeviceSpec {self.name!r}: field 'burst_length' = {self.burst_length}: expected "
                 f"at most columns ({self.columns})"
             )
         if self.tREFI <= self.tRFC:
-            raise ValueError(
+            raise UserError(
                 f"DeviceSpec {self.name!r}: field 'tREFI' = {self.tREFI}: expected more than "
                 f"tRFC ({self.tRFC}) cycles, or the rank would never leave refresh"
             )
         if self.address_mapping is not None:
             if not isinstance(self.address_mapping, str):
-                raise ValueError(
+                raise UserError(
                     f"DeviceSpec {self.name!r}: field 'address_mapping' = "
                     f"{self.address_mapping!r}: expected a field string such as 'rochrababgco'"
                 )
@@ -185,23 +187,23 @@ class DeviceSpec:
             try:
                 AddressMapping.from_string(self.address_mapping, self)
             except ValueError as exc:
-                raise ValueError(
+                raise UserError(
                     f"DeviceSpec {self.name!r}: field 'address_mapping' = "
                     f"{self.address_mapping!r}: {exc}"
                 ) from None
         if not isinstance(self.source, str):
-            raise ValueError(f"DeviceSpec field 'source' = {self.source!r}: expected a string")
+            raise UserError(f"DeviceSpec field 'source' = {self.source!r}: expected a string")
 
     def _coerce_int(self, name: str) -> int:
         """Return the field as a plain ``int`` (accepting numpy ints and integral floats)."""
         value = getattr(self, name)
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise ValueError(
+            raise UserError(
                 f"DeviceSpec {self.name!r}: field {name!r} = {value!r}: expected an integer"
             )
         if not isinstance(value, numbers.Integral):
             if not float(value).is_integer():
-                raise ValueError(
+                raise UserError(
                     f"DeviceSpec {self.name!r}: field {name!r} = {value!r}: expected an integer"
                 )
         value = int(value)
@@ -216,7 +218,7 @@ class DeviceSpec:
             ok = math.isfinite(value) and (value > 0 if positive else value >= 0)
         if not ok:
             what = "a positive" if positive else "a non-negative"
-            raise ValueError(
+            raise UserError(
                 f"DeviceSpec {self.name!r}: field {name!r} = {getattr(self, name)!r}: expected "
                 f"{what} finite number"
             )
@@ -306,7 +308,7 @@ def load_device(name_or_path: str | os.PathLike[str] | DeviceSpec) -> DeviceSpec
     if isinstance(name_or_path, DeviceSpec):
         return name_or_path
     if not isinstance(name_or_path, (str, os.PathLike)):
-        raise ValueError(
+        raise UserError(
             f"cannot load a DRAM device from {name_or_path!r}: expected a preset name, a JSON "
             "path or a DeviceSpec"
         )
@@ -322,25 +324,25 @@ def load_device(name_or_path: str | os.PathLike[str] | DeviceSpec) -> DeviceSpec
                                      origin=f"preset {preset!r}", default_name=preset)
     path = Path(text)
     if not path.is_file():
-        raise ValueError(
+        raise UserError(
             f"unknown DRAM device {text!r}: not a preset and no such file; valid presets: "
             f"{', '.join(presets)}"
         )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"cannot read DRAM device file {str(path)!r}: {exc}") from None
+        raise UserError(f"cannot read DRAM device file {str(path)!r}: {exc}") from None
     return _device_from_json(data, origin=f"file {str(path)!r}", default_name=path.stem)
 
 
 def _device_from_json(data: Any, *, origin: str, default_name: str) -> DeviceSpec:
     if not isinstance(data, dict):
-        raise ValueError(f"DRAM device {origin}: expected a JSON object")
+        raise UserError(f"DRAM device {origin}: expected a JSON object")
     if "memspec" in data:
         return device_from_memspec(data, name=None, origin=origin)
     unknown = sorted(set(data) - set(_FIELD_NAMES) - _PRESET_META_KEYS)
     if unknown:
-        raise ValueError(
+        raise UserError(
             f"DRAM device {origin}: unknown key(s) {', '.join(unknown)}; expected the DeviceSpec "
             f"fields {', '.join(_FIELD_NAMES)} (or a DRAMSys memspec with a 'memspec' key)"
         )
@@ -351,11 +353,11 @@ def _device_from_json(data: Any, *, origin: str, default_name: str) -> DeviceSpe
     missing = [f.name for f in dataclasses.fields(DeviceSpec)
                if f.name not in values and f.default is dataclasses.MISSING]
     if missing:
-        raise ValueError(f"DRAM device {origin}: missing field(s) {', '.join(missing)}")
+        raise UserError(f"DRAM device {origin}: missing field(s) {', '.join(missing)}")
     try:
         return DeviceSpec(**values)
     except ValueError as exc:
-        raise ValueError(f"DRAM device {origin}: {exc}") from None
+        raise UserError(f"DRAM device {origin}: {exc}") from None
 
 
 def device_from_memspec(memspec: Mapping[str, Any], *, name: str | None = None,
@@ -368,10 +370,10 @@ def device_from_memspec(memspec: Mapping[str, Any], *, name: str | None = None,
     """
     spec = memspec.get("memspec", memspec)
     if not isinstance(spec, Mapping):
-        raise ValueError(f"DRAMSys {origin}: 'memspec' is not a JSON object")
+        raise UserError(f"DRAMSys {origin}: 'memspec' is not a JSON object")
     standard = str(spec.get("memoryType", ""))
     if standard.upper() not in ("DDR3", "DDR4"):
-        raise ValueError(
+        raise UserError(
             f"DRAMSys {origin}: memoryType {standard!r} is not supported; expected DDR3 or DDR4"
         )
     standard = standard.upper()
@@ -379,7 +381,7 @@ def device_from_memspec(memspec: Mapping[str, Any], *, name: str | None = None,
     def section(key: str) -> Mapping[str, Any]:
         value = spec.get(key)
         if not isinstance(value, Mapping):
-            raise ValueError(f"DRAMSys {origin}: missing section {key!r}")
+            raise UserError(f"DRAMSys {origin}: missing section {key!r}")
         return value
 
     arch, timing, power = section("memarchitecturespec"), section("memtimingspec"), section(
@@ -391,17 +393,17 @@ def device_from_memspec(memspec: Mapping[str, Any], *, name: str | None = None,
                 return table[key]
         if default is not None:
             return default
-        raise ValueError(f"DRAMSys {origin}: missing {sect}.{keys[0]}")
+        raise UserError(f"DRAMSys {origin}: missing {sect}.{keys[0]}")
 
     data_rate = get(arch, "memarchitecturespec", "dataRate", default=2)
     if data_rate != 2:
-        raise ValueError(
+        raise UserError(
             f"DRAMSys {origin}: memarchitecturespec.dataRate = {data_rate!r}: expected 2 (DDR)"
         )
     bankgroups = int(get(arch, "memarchitecturespec", "nbrOfBankGroups", default=1))
     banks = int(get(arch, "memarchitecturespec", "nbrOfBanks"))
     if bankgroups <= 0 or banks % bankgroups:
-        raise ValueError(
+        raise UserError(
             f"DRAMSys {origin}: memarchitecturespec.nbrOfBanks = {banks} is not a multiple of "
             f"nbrOfBankGroups = {bankgroups}"
         )
@@ -410,7 +412,7 @@ def device_from_memspec(memspec: Mapping[str, Any], *, name: str | None = None,
     bus_width = width * int(devices) if devices is not None else 64
     clk_mhz = float(get(timing, "memtimingspec", "clkMhz"))
     if clk_mhz <= 0:
-        raise ValueError(f"DRAMSys {origin}: memtimingspec.clkMhz = {clk_mhz}: expected > 0")
+        raise UserError(f"DRAMSys {origin}: memtimingspec.clkMhz = {clk_mhz}: expected > 0")
 
     def t(*keys: str) -> Any:
         return get(timing, "memtimingspec", *keys)
@@ -461,4 +463,4 @@ def device_from_memspec(memspec: Mapping[str, Any], *, name: str | None = None,
     try:
         return DeviceSpec(**values)
     except ValueError as exc:
-        raise ValueError(f"DRAMSys {origin}: {exc}") from None
+        raise UserError(f"DRAMSys {origin}: {exc}") from None

@@ -43,6 +43,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from archgym.errors import UserError
 from .device import DeviceSpec
 
 __all__ = ["AddressMapping", "FIELDS", "get_mapping", "list_mappings"]
@@ -106,32 +107,32 @@ class AddressMapping:
         widths = field_widths(device)
         unknown = sorted(set(bits) - set(FIELDS))
         if unknown:
-            raise ValueError(f"unknown address field(s) {', '.join(unknown)}; expected "
+            raise UserError(f"unknown address field(s) {', '.join(unknown)}; expected "
                              f"{', '.join(FIELDS)}")
         layout: dict[str, tuple[int, ...]] = {}
         seen: dict[int, str] = {}
         for name in FIELDS:
             positions = tuple(int(b) for b in bits.get(name, ()))
             if len(positions) != widths[name]:
-                raise ValueError(
+                raise UserError(
                     f"address field {name!r} has {len(positions)} bit(s) {list(positions)}; "
                     f"device {device.name!r} needs {widths[name]}"
                 )
             for b in positions:
                 if not 0 <= b < 64:
-                    raise ValueError(f"address field {name!r}: bit {b} is outside 0..63")
+                    raise UserError(f"address field {name!r}: bit {b} is outside 0..63")
                 if b in seen:
-                    raise ValueError(f"address bit {b} is used by both {seen[b]!r} and {name!r}")
+                    raise UserError(f"address bit {b} is used by both {seen[b]!r} and {name!r}")
                 seen[b] = name
             layout[name] = positions
         self._bits = layout
         self._xor = tuple((int(f), int(s)) for f, s in xor)
         for f, s in self._xor:
             if not (0 <= f < 64 and 0 <= s < 64) or f == s:
-                raise ValueError(f"XOR pair ({f}, {s}): expected two different bits in 0..63")
+                raise UserError(f"XOR pair ({f}, {s}): expected two different bits in 0..63")
         firsts = {f for f, _ in self._xor}
         if firsts & {s for _, s in self._xor}:
-            raise ValueError("XOR pairs: a bit that is XOR-ed into must not be a source bit too")
+            raise UserError("XOR pairs: a bit that is XOR-ed into must not be a source bit too")
         self._segs = {name: _segments(layout[name]) for name in FIELDS}
         self.fields = fields or self._canonical()
 
@@ -145,7 +146,7 @@ class AddressMapping:
         bit positions least significant first (``a-b`` is an ascending run).
         """
         if not isinstance(fields, str):
-            raise ValueError(f"address mapping {fields!r}: expected a string such as "
+            raise UserError(f"address mapping {fields!r}: expected a string such as "
                              "'rochrababgco'")
         text = fields.strip().lower()
         if text.startswith("bits:"):
@@ -155,7 +156,7 @@ class AddressMapping:
         elif len(text) == 12:
             tokens = [text[i:i + 2] for i in range(0, 12, 2)]
         else:
-            raise ValueError(
+            raise UserError(
                 f"address mapping {fields!r}: expected six two-letter fields (ro, ch, ra, ba, "
                 "bg, co) such as 'rochrababgco', or hyphenated names such as "
                 "'row-channel-rank-bank-bankgroup-column'"
@@ -164,16 +165,16 @@ class AddressMapping:
         for token in tokens:
             name = _CODES.get(token, token if token in _CODE_OF else None)
             if name is None:
-                raise ValueError(
+                raise UserError(
                     f"address mapping {fields!r}: unknown field {token!r}; expected ro/row, "
                     "ch/channel, ra/rank, ba/bank, bg/bankgroup, co/column"
                 )
             if name in order:
-                raise ValueError(f"address mapping {fields!r}: field {name!r} appears twice")
+                raise UserError(f"address mapping {fields!r}: field {name!r} appears twice")
             order.append(name)
         missing = [n for n in FIELDS if n not in order]
         if missing:
-            raise ValueError(
+            raise UserError(
                 f"address mapping {fields!r}: missing field(s) {', '.join(missing)}; each of "
                 "ro, ch, ra, ba, bg, co must appear exactly once"
             )
@@ -197,43 +198,43 @@ class AddressMapping:
         else:
             p = Path(text)
             if not p.is_file():
-                raise ValueError(f"address mapping file {text!r} does not exist; shipped "
+                raise UserError(f"address mapping file {text!r} does not exist; shipped "
                                  f"mappings: {', '.join(list_mappings())}")
             try:
                 data = json.loads(p.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise ValueError(f"cannot read address mapping file {text!r}: {exc}") from None
+                raise UserError(f"cannot read address mapping file {text!r}: {exc}") from None
         try:
             return cls.from_congen(data, device)
         except ValueError as exc:
-            raise ValueError(f"address mapping {text!r}: {exc}") from None
+            raise UserError(f"address mapping {text!r}: {exc}") from None
 
     @classmethod
     def from_congen(cls, data: Mapping[str, Any], device: DeviceSpec) -> "AddressMapping":
         """Build from a parsed DRAMSys ``CONGEN`` object (see the module docstring)."""
         congen = data.get("CONGEN", data.get("addressmapping", data))
         if not isinstance(congen, Mapping):
-            raise ValueError("expected a JSON object with a 'CONGEN' key")
+            raise UserError("expected a JSON object with a 'CONGEN' key")
         known = set(_CONGEN_KEYS) | {"BYTE_BIT", "XOR"}
         unknown = sorted(set(congen) - known)
         if unknown:
-            raise ValueError(f"unknown CONGEN key(s) {', '.join(unknown)}; expected "
+            raise UserError(f"unknown CONGEN key(s) {', '.join(unknown)}; expected "
                              f"{', '.join(sorted(known))}")
 
         def bit_list(key: str) -> list[int]:
             value = congen.get(key, [])
             if not isinstance(value, list) or not all(
                     isinstance(b, int) and not isinstance(b, bool) for b in value):
-                raise ValueError(f"CONGEN {key} = {value!r}: expected a list of bit numbers")
+                raise UserError(f"CONGEN {key} = {value!r}: expected a list of bit numbers")
             return list(value)
 
         for key in ("BYTE_BIT", "COLUMN_BIT", "ROW_BIT"):
             if key not in congen:
-                raise ValueError(f"CONGEN is missing {key}")
+                raise UserError(f"CONGEN is missing {key}")
         low = bit_list("BYTE_BIT") + bit_list("COLUMN_BIT")
         offset = _log2(device.bytes_per_burst)
         if len(low) < offset:
-            raise ValueError(
+            raise UserError(
                 f"CONGEN BYTE_BIT + COLUMN_BIT have {len(low)} bits; device {device.name!r} "
                 f"needs {offset} for the {device.bytes_per_burst}-byte burst plus the column"
             )
@@ -244,12 +245,12 @@ class AddressMapping:
         xor = []
         for pair in congen.get("XOR", []):
             if not isinstance(pair, Mapping) or not {"FIRST", "SECOND"} <= set(pair):
-                raise ValueError(f"CONGEN XOR entry {pair!r}: expected {{'FIRST': f, 'SECOND': s}}")
+                raise UserError(f"CONGEN XOR entry {pair!r}: expected {{'FIRST': f, 'SECOND': s}}")
             xor.append((pair["FIRST"], pair["SECOND"]))
         used = set(low[:offset])
         clash = used & {b for v in bits.values() for b in v}
         if clash:
-            raise ValueError(f"CONGEN bit(s) {sorted(clash)} used twice")
+            raise UserError(f"CONGEN bit(s) {sorted(clash)} used twice")
         return cls(device, bits, xor=xor)
 
     @classmethod
@@ -269,14 +270,14 @@ class AddressMapping:
                     continue
                 name = _CODES.get(key, key)
                 if not sep or name not in FIELDS:
-                    raise ValueError
+                    raise UserError
                 positions: list[int] = []
                 for item in filter(None, value.split(",")):
                     lo, dash, hi = item.partition("-")
                     positions.extend(range(int(lo), int(hi) + 1) if dash else [int(lo)])
                 bits[name] = positions
             except ValueError:
-                raise ValueError(f"address mapping {text!r}: cannot parse {part!r}; expected "
+                raise UserError(f"address mapping {text!r}: cannot parse {part!r}; expected "
                                  "'<field>=<bits>' or 'xor=<f>^<s>,...'") from None
         return cls(device, bits, xor=xor)
 
@@ -317,9 +318,9 @@ class AddressMapping:
         a = np.asarray(addresses)
         if a.dtype != np.uint64:
             if a.dtype.kind not in "iu":
-                raise ValueError(f"addresses must be integers, got dtype {a.dtype}")
+                raise UserError(f"addresses must be integers, got dtype {a.dtype}")
             if a.dtype.kind == "i" and a.size and a.min() < 0:
-                raise ValueError("addresses must be non-negative")
+                raise UserError("addresses must be non-negative")
             a = a.astype(np.uint64)
         for f, s in self._xor:
             a = a ^ (((a >> np.uint64(s)) & np.uint64(1)) << np.uint64(f))
@@ -351,7 +352,7 @@ class AddressMapping:
             v = arrays[name]
             limit = 1 << len(self._bits[name])
             if v.size and (v.min() < 0 or v.max() >= limit):
-                raise ValueError(f"{name} values must lie in 0..{limit - 1} for "
+                raise UserError(f"{name} values must lie in 0..{limit - 1} for "
                                  f"device {self.device.name!r}")
             u = v.astype(np.uint64)
             for src, mask, dst in self._segs[name]:
@@ -415,7 +416,7 @@ def get_mapping(mapping: "str | os.PathLike[str] | AddressMapping | None",
         return AddressMapping.from_string(device.default_mapping, device)
     if isinstance(mapping, AddressMapping):
         if mapping.device != device:
-            raise ValueError(f"address mapping {mapping.fields!r} was built for device "
+            raise UserError(f"address mapping {mapping.fields!r} was built for device "
                              f"{mapping.device.name!r}, not {device.name!r}")
         return mapping
     text = os.fspath(mapping)

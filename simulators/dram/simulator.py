@@ -33,6 +33,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from archgym.errors import UserError
 from archgym.simulator import Metric, Metrics, SimulationError, Simulator
 
 from .config import ControllerConfig
@@ -105,10 +106,10 @@ class DRAMSimulator(Simulator):
         self.device = load_device(device)
         self.mapping = get_mapping(address_mapping, self.device)
         if max_requests is not None and (isinstance(max_requests, bool) or int(max_requests) < 1):
-            raise ValueError(f"max_requests = {max_requests!r}: expected a positive integer or None")
+            raise UserError(f"max_requests = {max_requests!r}: expected a positive integer or None")
         self.max_requests = None if max_requests is None else int(max_requests)
         if isinstance(chunk_size, bool) or int(chunk_size) < 1:
-            raise ValueError(f"chunk_size = {chunk_size!r}: expected a positive integer")
+            raise UserError(f"chunk_size = {chunk_size!r}: expected a positive integer")
         self.chunk_size = int(chunk_size)
         self._trace_cache: OrderedDict[str, list[TraceChunk]] = OrderedDict()
 

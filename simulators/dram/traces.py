@@ -60,6 +60,7 @@ from typing import IO, Any, Iterable, Iterator, NamedTuple
 
 import numpy as np
 
+from archgym.errors import UserError
 from .device import DeviceSpec
 
 __all__ = [
@@ -120,7 +121,7 @@ def _concat(chunks: Iterable[TraceChunk]) -> TraceChunk:
     return TraceChunk(*(np.concatenate([c[i] for c in chunks]) for i in range(3)))
 
 
-class TraceFormatError(ValueError):
+class TraceFormatError(UserError):
     """A malformed trace line; the message names the file, the 1-based line and the line."""
 
     def __init__(self, source: str, lineno: int, line: str, reason: str) -> None:
@@ -147,8 +148,8 @@ class _Source:
     gen: tuple[tuple[str, Any], ...] = ()
 
 
-def _unknown(workload: Any) -> ValueError:
-    return ValueError(
+def _unknown(workload: Any) -> UserError:
+    return UserError(
         f"unknown workload {workload!r}: not a shipped trace, an existing file or a "
         f"'{_GEN_PREFIX}' spec; shipped traces: {', '.join(WORKLOADS)}; generator specs look "
         f"like 'gen:random?n=100000&seed=1' (kinds: {', '.join(GENERATOR_KINDS)})"
@@ -187,7 +188,7 @@ def _open_text(src: _Source) -> IO[str]:
 # -- generator specs -------------------------------------------------------------------------
 def _as_int(key: str, value: Any) -> int:
     if isinstance(value, bool):
-        raise ValueError(f"generator parameter {key!r} = {value!r}: expected an integer")
+        raise UserError(f"generator parameter {key!r} = {value!r}: expected an integer")
     if isinstance(value, (int, np.integer)):
         return int(value)
     if isinstance(value, str):
@@ -200,7 +201,7 @@ def _as_int(key: str, value: Any) -> int:
     except (TypeError, ValueError):
         f = math.nan
     if not math.isfinite(f) or not f.is_integer():
-        raise ValueError(f"generator parameter {key!r} = {value!r}: expected an integer")
+        raise UserError(f"generator parameter {key!r} = {value!r}: expected an integer")
     return int(f)
 
 
@@ -210,14 +211,14 @@ def _as_float(key: str, value: Any) -> float:
     except (TypeError, ValueError):
         f = math.nan
     if isinstance(value, bool) or not math.isfinite(f):
-        raise ValueError(f"generator parameter {key!r} = {value!r}: expected a finite number")
+        raise UserError(f"generator parameter {key!r} = {value!r}: expected a finite number")
     return f
 
 
 def _check_gen_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
     """Validate and normalise generator parameters (types, ranges); returns a new dict."""
     if kind not in GENERATOR_KINDS:
-        raise ValueError(f"unknown trace generator kind {kind!r}; expected one of "
+        raise UserError(f"unknown trace generator kind {kind!r}; expected one of "
                          f"{', '.join(GENERATOR_KINDS)}")
     out: dict[str, Any] = {}
     for key, value in params.items():
@@ -236,18 +237,18 @@ def _check_gen_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
     for key, value in out.items():
         ok, expected = checks[key]
         if not ok(value):
-            raise ValueError(f"generator parameter {key!r} = {value!r}: expected {expected}")
+            raise UserError(f"generator parameter {key!r} = {value!r}: expected {expected}")
     return out
 
 
 def parse_generator_spec(spec: str) -> tuple[str, dict[str, Any]]:
     """Parse ``gen:<kind>?k=v&...`` into ``(kind, params)`` with every relevant key filled in."""
     if not spec.startswith(_GEN_PREFIX):
-        raise ValueError(f"generator spec {spec!r} must start with {_GEN_PREFIX!r}")
+        raise UserError(f"generator spec {spec!r} must start with {_GEN_PREFIX!r}")
     kind, _, query = spec[len(_GEN_PREFIX):].partition("?")
     kind = kind.strip()
     if kind not in GENERATOR_KINDS:
-        raise ValueError(f"generator spec {spec!r}: unknown kind {kind!r}; expected one of "
+        raise UserError(f"generator spec {spec!r}: unknown kind {kind!r}; expected one of "
                          f"{', '.join(GENERATOR_KINDS)}")
     allowed = _COMMON_KEYS + _KIND_KEYS[kind]
     given: dict[str, str] = {}
@@ -255,18 +256,18 @@ def parse_generator_spec(spec: str) -> tuple[str, dict[str, Any]]:
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or not value.strip():
-            raise ValueError(f"generator spec {spec!r}: {item!r} is not 'key=value'")
+            raise UserError(f"generator spec {spec!r}: {item!r} is not 'key=value'")
         if key not in allowed:
-            raise ValueError(f"generator spec {spec!r}: unknown key {key!r} for kind {kind!r}; "
+            raise UserError(f"generator spec {spec!r}: unknown key {key!r} for kind {kind!r}; "
                              f"expected {', '.join(allowed)}")
         if key in given:
-            raise ValueError(f"generator spec {spec!r}: key {key!r} given twice")
+            raise UserError(f"generator spec {spec!r}: key {key!r} given twice")
         given[key] = value.strip()
     params = {k: given.get(k, _GEN_DEFAULTS[k]) for k in allowed}
     try:
         return kind, _check_gen_params(kind, params)
     except ValueError as exc:
-        raise ValueError(f"generator spec {spec!r}: {exc}") from None
+        raise UserError(f"generator spec {spec!r}: {exc}") from None
 
 
 def _canonical_spec(kind: str, params: dict[str, Any]) -> str:
@@ -386,7 +387,7 @@ def _check_hex_data(token: str) -> None:
     body = token[2:]
     try:
         if not body or "_" in body or body[:1] in "+-":
-            raise ValueError
+            raise UserError
         int(body, 16)
     except ValueError:
         shown = token if len(token) <= 40 else token[:40] + "..."
@@ -603,9 +604,9 @@ def open_workload(workload: str | os.PathLike[str], *, device: DeviceSpec | None
     lines raise :class:`TraceFormatError` while iterating.
     """
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"chunk_size = {chunk_size!r}: expected a positive integer")
+        raise UserError(f"chunk_size = {chunk_size!r}: expected a positive integer")
     if format is not None and format not in TRACE_FORMATS:
-        raise ValueError(f"trace format {format!r}: expected one of {', '.join(TRACE_FORMATS)}")
+        raise UserError(f"trace format {format!r}: expected one of {', '.join(TRACE_FORMATS)}")
     bpb = device.bytes_per_burst if device is not None else _GEN_BURST
     src = _resolve(workload)
     if src.kind == "gen":
@@ -646,7 +647,7 @@ def write_trace(path: str | os.PathLike[str], chunks: TraceChunk | Iterable[Trac
                 format: str = "stl") -> int:
     """Write requests as a DRAMSys ``stl`` or a DRAMsim3 trace; returns the request count."""
     if format not in ("stl", "dramsim3"):
-        raise ValueError(f"trace format {format!r}: expected 'stl' or 'dramsim3'")
+        raise UserError(f"trace format {format!r}: expected 'stl' or 'dramsim3'")
     if isinstance(chunks, TraceChunk):
         chunks = [chunks]
     count = 0

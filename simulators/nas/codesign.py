@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+from archgym.errors import UserError
 from archgym.simulator import Metrics, Simulator
 from archgym.simulators.accelerator import ACCELERATOR_METRICS, PARAMETER_VALUES
 
@@ -47,7 +48,7 @@ class CoDesignSimulator(Simulator):
 
             accelerator = AnalyticalAccelerator()
         if epochs is not None and epochs not in (200, 12):
-            raise ValueError(f"epochs must be 200, 12 or None (the dataset's longest schedule), got {epochs!r}")
+            raise UserError(f"epochs must be 200, 12 or None (the dataset's longest schedule), got {epochs!r}")
         self.accelerator = accelerator
         self.epochs = epochs
         self._tables = {e: NB201Tabular(epochs=e) for e in (200, 12)}

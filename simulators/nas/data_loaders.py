@@ -36,6 +36,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from archgym.errors import UserError
+
 #: dataset names accepted by :func:`load_dataset`
 DATASETS: tuple[str, ...] = ("digits", "cifar10")
 #: file names of the CIFAR-10 python batches inside ``cifar-10-batches-py``
@@ -58,7 +60,7 @@ class ImageDataset:
     def __post_init__(self) -> None:
         for split, x, y in (("train", self.train_x, self.train_y), ("valid", self.valid_x, self.valid_y)):
             if x.ndim != 4 or y.ndim != 1 or len(x) != len(y) or len(x) == 0:
-                raise ValueError(
+                raise UserError(
                     f"dataset {self.name!r}: {split} split needs images (N, C, H, W) and labels (N,) with N > 0, "
                     f"got {tuple(x.shape)} and {tuple(y.shape)}"
                 )
@@ -104,16 +106,16 @@ def load_dataset(
     """
     if name == "digits":
         if data_dir is not None or limit is not None:
-            raise ValueError("the digits dataset ships with scikit-learn; data_dir and limit apply to cifar10 only")
+            raise UserError("the digits dataset ships with scikit-learn; data_dir and limit apply to cifar10 only")
         return load_digits_dataset(valid_fraction=valid_fraction, seed=seed)
     if name == "cifar10":
         if data_dir is None:
-            raise ValueError(
+            raise UserError(
                 "dataset 'cifar10' needs data_dir=<folder holding cifar-10-batches-py>; archgym never downloads it "
                 "(get 'CIFAR-10 python version' from https://www.cs.toronto.edu/~kriz/cifar.html)"
             )
         return load_cifar10(data_dir, limit=limit)
-    raise ValueError(f"unknown dataset {name!r}; expected one of: {', '.join(DATASETS)}")
+    raise UserError(f"unknown dataset {name!r}; expected one of: {', '.join(DATASETS)}")
 
 
 def load_digits_dataset(valid_fraction: float = 0.25, seed: int = 0) -> ImageDataset:
@@ -122,7 +124,7 @@ def load_digits_dataset(valid_fraction: float = 0.25, seed: int = 0) -> ImageDat
     from sklearn.model_selection import train_test_split
 
     if not 0 < valid_fraction < 1:
-        raise ValueError(f"valid_fraction must be in (0, 1), got {valid_fraction!r}")
+        raise UserError(f"valid_fraction must be in (0, 1), got {valid_fraction!r}")
     digits = load_digits()
     images = digits.images.astype(np.float32)[:, None] / 16.0  # pixel values are 0..16
     labels = digits.target.astype(np.int64)
@@ -135,7 +137,7 @@ def load_digits_dataset(valid_fraction: float = 0.25, seed: int = 0) -> ImageDat
 def load_cifar10(data_dir: str | os.PathLike[str], limit: int | None = None) -> ImageDataset:
     """CIFAR-10 from the python batches under ``data_dir`` (train: data batches 1–5, valid: test batch)."""
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise ValueError(f"limit must be a positive integer or None, got {limit!r}")
+        raise UserError(f"limit must be a positive integer or None, got {limit!r}")
     root = Path(data_dir).expanduser()
     folder = root if root.name == CIFAR10_FOLDER else root / CIFAR10_FOLDER
     missing = [str(folder / f) for f in (*CIFAR10_TRAIN_BATCHES, CIFAR10_TEST_BATCH) if not (folder / f).is_file()]
@@ -161,11 +163,11 @@ def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         data = np.asarray(batch[b"data"], dtype=np.uint8)
         labels = np.asarray(batch[b"labels"], dtype=np.int64)
     except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path} is not a CIFAR-10 python batch ({type(exc).__name__}: {exc})") from exc
+        raise UserError(f"{path} is not a CIFAR-10 python batch ({type(exc).__name__}: {exc})") from exc
     if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(labels) != len(data):
-        raise ValueError(f"{path}: expected 'data' of shape (N, 3072) and N labels, got {data.shape} and {labels.shape}")
+        raise UserError(f"{path}: expected 'data' of shape (N, 3072) and N labels, got {data.shape} and {labels.shape}")
     if labels.size and (labels.min() < 0 or labels.max() > 9):
-        raise ValueError(f"{path}: labels outside 0..9")
+        raise UserError(f"{path}: labels outside 0..9")
     return data.reshape(-1, 3, 32, 32).astype(np.float32) / 255.0, labels
 
 

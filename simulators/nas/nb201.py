@@ -44,6 +44,8 @@ import itertools
 import re
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
+from archgym.errors import UserError
+
 __all__ = [
     "OP_NAMES",
     "PARAMETRIC_OPS",
@@ -92,7 +94,7 @@ _NODE_RE = re.compile(r"\|([^|~]+)~(\d+)")
 _EXAMPLE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|skip_connect~1|skip_connect~2|"
 
 
-class ArchError(ValueError):
+class ArchError(UserError):
     """A cell that is not in the NAS-Bench-201 space: bad string, op name, length or index."""
 
 

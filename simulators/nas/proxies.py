@@ -51,6 +51,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from archgym.errors import UserError
 from archgym.simulator import Metric, Metrics, SimulationError, Simulator
 from archgym.simulators.nas.layers import DATASET_SHAPES
 from archgym.simulators.nas.model import NB201Network, count_parameters, torch_threads
@@ -87,7 +88,7 @@ class NetworkConfig:
         """The configuration for a NAS-Bench-201 data set (:data:`.layers.DATASET_SHAPES`: input
         size and classes; 3 input channels); ``kwargs``: ``channels``, ``cells_per_stage``."""
         if dataset not in DATASET_SHAPES:
-            raise ValueError(f"unknown data set {dataset!r}; expected one of: {', '.join(DATASET_SHAPES)}")
+            raise UserError(f"unknown data set {dataset!r}; expected one of: {', '.join(DATASET_SHAPES)}")
         size, classes = DATASET_SHAPES[dataset]
         return cls(input_shape=(3, size, size), num_classes=classes, **kwargs)
 
@@ -227,7 +228,7 @@ def get_proxy(name: str) -> Proxy:
     try:
         return PROXIES[name]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown zero-cost proxy {name!r}; expected one of: {', '.join(PROXIES)}") from None
+        raise UserError(f"unknown zero-cost proxy {name!r}; expected one of: {', '.join(PROXIES)}") from None
 
 
 # ------------------------------------------------------------------------------------------- data
@@ -250,7 +251,7 @@ def proxy_batch(
 ) -> Batch:
     """A seeded batch of ``(inputs, targets)`` for the data-based proxies (see the module docstring)."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 2:
-        raise ValueError(f"batch_size must be an integer >= 2 (the kernels compare images), got {batch_size!r}")
+        raise UserError(f"batch_size must be an integer >= 2 (the kernels compare images), got {batch_size!r}")
     rng = np.random.default_rng(seed)
     channels, height, width = input_shape
     if data == "digits":
@@ -264,7 +265,7 @@ def proxy_batch(
         inputs = torch.from_numpy(rng.standard_normal((batch_size, *input_shape), dtype=np.float32))
         targets = torch.from_numpy(rng.integers(0, num_classes, size=batch_size))
     else:
-        raise ValueError(f"unknown proxy data source {data!r}; expected one of: {', '.join(DATA_SOURCES)}")
+        raise UserError(f"unknown proxy data source {data!r}; expected one of: {', '.join(DATA_SOURCES)}")
     return inputs, targets
 
 
@@ -373,7 +374,7 @@ class ProxyScoreSimulator(Simulator):
     ) -> None:
         names = (proxies,) if isinstance(proxies, str) else tuple(proxies)
         if not names:
-            raise ValueError(f"choose at least one proxy from: {', '.join(PROXIES)}")
+            raise UserError(f"choose at least one proxy from: {', '.join(PROXIES)}")
         self.proxies = tuple(get_proxy(name).name for name in names)
         proxy_batch(batch_size, data=data)  # rejects a bad batch size or data source now, not at the first step
         NetworkConfig(channels, cells_per_stage).build(["none"] * len(EDGES))  # likewise the network size

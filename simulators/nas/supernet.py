@@ -42,6 +42,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -616,7 +617,8 @@ def load_checkpoint(
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a damaged file (zip, pickle, EOF, ...)
-        raise CheckpointError(f"cannot read supernet checkpoint {path}: {_load_failure(exc)}") from exc
+        # from None: the chained torch error would repeat its advice to load with weights_only=False
+        raise CheckpointError(f"cannot read supernet checkpoint {path}: {_load_failure(exc)}") from None
     if not isinstance(payload, dict) or not {"metadata", "state_dict", "alpha", "history"} <= set(payload):
         raise CheckpointError(f"{path} is not an archgym supernet checkpoint (missing metadata/state_dict/alpha/history)")
     expected = {**_metadata(config, dataset), "key": checkpoint_key(config, dataset)}
@@ -650,14 +652,20 @@ def load_checkpoint(
 
 
 def _load_failure(exc: Exception) -> str:
-    """One line on why ``torch.load`` failed; for a weights-only refusal, the refused item rather
-    than torch's advice to retry with ``weights_only=False`` (which would run the file's code)."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    for i, line in enumerate(lines):
-        if "WeightsUnpickler error:" in line:
-            detail = line.split("WeightsUnpickler error:", 1)[1].strip() or (lines[i + 1] if i + 1 < len(lines) else "")
-            return f"refused by torch.load(weights_only=True): {detail.split(' Please use')[0]}"
-    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
+    """One line of our own on why ``torch.load(weights_only=True)`` failed.
+
+    torch's message for a refused object advises retrying with ``weights_only=False``, which
+    would run the file's code; it is never repeated. A refusal names the Python object the file
+    asks for; any other failure (a damaged or truncated file) gives the exception's first line.
+    """
+    text = str(exc)
+    if "weights only" in text.lower() or "WeightsUnpickler" in text:
+        match = re.search(r"GLOBAL\s+([\w.]+)", text)
+        found = f"the Python object {match.group(1)}" if match else "a Python object other than tensors and plain containers"
+        return (f"it asks for {found}, which an archgym checkpoint never holds; checkpoints are read as tensors and "
+                "plain containers only, and no code in them is run")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[0] if lines else 'no details'}"
 
 
 def _check_state(path: Path, reference: dict[str, torch.Tensor], state: Any) -> None:

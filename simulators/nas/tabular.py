@@ -33,6 +33,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from archgym.errors import UserError
 from archgym.simulator import Metric, Metrics, Simulator
 
 from .layers import count_flops, count_params, skeleton_for
@@ -97,15 +98,15 @@ def default_epochs(dataset: str) -> int:
 def check_dataset(dataset: Any, epochs: int | None = None) -> None:
     """Raise ``ValueError`` listing the valid choices unless the table has ``dataset`` (at ``epochs``)."""
     if dataset not in DATASETS:
-        raise ValueError(f"unknown NAS-Bench-201 dataset {dataset!r}; expected one of {', '.join(DATASETS)}")
+        raise UserError(f"unknown NAS-Bench-201 dataset {dataset!r}; expected one of {', '.join(DATASETS)}")
     if epochs is not None and epochs not in DATASETS[dataset]:
         shown = " or ".join(map(str, DATASETS[dataset]))
-        raise ValueError(f"no {epochs}-epoch results for {dataset!r} in the table; epochs must be {shown}")
+        raise UserError(f"no {epochs}-epoch results for {dataset!r} in the table; epochs must be {shown}")
 
 
 def _check_device(device: Any) -> str:
     if device not in DEVICES:
-        raise ValueError(f"unknown latency device {device!r}; expected one of {', '.join(DEVICES)}")
+        raise UserError(f"unknown latency device {device!r}; expected one of {', '.join(DEVICES)}")
     return device
 
 
@@ -175,7 +176,7 @@ class NB201Tabular(Simulator):
 
     def __init__(self, epochs: int = 200, device: str = DEFAULT_DEVICE) -> None:
         if epochs not in (200, 12):
-            raise ValueError(f"epochs must be 200 or 12 (NAS-Bench-201's schedules), got {epochs!r}")
+            raise UserError(f"epochs must be 200 or 12 (NAS-Bench-201's schedules), got {epochs!r}")
         self.epochs = int(epochs)
         self.device = _check_device(device)
         names = ["valid_acc", "test_acc", "latency_ms", "params_m", "flops_m"]

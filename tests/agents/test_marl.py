@@ -27,6 +27,7 @@ def space() -> DesignSpace:
     return synthetic().unwrapped.design_space
 
 
+@pytest.mark.slow
 def test_mean_reward_improves_over_training():
     budget = 1000
     result = make_agent("marl", space(), seed=0).run(synthetic(), budget=budget)

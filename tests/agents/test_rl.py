@@ -159,6 +159,7 @@ def test_dqn_rejects_real_valued_spaces(mixed):
         make_agent("dqn", mixed, seed=0).run(env, budget=5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "seed"), [("ppo", 0), ("ppo", 1), ("a2c", 1)])
 def test_mean_reward_improves_over_training(name, seed):
     """Measured on Synthetic-v0, 1,000 evaluations (reward = −regret, median design ≈ −4.2):

@@ -11,6 +11,7 @@ from archgym.registration import list_envs
 #: keep the checkers fast: small variants of each env (still the real simulator)
 FAST_KWARGS = {
     "archgym/DRAM-v0": {"max_requests": 500},
+    "archgym/DRAM-v1": {"max_requests": 500},
     "archgym/Supernet-v0": {"channels": 4, "epochs": 1, "progress": False},
 }
 

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from archgym.proxy import MODEL_KINDS, fit_proxy, make_regressor, score
-from archgym.proxy.models import predict
 from archgym.simulator import Metric
 
 
@@ -77,16 +76,3 @@ def test_infeasible_rows_are_left_out_and_too_few_designs_refused(known_frame, s
 def test_a_metric_missing_from_the_rows_is_named(known_frame, space):
     with pytest.raises(ValueError, match="metric.area"):
         fit_proxy(known_frame, space, (Metric("area", "mm2"),))
-
-
-
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("kind", list(MODEL_KINDS))
-def test_predict_equals_the_estimators_own_predict(kind):
-    rng = np.random.default_rng(0)
-    x = rng.random((200, 6))
-    y = x @ rng.random(6) + np.sin(4 * x[:, 0])
-    small = {"rf": {"n_estimators": 15}, "gbt": {"max_iter": 20}, "mlp": {"max_iter": 50}}[kind]
-    estimator = make_regressor(kind, 0, **small).fit(x, y)
-    np.testing.assert_array_equal(predict(estimator, x), estimator.predict(x))
-    np.testing.assert_array_equal(predict(estimator, x[:1]), estimator.predict(x[:1]))

@@ -51,15 +51,8 @@ def test_ray_local_instance_matches_serial(tmp_path, reference):
 
 
 def test_ray_missing_is_a_clear_error(monkeypatch):
-    import builtins
+    import sys
 
-    real_import = builtins.__import__
-
-    def no_ray(name, *args, **kwargs):  # test double: an environment without Ray
-        if name == "ray":
-            raise ImportError("No module named 'ray'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_ray)
+    monkeypatch.setitem(sys.modules, "ray", None)  # test double: an environment without Ray
     with pytest.raises(ImportError, match=r"pip install 'archgym\[ray\]'"):
         RayBackend(1)

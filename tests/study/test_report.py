@@ -86,3 +86,32 @@ def test_report_of_a_study_object_covers_only_its_runs(tmp_path):
     run_study(Study("archgym/Synthetic-v0", ["ga"], budget=12, draws=3, seeds=2), tmp_path, backend="serial")
     assert lottery_report(tmp_path, small).summary.loc["ga", "runs"] == 4
     assert lottery_report(tmp_path, small.name).summary.loc["ga", "runs"] == 6
+
+
+def test_unique_designs_and_infeasible_share(tmp_path):
+    with DatasetWriter(tmp_path) as writer:
+        # run p: designs 1, 2, 1, 3 (one repeat), the second evaluation infeasible; run q: all the same design
+        for run, agent, xs, feasible in (("p", "ga", [1, 2, 1, 3], [True, False, True, True]),
+                                         ("q", "random", [5, 5, 5, 5], [False] * 4)):
+            seen = set()
+            for step, (x, ok) in enumerate(zip(xs, feasible)):
+                writer.append({"study": "u", "run": run, "agent": agent, "seed": 0, "step": step, "reward": float(x),
+                               "feasible": ok, "new_design": x not in seen, "design": {"x": x}})
+                seen.add(x)
+    report = summarise(load_study(tmp_path, "u"), "u")
+    runs = report.runs.set_index("run")
+    assert runs.loc["p", "unique_designs"] == 3 and runs.loc["q", "unique_designs"] == 1
+    assert runs.loc["p", "infeasible"] == 1 and runs.loc["q", "infeasible"] == 4
+    assert report.summary.loc["ga", "infeasible_pct"] == 25.0 and report.summary.loc["random", "infeasible_pct"] == 100.0
+    assert "infeasible evaluations: 5 of 8 (62.5 %)" in report.to_text()
+
+
+def test_a_study_whose_rows_mix_setups_is_refused(tmp_path):
+    from archgym.dataset import MixedSetupsError
+    from archgym.runner import run_agent
+
+    for function_seed in (1, 2):
+        run_agent("archgym/Synthetic-v0", "random", 4, seed=0, env_kwargs={"function_seed": function_seed},
+                  dataset=tmp_path, study="mixed")
+    with pytest.raises(MixedSetupsError, match="env_kwargs.function_seed"):
+        lottery_report(tmp_path, "mixed")

@@ -23,15 +23,16 @@ def _rows(folder):
 def test_rerun_skips_finished_runs_and_adds_no_rows(tmp_path):
     study = Study(ENV, ["ga", "random_walk"], budget=15, draws=2, seeds=2)
     first = run_study(study, tmp_path, backend="serial")
-    assert first.planned == first.executed == 10 and first.skipped == 0
+    # ga, random_walk: 2 draws x 2 seeds; random: as many runs (4 seeds)
+    assert first.planned == first.executed == 12 and first.skipped == 0
     before = _rows(tmp_path)
-    assert len(before) == 10 * 15 and not before.duplicated(["run", "step"]).any()
+    assert len(before) == 12 * 15 and not before.duplicated(["run", "step"]).any()
     again = run_study(study, tmp_path, backend="serial")
-    assert again.skipped == 10 and again.outcomes == []
+    assert again.skipped == 12 and again.outcomes == []
     assert len(_rows(tmp_path)) == len(before)
     grown = Study(ENV, ["ga", "random_walk"], budget=15, draws=3, seeds=2)
     more = run_study(grown, tmp_path, backend="serial")
-    assert more.skipped == 10 and more.executed == 4  # the new draw of each agent, on both seeds
+    assert more.skipped == 12 and more.executed == 6  # the new draw of each agent (and 2 random seeds), on both seeds
     assert not _rows(tmp_path).duplicated(["run", "step"]).any()
 
 

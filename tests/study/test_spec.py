@@ -36,14 +36,18 @@ def test_growing_a_study_keeps_its_existing_draws_and_run_ids():
     assert {s.run_id for s in small.runs()} <= {s.run_id for s in grown.runs()}
 
 
-def test_random_baseline_is_added_once_with_one_draw_per_seed():
+def test_random_baseline_is_added_once_and_runs_as_often_as_each_agent():
     study = Study(ENV, ["ga"], budget=10, draws=3, seeds=[4, 7])
     assert study.agents == ["ga", "random"]
     runs = study.runs()
     random_runs = [r for r in runs if r.agent == "random"]
-    assert sorted(r.seed for r in random_runs) == [4, 7] and all(r.params == {} for r in random_runs)
+    # draws x seeds runs like ga: the study's seeds first, then the next integers above them
+    assert sorted(r.seed for r in random_runs) == [4, 7, 8, 9, 10, 11] and all(r.params == {} for r in random_runs)
     assert len([r for r in runs if r.agent == "ga"]) == 6
-    assert len({r.run_id for r in runs}) == len(runs) == 8
+    assert len({r.run_id for r in runs}) == len(runs) == 12
+    # growing the draws keeps random's earlier runs
+    grown = Study(ENV, ["ga"], budget=10, draws=4, seeds=[4, 7])
+    assert {r.run_id for r in random_runs} <= {r.run_id for r in grown.runs() if r.agent == "random"}
     assert Study(ENV, ["ga"], budget=10, include_random=False).agents == ["ga"]
 
 
@@ -134,3 +138,33 @@ def test_run_ids_are_the_same_in_another_process():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == [r.run_id for r in study.runs()]
+
+
+def test_a_workload_axis_multiplies_the_runs_and_names_the_study():
+    study = Study("archgym/DRAM-v1", ["ga"], budget=10, draws=2, seeds=2, axis={"workload": "stream,random"})
+    assert study.name == "lottery-DRAM-v1-stream+random-b10"
+    runs = study.runs()
+    assert len(runs) == 2 * (4 + 4)
+    assert {r.setup for r in runs} == {"workload=stream", "workload=random"}
+    assert all(r.env_kwargs["workload"] == r.axis["workload"] for r in runs)
+    # the same draws and seeds on every workload
+    per_setup = {label: sorted((r.agent, r.draw, r.seed) for r in runs if r.setup == label) for label in ("workload=stream", "workload=random")}
+    assert per_setup["workload=stream"] == per_setup["workload=random"]
+    assert Study(ENV, ["ga"], budget=5, env_kwargs={"function_seed": 3}).name == "lottery-Synthetic-v0-function_seed=3-b5"
+
+
+def test_bad_axes_are_clear_errors():
+    with pytest.raises(ValueError, match="both a study axis and a fixed env kwarg"):
+        Study(ENV, ["ga"], budget=5, env_kwargs={"function_seed": 1}, axis={"function_seed": [1, 2]})
+    with pytest.raises(ValueError, match="repeats a value"):
+        Study(ENV, ["ga"], budget=5, axis={"function_seed": [1, 1]})
+    with pytest.raises(ValueError, match="has no values"):
+        Study(ENV, ["ga"], budget=5, axis={"function_seed": []})
+
+
+def test_an_axis_value_the_env_rejects_is_named_before_any_run():
+    from archgym.study.run import plan
+
+    study = Study("archgym/NASBench201-v0", ["ga"], budget=5, axis={"dataset": ["cifar10", "mnist"]})
+    with pytest.raises(ValueError, match="study axis value dataset='mnist' is rejected by archgym/NASBench201-v0"):
+        plan(study)

@@ -17,17 +17,18 @@ def _argv(tmp_path, *extra):
 def test_lottery_runs_reports_and_resumes(tmp_path, capsys):
     assert main(_argv(tmp_path, "--json")) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["runs"] == {"planned": 10, "skipped": 0, "executed": 10, "failed": []}
+    # ga and random_walk: 2 draws x 2 seeds; random as many (4 seeds)
+    assert out["runs"] == {"planned": 12, "skipped": 0, "executed": 12, "failed": []}
     assert {row["agent"] for row in out["summary"]} == {"ga", "random_walk", "random"}
     assert (tmp_path / "rep" / "outcomes.png").exists() and (tmp_path / "rep" / "summary.csv").exists()
     rows = load(tmp_path / "ds")
-    assert len(rows) == 10 * 12 and set(rows["env_id"]) == {"archgym/Synthetic-v0"}
+    assert len(rows) == 12 * 12 and set(rows["env_id"]) == {"archgym/Synthetic-v0"}
 
     assert main(_argv(tmp_path)) == 0
     captured = capsys.readouterr()
-    assert "10 finished run(s) skipped" in captured.err
-    assert "P(>random)" in captured.out and "0 run(s) executed, 10 skipped" in captured.out
-    assert len(load(tmp_path / "ds")) == 10 * 12
+    assert "12 finished run(s) skipped" in captured.err
+    assert "P(>random)" in captured.out and "0 run(s) executed, 12 skipped" in captured.out
+    assert len(load(tmp_path / "ds")) == 12 * 12
 
 
 @pytest.mark.slow  # imports torch for dqn

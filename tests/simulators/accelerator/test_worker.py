@@ -72,12 +72,16 @@ def test_a_simulation_error_raised_by_the_job_is_passed_on_as_is(pool):
         pool.run("builtins:exec", code, what="the job")
 
 
-def test_map_runs_in_parallel_and_keeps_order(pool):
+def test_map_keeps_order(pool):
+    assert pool.map("math:sqrt", [1.0, 4.0, 9.0, 16.0]) == [1.0, 2.0, 3.0, 4.0]
+
+
+@pytest.mark.perf
+def test_map_runs_in_parallel(pool):
     start = time.perf_counter()
     assert pool.map("time:sleep", [3.0, 3.0]) == [None, None]
     # both children slept at once: serial would take >= 6 s; the margin absorbs a loaded machine
     assert time.perf_counter() - start < 5.0
-    assert pool.map("math:sqrt", [1.0, 4.0, 9.0, 16.0]) == [1.0, 2.0, 3.0, 4.0]
 
 
 def test_map_raises_the_first_failure(pool):

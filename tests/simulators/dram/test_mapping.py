@@ -153,6 +153,7 @@ def test_repr_is_readable(ddr4):
     assert "rochrababgco" in text and "ro=[33:18]" in text and "co=[12:6]" in text
 
 
+@pytest.mark.perf
 def test_decode_is_fast(ddr4):
     m = AddressMapping.from_string("rochrababgco", ddr4)
     addresses = np.random.default_rng(4).integers(0, 1 << 40, 1_000_000, dtype=np.uint64)

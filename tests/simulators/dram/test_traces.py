@@ -249,6 +249,7 @@ def test_large_file_is_streamed_in_bounded_chunks(tmp_path: Path):
     assert total == n and max(sizes) <= 4096 and len(sizes) >= n // 4096
 
 
+@pytest.mark.perf
 def test_parsing_is_fast(tmp_path: Path):
     path = tmp_path / "fast.stl"
     write_trace(path, generate_trace("random", 100_000, seed=0, read_fraction=0.5))

@@ -1,5 +1,6 @@
 """The weight-sharing supernet: data, seeded training, the checkpoint cache, evaluation, DARTS and GDAS."""
 
+import os
 import pickle
 
 import numpy as np
@@ -383,8 +384,28 @@ def test_checkpoints_load_without_executing_code(tmp_path, tiny, spos):
     payload = torch.load(path, weights_only=True)
     payload["history"] = _NotAllowed()
     torch.save(payload, path)
-    with pytest.raises(CheckpointError, match="cannot read.*weights_only=True.*_NotAllowed"):
+    with pytest.raises(CheckpointError, match="cannot read.*asks for the Python object .*_NotAllowed") as caught:
         load_checkpoint(path, spos.config, tiny)
+    assert "weights_only=False" not in str(caught.value) and caught.value.__cause__ is None
+
+
+class _RunsCode:
+    """What a malicious checkpoint holds: an object whose unpickling calls a function."""
+
+    def __reduce__(self):
+        return (os.system, ("echo code ran",))
+
+
+def test_a_code_running_checkpoint_is_refused_in_our_words(tmp_path, tiny, spos, capfd):
+    path = save_checkpoint(spos, tmp_path / "c.pt")
+    payload = torch.load(path, weights_only=True)
+    payload["history"] = _RunsCode()
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match=r"asks for the Python object \w+\.system.*no code in them is run") as caught:
+        load_checkpoint(path, spos.config, tiny)
+    message = str(caught.value)
+    assert "weights_only=False" not in message and "trusted source" not in message and caught.value.__cause__ is None
+    assert "code ran" not in capfd.readouterr().out
 
 
 # -- simulator and bad names -------------------------------------------------------------------------
