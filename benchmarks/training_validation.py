@@ -164,15 +164,28 @@ def astrasim_checks(bin_dir: Path, data: Path, sizes=(1048576, 67108864), random
         cases += random_multi_dim(random_runs)
         for kinds, shape, bws, algs, coll, size in cases:
             rows.append(_compare(binary, tmp, inputs, memory, base, kinds, shape, bws, algs, coll, size))
+        aware_rows = []
+        aware_bin = bin_dir / "AstraSim_Analytical_Congestion_Aware"
+        if aware_bin.exists():  # its congestion-aware backend takes 1-D networks: 16 NPUs, random cases
+            rng = np.random.default_rng(1)
+            for _ in range(random_runs):
+                kind = str(rng.choice(["Ring", "FullyConnected", "Switch"]))
+                alg = str(rng.choice(["ring", "direct", "halvingDoubling"]))
+                coll = str(rng.choice(["all_reduce", "all_gather", "reduce_scatter", "all_to_all"]))
+                size = int(rng.choice([65536, 1048576, 16777216, 67108864]))
+                bw = float(rng.choice([25, 50, 100, 200]))
+                aware_rows.append(_compare(aware_bin, tmp, inputs, memory, base, (kind,), (16,), (bw,), (alg,), coll,
+                                           size, aware=True))
     from scipy.stats import spearmanr
 
     rand = rows[-random_runs:] if random_runs else []
     rho = float(spearmanr([r["astrasim_ns"] for r in rand], [r["archgym_ns"] for r in rand])[0]) if rand else None
     return dict(astrasim_run_s=float(np.mean(walls)), archgym_collective_s=float(np.mean(ours)),
-                speedup=float(np.mean(walls) / np.mean(ours)), multi_dim=rows, random_spearman=rho)
+                speedup=float(np.mean(walls) / np.mean(ours)), multi_dim=rows, random_spearman=rho,
+                congestion_aware_16=aware_rows)
 
 
-def _compare(binary, tmp, inputs, memory, base, kinds, shape, bws, algs, coll, size) -> dict:
+def _compare(binary, tmp, inputs, memory, base, kinds, shape, bws, algs, coll, size, aware: bool = False) -> dict:
     """One collective on one multi-dimensional network through ASTRA-sim and through archgym."""
     npus = int(np.prod(shape))
     if algs is None:
@@ -199,7 +212,8 @@ def _compare(binary, tmp, inputs, memory, base, kinds, shape, bws, algs, coll, s
     for rank in range(npus):  # every rank's ET is identical for a single collective
         (et_dir / f"{coll}.{rank}.et").write_bytes(et_bytes)
     ref, wall = _run_astrasim(binary, str(et_dir / coll), sys_path, net, memory)
-    t = collective_time(Topology.from_lists(list(kinds), list(shape), list(bws), 500.0), coll, size, these)
+    t = collective_time(Topology.from_lists(list(kinds), list(shape), list(bws), 500.0), coll, size, these,
+                        SystemConfig(congestion_aware=aware))
     return dict(topology="_".join(kinds), shape="x".join(map(str, shape)), bandwidths=list(bws), algorithms=these,
                 collective=coll, size_bytes=size, astrasim_ns=ref, archgym_ns=t, error_pct=100 * (t - ref) / ref,
                 astrasim_cpu_s=wall)
@@ -281,6 +295,13 @@ def main() -> None:
         errs = [abs(r["error_pct"]) for r in astra["multi_dim"]]
         print(f"multi-dimensional: {len(errs)} runs, max |error| {max(errs):.2f} %, mean {np.mean(errs):.2f} %, "
               f"within 1 %: {sum(e <= 1 for e in errs)}; Spearman over the random ones: {astra['random_spearman']:.3f}")
+        if astra["congestion_aware_16"]:
+            for r in astra["congestion_aware_16"]:
+                print(f"  aware {r['topology']:15} 16 {r['algorithms'][0]:16} {r['collective']:15} {r['size_bytes']:>10} "
+                      f"astra {r['astrasim_ns']:>12.0f} ours {r['archgym_ns']:>12.0f}  {r['error_pct']:+.2f} %")
+            errs = [abs(r["error_pct"]) for r in astra["congestion_aware_16"]]
+            print(f"congestion-aware, 16 NPUs: {len(errs)} runs, max |error| {max(errs):.2f} %, mean {np.mean(errs):.2f} %, "
+                  f"within 10 %: {sum(e <= 10 for e in errs)}")
     else:
         print("ASTRA-sim binaries not given (--astrasim-bin): no per-run timing or multi-dimensional check")
 
