@@ -11,7 +11,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-from archgym.agents.base import Agent, RunResult, design_space_of
+from archgym.agents.base import Agent, Outcome, RunResult, Suggestion, design_space_of
 from archgym.errors import UserError, import_optional
 from archgym.spaces import DesignSpace
 
@@ -42,7 +42,8 @@ _INFO: tuple[AgentInfo, ...] = (
     AgentInfo("aco", "archgym.agents.aco:AntColony", "swarm",
               "ant colony optimisation over the parameter graph", "Dorigo & Stuetzle 2004"),
     AgentInfo("bo", "archgym.agents.bayesian:BayesianOptimization", "model-based",
-              "Bayesian optimisation with scikit-optimize", "ArchGym (Krishnan et al., ISCA 2023)", extra="bo"),
+              "Bayesian optimisation: mixed-kernel GP, log-EI over unseen designs with neighbour local search",
+              "Snoek et al., NeurIPS 2012; Ru et al., ICML 2020 (CoCaBO)", extra="bo"),
     AgentInfo("ppo", "archgym.agents.rl:PPOAgent", "reinforcement learning",
               "proximal policy optimisation (stable-baselines3)", "Schulman et al. 2017", extra="rl"),
     AgentInfo("a2c", "archgym.agents.rl:A2CAgent", "reinforcement learning",
@@ -53,6 +54,18 @@ _INFO: tuple[AgentInfo, ...] = (
     AgentInfo("marl", "archgym.agents.marl:MultiAgentRL", "reinforcement learning",
               "independent policy-gradient learners, one per parameter", "Krishnan et al., arXiv:2211.16385, 2022",
               extra="marl"),
+    # Optuna's samplers through one adapter (archgym.agents.optuna_samplers)
+    AgentInfo("optuna_tpe", "archgym.agents.optuna_samplers:OptunaTPE", "model-based",
+              "Optuna's tree-structured Parzen estimator", "Bergstra et al., NeurIPS 2011; Akiba et al., KDD 2019",
+              extra="optuna"),
+    AgentInfo("optuna_cmaes", "archgym.agents.optuna_samplers:OptunaCMAES", "evolutionary",
+              "Optuna's CMA-ES sampler", "Hansen & Ostermeier 2001; Akiba et al., KDD 2019", extra="optuna"),
+    AgentInfo("optuna_gp", "archgym.agents.optuna_samplers:OptunaGP", "model-based",
+              "Optuna's Gaussian-process sampler", "Akiba et al., KDD 2019", extra="optuna"),
+    AgentInfo("optuna_qmc", "archgym.agents.optuna_samplers:OptunaQMC", "baseline",
+              "Optuna's quasi-Monte-Carlo (Sobol) sampler", "Bergstra & Bengio, JMLR 2012", extra="optuna"),
+    AgentInfo("optuna_nsga2", "archgym.agents.optuna_samplers:OptunaNSGA2", "evolutionary",
+              "Optuna's NSGA-II (single- or multi-objective)", "Deb et al., IEEE TEVC 2002", extra="optuna"),
 )
 
 #: registry name -> "module:Class" (add an entry to plug in an agent; :data:`AGENT_INFO` is optional)
@@ -91,9 +104,14 @@ def make_agent(name: str, design_space: DesignSpace, seed: int | None = None, **
     return agent_class(name)(design_space, seed=seed, **hyperparameters)
 
 
-def list_agents() -> list[str]:
-    return sorted(AGENTS)
+#: agents that need an optional extra (``pip install 'archgym[optuna]'``)
+OPTIONAL_AGENTS = frozenset(info.name for info in _INFO if info.extra == "optuna")
 
 
-__all__ = ["AGENTS", "AGENT_INFO", "Agent", "AgentInfo", "RunResult", "agent_class", "agent_info", "design_space_of",
-           "list_agents", "make_agent"]
+def list_agents(optional: bool = True) -> list[str]:
+    """Registered agent names; ``optional=False`` leaves out those needing the ``optuna`` extra."""
+    return sorted(name for name in AGENTS if optional or name not in OPTIONAL_AGENTS)
+
+
+__all__ = ["AGENTS", "AGENT_INFO", "OPTIONAL_AGENTS", "Agent", "AgentInfo", "Outcome", "RunResult", "Suggestion",
+           "agent_class", "agent_info", "design_space_of", "list_agents", "make_agent"]

@@ -10,8 +10,8 @@ import numpy as np
 
 from archgym.spaces import Design, DesignSpace, Real
 
-#: ``tell(design, reward, info)`` of the agent that owns the budget
-Teller = Callable[[Design, float, Mapping[str, Any]], None]
+#: ``record(design, reward, metrics, feasible)`` of the agent that owns the budget
+Teller = Callable[[Design, float, Mapping[str, float], bool], None]
 StepCallback = Callable[[int, Design, float, Mapping[str, Any]], None]
 
 
@@ -22,7 +22,8 @@ class BudgetExhausted(RuntimeError):
 class BudgetedEnv(gym.Wrapper):
     """Counts evaluations, reports each to the agent, and refuses any beyond ``budget``.
 
-    Every ``step`` is one evaluation: the agent is told ``(info["design"], reward, info)`` so
+    Every ``step`` is one evaluation: the agent records ``info["design"]``, the reward, metrics and
+    feasibility, so
     its best-design bookkeeping works whatever the learner does. The last observation is kept
     for sampling the trained policy afterwards.
     """
@@ -51,7 +52,7 @@ class BudgetedEnv(gym.Wrapper):
         step = self.count
         self.count += 1
         self.last_observation = observation
-        self._tell(info["design"], float(reward), info)
+        self._tell(info["design"], float(reward), info.get("metrics", {}), bool(info.get("feasible", True)))
         if self._callback is not None:
             self._callback(step, info["design"], float(reward), info)
         return observation, reward, terminated, truncated, info

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
-from archgym.agents.base import Agent
+from archgym.agents.base import Agent, Outcome
 from archgym.spaces import Design, DesignSpace, Integer, Parameter, Real
 
 #: ordered discrete parameters with more values than this are grouped into this many bins
@@ -16,6 +16,8 @@ MAX_NODES = 32
 REAL_BINS = 16
 #: no sampling weight τ^α falls below this fraction of its parameter's largest (MAX–MIN ant system)
 PHEROMONE_FLOOR = 0.02
+#: ant walks tried before a design seen before is accepted (each walk lowers the pheromone it used)
+_CONSTRUCTION_TRIES = 50
 #: pheromone stays positive even under full evaporation (``evaporation=1``)
 _TAU_MIN = 1e-12
 
@@ -90,6 +92,12 @@ class AntColony(Agent):
     deposits sum to 1 per parameter per iteration. Ranks make the update independent of the
     reward's scale and sign (rewards here are often negative). The budget may end mid-iteration.
 
+    No design is evaluated twice: an ant whose walk ends on a design already proposed walks
+    again (each walk's local update makes the same path less likely; up to 50 walks), which
+    matters once the pheromone has converged — the plain colony spent 71 % of 200 evaluations on
+    NAS-Bench-201 re-querying designs. A failed ant deposits nothing. :meth:`run` asks for an
+    iteration's ants as one batch.
+
     The sampling weights τ^α are floored at :data:`PHEROMONE_FLOOR` × their largest (the MAX–MIN
     bound, Stützle & Hoos 2000, applied after the exponent so it holds for every ``alpha``): no
     choice ever becomes unreachable. Defaults (few ants, moderate evaporation, α = 1.5) were
@@ -121,9 +129,21 @@ class AntColony(Agent):
         #: completed pheromone updates
         self.iteration = 0
         self._ants: list[tuple[Design, float]] = []
+        self._told_in_iteration = 0
+        self._asked_in_iteration = 0
 
     # -- ask/tell ------------------------------------------------------------------------
-    def ask(self) -> Design:
+    @property
+    def batch_size(self) -> int:
+        """The ants of the current iteration not yet asked for."""
+        return max(1, self.hyperparameters["ant_count"] - self._asked_in_iteration)
+
+    def propose_one(self) -> Design:
+        self._asked_in_iteration += 1
+        return self.fresh(self._construct, tries=_CONSTRUCTION_TRIES)
+
+    def _construct(self) -> Design:
+        """One ant's walk through the parameter graph (with the ACS local pheromone update)."""
         hp = self.hyperparameters
         design: Design = {}
         for name, trail in self.trails.items():
@@ -133,9 +153,11 @@ class AntColony(Agent):
             design[name] = trail.value_of(node, self.rng)
         return design
 
-    def update(self, design: Design, reward: float, info: Mapping[str, Any]) -> None:
-        self._ants.append((dict(design), reward))
-        if len(self._ants) >= self.hyperparameters["ant_count"]:
+    def update(self, outcome: Outcome) -> None:
+        self._told_in_iteration += 1
+        if outcome.feasible:  # a failed ant deposits nothing
+            self._ants.append((dict(outcome.design), outcome.reward))
+        if self._told_in_iteration >= self.hyperparameters["ant_count"]:
             self._update_pheromone()
 
     # -- the colony ------------------------------------------------------------------------
@@ -167,4 +189,6 @@ class AntColony(Agent):
                 trail.tau[trail.node_of(design[name])] += weight
             np.maximum(trail.tau, _TAU_MIN, out=trail.tau)
         self._ants = []
+        self._told_in_iteration = 0
+        self._asked_in_iteration = max(0, self._asked_in_iteration - self.hyperparameters["ant_count"])
         self.iteration += 1

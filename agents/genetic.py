@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
 
 from archgym.agents import _operators as ops
-from archgym.agents.base import Agent
+from archgym.agents.base import Agent, Outcome
 from archgym.spaces import Design, DesignSpace, Integer, Real
 
 #: how many extra one-gene mutations a child gets, at most, to differ from every known design
@@ -25,9 +25,13 @@ class GeneticAlgorithm(Agent):
     ``neighbour_mutation`` — steps to an adjacent value (a Gaussian step for reals).
 
     Instead of a per-gene mutation floor of ``1/n_params``, a child identical to a design already
-    evaluated (or already queued) gets extra one-gene mutations until it is new (a few tries), so no
-    evaluation is spent re-measuring a known design; ArchGym's small mutation rates
+    evaluated (or already queued) gets extra one-gene mutations until it is new (a few tries; then
+    a random unseen design replaces it), so no evaluation is spent re-measuring a known design; ArchGym's small mutation rates
     (0.001–0.1) would otherwise make most children clones.
+
+    :meth:`run` asks for a whole generation at a time (a simulator with ``evaluate_batch``
+    evaluates it in one call). A failed child (``feasible=False``) is never a parent, and
+    generation 0 is drawn without repeats.
 
     Generations are as many as the budget allows: the agent breeds a new one whenever all members
     of the current one have been told, and the run simply stops mid-generation at the budget.
@@ -66,19 +70,34 @@ class GeneticAlgorithm(Agent):
         self._queue: list[Design] = []
         self._outstanding = 0
         self._children: list[tuple[Design, float]] = []
-        self._seen: set[tuple[Any, ...]] = set()
 
     # -- ask/tell ------------------------------------------------------------------------
-    def ask(self) -> Design:
-        if not self._queue:
-            self._queue = self._breed()
-        self._outstanding += 1
-        return self._queue.pop(0)
+    @property
+    def batch_size(self) -> int:
+        """The rest of the current generation (a whole generation once the last was told)."""
+        if self._queue:
+            return len(self._queue)
+        if self._outstanding:
+            return 1
+        return self.population_size - (min(self.elite, len(self.population)) if self.population else 0)
 
-    def update(self, design: Design, reward: float, info: Mapping[str, Any]) -> None:
+    def propose(self, n: int) -> list[Design]:
+        designs: list[Design] = []
+        while len(designs) < n:
+            if not self._queue:
+                # a generation is bred from told parents; asked for more before it was told, the
+                # current parents breed extra children of the same generation
+                self._queue = self._breed()
+            take = min(n - len(designs), len(self._queue))
+            designs += self._queue[:take]
+            del self._queue[:take]
+        self._outstanding += len(designs)
+        return designs
+
+    def update(self, outcome: Outcome) -> None:
         self._outstanding = max(0, self._outstanding - 1)
-        self._seen.add(ops.design_key(self.design_space, design))
-        self._children.append((dict(design), reward))
+        if outcome.feasible:  # a failed child never becomes a parent
+            self._children.append((dict(outcome.design), outcome.reward))
         if not self._queue and self._outstanding == 0:
             self._advance()
 
@@ -94,19 +113,17 @@ class GeneticAlgorithm(Agent):
 
     def _breed(self) -> list[Design]:
         if not self.population:
-            return [self.design_space.sample(self.rng) for _ in range(self.population_size)]
+            return [self.fresh(lambda: self.design_space.sample(self.rng)) for _ in range(self.population_size)]
         n_children = self.population_size - min(self.elite, len(self.population))
-        queued: set[tuple[Any, ...]] = set()
         children: list[Design] = []
         for _ in range(n_children):
             child = self._make_child()
             for _ in range(_MAX_DEDUPLICATION_TRIES):
-                key = ops.design_key(self.design_space, child)
-                if key not in self._seen and key not in queued:
+                if not self.seen(child):
                     break
                 child = ops.mutate_one(self.design_space, child, self.rng, self.hyperparameters["neighbour_mutation"])
-            queued.add(ops.design_key(self.design_space, child))
-            children.append(child)
+            # still a known design (a converged population): a random immigrant instead
+            children.append(self.fresh(lambda c=child: c, tries=1))
         return children
 
     def _make_child(self) -> Design:

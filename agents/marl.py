@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from archgym.agents.base import Agent, RunResult
+from archgym.agents.base import Agent, Outcome, RunResult
 from archgym.partition import Groups, partition, require_discrete
 from archgym.spaces import Design, DesignSpace, Integer, Real, Values
 
@@ -120,8 +120,9 @@ class MultiAgentRL(Agent):
 
     ``run(env, budget)`` drives it through a plain design env; :meth:`run_parallel` through the
     PettingZoo env, counting evaluations identically (with the same seed, episode length and
-    observations the two give the same trajectory). A design told without having been asked
-    is learnt from as if the learners had chosen it. ``groups`` is a constructor argument,
+    observations the two give the same trajectory). The learners sample their policies, so a
+    design may be proposed again (on-policy sampling means it); a failed design
+    (``feasible=False``) is left out of the policy update rather than scored. ``groups`` is a constructor argument,
     not a hyperparameter (it is not sampled by studies).
 
     Measured on ``archgym/Synthetic-v0`` with the defaults: best reward after 300 evaluations
@@ -156,7 +157,7 @@ class MultiAgentRL(Agent):
         self.learners: dict[str, PolicyLearner] = {}
         self._obs_dims: dict[str, int] = dict.fromkeys(self.groups, 0)
         self._observations: dict[str, np.ndarray] = {}
-        self._pending: deque[tuple[Design, dict[str, np.ndarray], dict[str, list[int]]]] = deque()
+        self._pending_choices: deque[tuple[Design, dict[str, np.ndarray], dict[str, list[int]]]] = deque()
         self._buffer: list[tuple[dict[str, np.ndarray], dict[str, list[int]], float]] = []
         self._reward_mean: float | None = None
         self._reward_var: float = 0.0
@@ -164,7 +165,7 @@ class MultiAgentRL(Agent):
         self.updates = 0
 
     # -- the ask/tell surface -----------------------------------------------------------
-    def ask(self) -> Design:
+    def propose_one(self) -> Design:
         self._build()
         observations = {name: self._observation(name) for name in self.learners}
         choices = {
@@ -172,22 +173,21 @@ class MultiAgentRL(Agent):
             for name, learner in self.learners.items()
         }
         design = self._design(choices)
-        self._pending.append((design, observations, choices))
+        self._pending_choices.append((design, observations, choices))
         return design
 
-    def update(self, design: Design, reward: float, info: Mapping[str, Any]) -> None:
+    def update(self, outcome: Outcome) -> None:
         self._build()
-        for i, (asked, observations, choices) in enumerate(self._pending):
+        design = outcome.design
+        for i, (asked, observations, choices) in enumerate(self._pending_choices):
             if asked == design:
-                del self._pending[i]
+                del self._pending_choices[i]
                 break
-        else:  # a design the learners did not choose: learn from it as if they had
-            design = self.design_space.validate(design)
-            observations = {name: self._observation(name) for name in self.learners}
-            choices = {
-                name: [self.design_space[p].index(design[p]) for p in params] for name, params in self.groups.items()
-            }
-        self._buffer.append((observations, choices, float(reward)))
+        else:  # pragma: no cover - tell() only accepts suggestions this agent made
+            raise RuntimeError(f"agent {self.name!r} was told a design it did not choose")
+        if not outcome.feasible:
+            return  # a failed design is not a reward sample (see the class docstring)
+        self._buffer.append((observations, choices, outcome.reward))
         if len(self._buffer) >= self.hyperparameters["batch_size"]:
             self._learn()
 
@@ -237,12 +237,13 @@ class MultiAgentRL(Agent):
         observations, _ = parallel_env.reset(seed=self.seed)
         see(observations)
         for step in range(budget):
-            design = self.ask()
+            suggestion = self.ask()
+            design = suggestion.design
             observations, rewards, _, _, infos = parallel_env.step(parallel_env.actions_from_design(design))
             see(observations)
             agent = next(iter(rewards))  # the reward is shared: any agent's will do
             reward, info = float(rewards[agent]), infos[agent]
-            self.tell(design, reward, info)
+            self.tell(suggestion, reward, info.get("metrics"), info.get("feasible", True))
             if callback is not None:
                 callback(step, design, reward, info)
             if not parallel_env.agents:

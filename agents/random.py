@@ -7,7 +7,11 @@ from archgym.spaces import Design
 
 
 class RandomSearch(Agent):
-    """Uniform random sampling of the design space (seeded).
+    """Uniform random sampling of the design space (seeded), without replacement.
+
+    A draw that repeats a design already proposed is redrawn (up to
+    :data:`~archgym.agents.base.FRESH_TRIES` times; only a nearly exhausted space repeats), as
+    random-search baselines on NAS benchmarks sample. ``ask(n)`` gives ``n`` distinct designs.
 
     Reference: Bergstra & Bengio, "Random Search for Hyper-Parameter Optimization", JMLR 2012;
     ArchGym's random-walker baseline (Krishnan et al., ISCA 2023) samples the same way.
@@ -15,5 +19,5 @@ class RandomSearch(Agent):
 
     name = "random"
 
-    def ask(self) -> Design:
-        return self.design_space.sample(self.rng)
+    def propose_one(self) -> Design:
+        return self.fresh(lambda: self.design_space.sample(self.rng))

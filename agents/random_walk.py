@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
 
-from archgym.agents.base import Agent
+from archgym.agents.base import Agent, Outcome
 from archgym.spaces import Categorical, Design, DesignSpace, Real
 
 
@@ -22,6 +22,8 @@ class RandomWalk(Agent):
       is a local optimum and the walk restarts from a random design.
     * ``restart_probability``: chance, per step, of jumping to a fresh uniformly random design
       (which becomes the current design unconditionally).
+
+    ``accept="always"`` re-proposes designs by design (it is a walk, revisits included).
 
     The default (``improving``, small restart probability) is the variant that beats random
     search; ``accept="always", restart_probability=0`` reproduces ArchGym's walker.
@@ -49,22 +51,43 @@ class RandomWalk(Agent):
         self._untried: list[Design] = []
         #: whether the last proposal was a jump to a random design rather than a neighbour
         self._jump = True
+        #: keys of pending proposals that were jumps (a batch mixes jumps and neighbours)
+        self._jumps: set = set()
 
-    def ask(self) -> Design:
+    def propose_one(self) -> Design:
+        design = self._propose()
+        if self._jump:
+            self._jumps.add(self.key(design))
+        return design
+
+    def _propose(self) -> Design:
         self._jump = self.current is None or self.rng.random() < self.restart_probability
         if self._jump:
-            return self.design_space.sample(self.rng)
+            return self.fresh(lambda: self.design_space.sample(self.rng))
         if not self.improving:
             neighbours = self.design_space.neighbours(self.current)
             return neighbours[int(self.rng.integers(len(neighbours)))] if neighbours else dict(self.current)
-        if not self._untried:  # every neighbour was rejected: a local optimum
-            self._jump = True
-            return self.design_space.sample(self.rng)
-        return self._untried.pop(int(self.rng.integers(len(self._untried))))
+        while self._untried:
+            candidate = self._untried.pop(int(self.rng.integers(len(self._untried))))
+            if not self.seen(candidate):
+                return candidate
+            known = self.told.get(self.key(candidate))
+            if known is not None and known > self.current_reward:
+                # already measured and better: move there without spending an evaluation
+                self._move(candidate, known)
+        # every neighbour was rejected (or is known not to improve): a local optimum
+        self._jump = True
+        return self.fresh(lambda: self.design_space.sample(self.rng))
 
-    def update(self, design: Design, reward: float, info: Mapping[str, Any]) -> None:
-        if self._jump or not self.improving or self.current_reward is None or reward >= self.current_reward:
-            self._move(design, reward)
+    def update(self, outcome: Outcome) -> None:
+        key = self.key(outcome.design)
+        jump = key in self._jumps
+        self._jumps.discard(key)
+        if not outcome.feasible:
+            return  # a failed design is never a position of the walk
+        reward = outcome.reward
+        if jump or not self.improving or self.current_reward is None or reward >= self.current_reward:
+            self._move(outcome.design, reward)
 
     def _move(self, design: Design, reward: float) -> None:
         self.current = dict(design)

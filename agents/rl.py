@@ -66,7 +66,10 @@ class StableBaselinesAgent(Agent):
 
     ``ask()`` samples the trained policy on the last observation, so it is available once
     :meth:`run` has trained a model; RL agents learn only by driving the env themselves, so
-    ``tell()`` from outside records the result but does not train.
+    ``tell()`` from outside records the result but does not train. The policy is sampled, so
+    designs are proposed again (on-policy learning means it: a repeat is a sample of the
+    reward the policy is trained on); a failed design reaches the learner as the env's penalty
+    reward, because SB3 learns from env rewards, but is recorded as a failure.
     """
 
     algorithm: ClassVar[type[BaseAlgorithm]]
@@ -100,7 +103,7 @@ class StableBaselinesAgent(Agent):
             )
 
     # -- the ask/tell surface ---------------------------------------------------------------
-    def ask(self) -> Design:
+    def propose_one(self) -> Design:
         if self.model is None or self._budgeted is None or self._to_env_action is None:
             raise RuntimeError(
                 f"agent {self.name!r} learns by driving the env itself: call run(env, budget) first; "
@@ -127,7 +130,7 @@ class StableBaselinesAgent(Agent):
         threads = torch.get_num_threads()
         torch.set_num_threads(hp["torch_threads"])
         try:
-            self._budgeted = BudgetedEnv(env, budget, self.tell, callback)
+            self._budgeted = BudgetedEnv(env, budget, self._record, callback)
             learner_env = self._learner_env(self._budgeted)
             self.model = self.algorithm(
                 "MlpPolicy",

@@ -8,6 +8,7 @@
     archgym simulate dram --trace PATH|NAME [--device NAME] [--param K=V]... [--json]
     archgym simulate accelerator [--backend B] [--workload W] [--param K=V]... [--json]
     archgym simulate nas --arch STR [--dataset D] [--epochs E] [--device DEV] [--proxy NAME]... [--json]
+    archgym simulate training [--workload W] [--npus N] [--param K=V]... [--congestion-aware] [--json]
     archgym dataset info DIR [--json]
     archgym proxy train --dataset DIR --env ID [--workload W] --model rf|gbt|mlp --out FILE [--json]
     archgym proxy eval --model FILE --dataset DIR [--json]
@@ -297,6 +298,21 @@ def cmd_simulate_accelerator(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate_training(args: argparse.Namespace) -> int:
+    from archgym.envs.training import training_design_space
+    from archgym.simulators.training.step import TrainingSimulator
+
+    design = {**training_design_space(args.npus).default(), **parse_assignments(args.param, "--param")}
+    simulator = TrainingSimulator(npus=args.npus, congestion_aware=args.congestion_aware)
+    metrics = simulator.evaluate(design, args.workload)
+    if args.json:
+        _emit_json({"workload": args.workload, "npus": args.npus, "design": design, "metrics": metrics})
+    else:
+        print(_table(list(design.items()), f"training: {args.workload} on {args.npus} NPUs"))
+        print(_table([(m.name + f" [{m.unit}]", metrics[m.name]) for m in simulator.metrics], "metrics"))
+    return 0
+
+
 def cmd_simulate_nas(args: argparse.Namespace) -> int:
     from archgym.simulators.nas.nb201 import arch_to_design, format_arch, parse_arch
     from archgym.simulators.nas.tabular import NB201Tabular, default_epochs
@@ -383,6 +399,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="design parameter, e.g. pe_rows=32 or dataflow=os (repeatable; others: the baseline)")
     a.add_argument("--json", action="store_true", help="machine-readable output")
     a.set_defaults(func=cmd_simulate_accelerator)
+    t = simulators.add_parser("training", help="one training step of a parallelised model on an NPU network")
+    t.add_argument("--workload", default="gpt3-1.3b",
+                   help="gpt3-1.3b|gpt3-2.7b|gpt3-13b|resnet50, 'gpt:layers=..,hidden=..' or a workload CSV")
+    t.add_argument("--npus", type=int, default=64, help="NPU count (default 64)")
+    t.add_argument("--param", action="append", metavar="K=V",
+                   help="design parameter, e.g. shape=4x4x4, kind0=Switch, bw1=200, tp=8 (repeatable; others: "
+                        "Training-v0's baseline)")
+    t.add_argument("--congestion-aware", action="store_true", help="links shared FIFO (slower)")
+    t.add_argument("--json", action="store_true", help="machine-readable output")
+    t.set_defaults(func=cmd_simulate_training)
     n = simulators.add_parser("nas", help="a NAS-Bench-201 cell: table lookup (and optional zero-cost proxies)")
     n.add_argument("--arch", required=True, help="arch string, e.g. '|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|'")
     n.add_argument("--dataset", default="cifar10", help="cifar10 | cifar100 | ImageNet16-120")

@@ -131,6 +131,8 @@ class DSEEnv(gym.Env):
         #: the workload's identity for the cache; computing it up front rejects a bad workload early
         self.workload_key = simulator.workload_key(workload)
         self.last_evaluation = EvaluationStats()
+        #: results of :meth:`prefetch`, consumed by the next ``step`` of the same design
+        self._staged: dict[Any, tuple[dict[str, float], str | None, float]] = {}
         declared = {m.name: m for m in simulator.metrics}
         if objectives is None:
             objectives = self.DEFAULT_OBJECTIVES or (
@@ -191,30 +193,16 @@ class DSEEnv(gym.Env):
 
     def step(self, action: Any):
         design = self.to_design(action)
-        reference = self._reference_if_known()
         metrics, error, cached, elapsed = self._evaluate(design)
-        if error is None:
-            reward = self.objective(metrics)
-            observation = self._observe(metrics)
-            vector = None if reference is None else log_ratio_vector(metrics, self.objectives, reference)
-        else:
-            reward = self.objective.failure_reward
-            observation = self._worst.copy()
-            vector = np.full(self.reward_dim, -LOG_RATIO_BOUND, dtype=np.float32)
-        info = {
-            "design": design,
-            "metrics": dict(metrics),
-            "workload": self.workload,
-            "feasible": error is None,
-            "error": error,
-        }
+        reward, info = self._reward_info(design, metrics, error)
+        observation = self._observe(metrics) if error is None else self._worst.copy()
         self.last_evaluation = EvaluationStats(cached=cached, eval_time_s=elapsed)
-        self._last_step = {**info, "reward": float(reward)}
+        self._last_step = {**info, "reward": reward}
         if self.reward_mode == "vector":
-            info["scalar_reward"] = float(reward)
+            vector = info.pop("vector_reward")
+            info["scalar_reward"] = reward
             return observation, vector, False, False, info
-        info["vector_reward"] = vector
-        return observation, float(reward), False, False, info
+        return observation, reward, False, False, info
 
     def render(self) -> str | None:
         """With ``render_mode="ansi"``, the last step as text; ``None`` without a render mode."""
@@ -276,7 +264,94 @@ class DSEEnv(gym.Env):
             return self.design_space.validate(action)
         return self.design_space.decode(action)
 
+    def evaluate_many(self, designs: Sequence[Any]) -> list[tuple[float, dict[str, Any]]]:
+        """``(reward, info)`` of every design, with the simulator's ``evaluate_batch`` when it has one.
+
+        Not an env step (nothing is counted or recorded; see :meth:`prefetch` for that). Designs
+        in the cache are served from it; the others go to ``Simulator.evaluate_batch`` in one call
+        (duplicates once). Errors are per design: if the batch raises ``SimulationError``, its
+        designs are evaluated one by one, so one failing design fails alone.
+        """
+        designs = [self.to_design(d) for d in designs]
+        results = self._evaluate_designs(designs)
+        return [self._reward_info(design, metrics, error) for design, (metrics, error, _, _) in zip(designs, results)]
+
+    def prefetch(self, designs: Sequence[Any]) -> None:
+        """Evaluate ``designs`` as one batch now; the next ``step`` of each is served from it.
+
+        This is how :meth:`archgym.agents.Agent.run` hands a population to a vectorised
+        simulator while every evaluation still goes through ``step`` (so time limits and
+        :class:`~archgym.recording.RecordEvaluations` see each one). A step served from a
+        prefetch reports ``cached=False`` and its share of the batch's wall time. Does nothing
+        for simulators without their own ``evaluate_batch`` (there is nothing to gain).
+        """
+        if type(self.simulator).evaluate_batch is Simulator.evaluate_batch:
+            return
+        designs = [self.to_design(d) for d in designs]
+        self._staged = {}
+        for design, (metrics, error, cached, elapsed) in zip(designs, self._evaluate_designs(designs)):
+            if not cached:
+                self._staged[self._design_key(design)] = (metrics, error, elapsed)
+
+    def _design_key(self, design: Design) -> Any:
+        return EvaluationCache.key(self.simulator.fingerprint(), self.workload_key, design)
+
+    def _evaluate_designs(self, designs: Sequence[Design]) -> list[tuple[dict[str, float], str | None, bool, float]]:
+        """(metrics, error, cached, seconds) per design, simulating the uncached ones as one batch."""
+        out: list[Any] = [None] * len(designs)
+        todo: dict[Any, list[int]] = {}
+        for i, design in enumerate(designs):
+            hit = self.cache.get(self._design_key(design)) if self.cache is not None else None
+            if hit is not None:
+                out[i] = (dict(hit.metrics or {}), hit.error, True, 0.0)
+            else:
+                todo.setdefault(self._design_key(design), []).append(i)
+        if not todo:
+            return out
+        unique = [designs[indices[0]] for indices in todo.values()]
+        start = time.perf_counter()
+        try:
+            batch: list[tuple[dict[str, float], str | None]] = [
+                ({k: float(v) for k, v in metrics.items()}, None)
+                for metrics in self.simulator.evaluate_batch(unique, self.workload)
+            ]
+        except SimulationError:  # find which designs fail: one by one
+            batch = [self._simulate(design) for design in unique]
+        share = (time.perf_counter() - start) / len(unique)
+        for (key, indices), (metrics, error) in zip(todo.items(), batch):
+            if self.cache is not None:
+                self.cache.put(key, CachedResult(metrics if error is None else None, error))
+            out[indices[0]] = (metrics, error, False, share)
+            for i in indices[1:]:
+                out[i] = (dict(metrics), error, True, 0.0)
+        return out
+
+    def _simulate(self, design: Design) -> tuple[dict[str, float], str | None]:
+        try:
+            return {k: float(v) for k, v in self.simulator.evaluate(design, self.workload).items()}, None
+        except SimulationError as exc:
+            return {}, f"{type(exc).__name__}: {exc}"
+
+    def _reward_info(self, design: Design, metrics: dict[str, float], error: str | None) -> tuple[float, dict[str, Any]]:
+        """The scalar reward and the info of one evaluated design; the info carries the vector
+        reward (``None`` while the baseline reference is unknown: no simulation is spent on it here)."""
+        reference = self._reference_if_known()
+        if error is None:
+            reward = self.objective(metrics)
+            vector = None if reference is None else log_ratio_vector(metrics, self.objectives, reference)
+        else:
+            reward = self.objective.failure_reward
+            vector = np.full(self.reward_dim, -LOG_RATIO_BOUND, dtype=np.float32)
+        info = {"design": design, "metrics": dict(metrics), "workload": self.workload, "feasible": error is None,
+                "error": error, "vector_reward": vector}
+        return float(reward), info
+
     def _evaluate(self, design: Design) -> tuple[dict[str, float], str | None, bool, float]:
+        if self._staged:
+            staged = self._staged.pop(self._design_key(design), None)
+            if staged is not None:
+                metrics, error, elapsed = staged
+                return dict(metrics), error, False, elapsed
         key = None
         if self.cache is not None:
             key = EvaluationCache.key(self.simulator.fingerprint(), self.workload_key, design)
@@ -284,11 +359,7 @@ class DSEEnv(gym.Env):
             if hit is not None:
                 return dict(hit.metrics or {}), hit.error, True, 0.0
         start = time.perf_counter()
-        try:
-            metrics = {k: float(v) for k, v in self.simulator.evaluate(design, self.workload).items()}
-            error = None
-        except SimulationError as exc:
-            metrics, error = {}, f"{type(exc).__name__}: {exc}"
+        metrics, error = self._simulate(design)
         elapsed = time.perf_counter() - start
         if key is not None:
             self.cache.put(key, CachedResult(metrics if error is None else None, error))

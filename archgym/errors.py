@@ -21,7 +21,9 @@ from types import ModuleType
 EXTRAS: dict[str, str] = {
     "rl": "reinforcement-learning agents (ppo, a2c, dqn): torch, stable-baselines3",
     "nas": "weight-sharing supernets and zero-cost proxies (archgym/Supernet-v0, NASBench201-v0 metric=): torch",
-    "bo": "the Bayesian-optimisation agent (bo): scikit-optimize, scikit-learn",
+    "bo": "the Bayesian-optimisation agent (bo): scipy",
+    "skopt": "DesignSpace.to_skopt (scikit-optimize dimensions): scikit-optimize",
+    "optuna": "Optuna's samplers as agents (optuna_tpe, optuna_cmaes, optuna_gp, optuna_qmc, optuna_nsga2): optuna, cmaes",
     "marl": "the multi-agent env and agent (marl): pettingzoo, torch",
     "proxy": "proxy cost models (archgym proxy train|eval): scikit-learn",
     "ray": "the Ray study backend (archgym lottery --backend ray)",

@@ -385,7 +385,7 @@ class DesignSpace:
     # -- interoperability -------------------------------------------------------------
     def to_skopt(self) -> list[Any]:
         """scikit-optimize dimensions, one per parameter, named like the parameters."""
-        skopt_space = import_optional("skopt.space", "bo", "DesignSpace.to_skopt")
+        skopt_space = import_optional("skopt.space", "skopt", "DesignSpace.to_skopt")
         SkCategorical, SkInteger, SkReal = skopt_space.Categorical, skopt_space.Integer, skopt_space.Real
 
         dims: list[Any] = []

@@ -79,11 +79,11 @@ def ask_overhead(agent: str, history: int, repeats: int = 20) -> float | None:
     searcher = make_agent(agent, env.unwrapped.design_space, seed=0)
     try:
         def evaluate_one() -> float:
-            design = searcher.ask()
+            suggestion = searcher.ask()
             t0 = time.perf_counter()
-            _, reward, _, _, info = env.step(design)
+            _, reward, _, _, info = env.step(suggestion.design)
             sim = time.perf_counter() - t0
-            searcher.tell(design, reward, info)
+            searcher.tell(suggestion, reward, info["metrics"], info["feasible"])
             return sim
 
         for _ in range(history):

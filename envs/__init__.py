@@ -85,6 +85,7 @@ register(
 register(
     "archgym/Training-v0",
     entry_point="archgym.envs.training:TrainingEnv",
+    metadata="archgym.envs.training:metadata",
     max_episode_steps=100,
     description="distributed-training system: network topology, link bandwidths, collective algorithms, chunks and DP x TP x PP (ASTRA-sim analytical)",
 )

@@ -170,7 +170,7 @@ class NASBench201Env(DSEEnv):
         if metric is not None:
             targets = targets if targets is not None else {metric: abs(self.baseline_metrics[metric])}
             reward = "weighted_sum" if reward is None else reward
-        elif targets is None:
+        elif targets is None and reward not in ("log_ratio", "vector"):  # those take the ResNet cell as reference
             targets = accuracy_targets(**budgets)
         reward = "normalized_excess" if reward is None else reward
         super().__init__(

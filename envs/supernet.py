@@ -143,7 +143,8 @@ class SupernetEnv(DSEEnv):
             cell_design_space(),
             data.name,
             reward=reward,
-            targets=dict(DEFAULT_TARGETS) if targets is None else targets,
+            # log_ratio/vector take the baseline cell (the design space's defaults) as the reference
+            targets=dict(DEFAULT_TARGETS) if targets is None and reward not in ("log_ratio", "vector") else targets,
             weights=weights,
             observed_metrics=OBSERVED_METRICS,
             metric_scales={"accuracy": 1.0, "loss": 1.0, **largest},

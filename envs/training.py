@@ -7,7 +7,8 @@ from typing import Any, Mapping
 
 from archgym.cache import EvaluationCache
 from archgym.env import DSEEnv
-from archgym.objectives import Metrics, Objective
+from archgym.objectives import Metrics, Objective, ObjectiveSpec, resolve_objectives
+from archgym.registration import EnvMetadata
 from archgym.simulator import SimulationError, Simulator
 from archgym.simulators.training.collectives import ALGORITHMS
 from archgym.simulators.training.network import TOPOLOGY_KINDS, factorizations
@@ -20,6 +21,30 @@ BANDWIDTHS_GBPS: tuple[int, ...] = (25, 50, 100, 200, 400)
 #: default network budget per NPU, link-GB/s (e.g. three dimensions of 100 GB/s rings or switches)
 BUDGET_PER_NPU = 300.0
 OBSERVED_METRICS: tuple[str, ...] = ("step_time_ms", "exposed_comm_ms", "network_cost", "memory_gib")
+
+
+#: the objectives of the vector reward: step time and network cost (the budgeted pair)
+DEFAULT_OBJECTIVES: tuple[ObjectiveSpec, ...] = (
+    ObjectiveSpec("step_time_ms", "minimize", "ms"),
+    ObjectiveSpec("network_cost", "minimize", "link-GB/s"),
+)
+
+
+def metadata(npus: int = 64, budget: float | None = None, reward: str = "step_time_under_budget") -> EnvMetadata:
+    """Design space, metrics and default objective of ``archgym/Training-v0``, without evaluating.
+
+    The design space's default is the TP = 4, PP = 2 baseline; a workload for which that split is
+    infeasible (e.g. ``resnet50``) gets another default at construction (same values otherwise).
+    """
+    from archgym.simulators.training.step import TRAINING_METRICS
+
+    if reward == "step_time_under_budget":
+        targets: dict[str, float | str] = {"step_time_ms": "the baseline design's value (scale)",
+                                           "network_cost": float(BUDGET_PER_NPU * npus if budget is None else budget)}
+    else:
+        targets = {o.metric: "given with targets=" for o in DEFAULT_OBJECTIVES}
+    return EnvMetadata(training_design_space(npus), TRAINING_METRICS, reward, targets, OBSERVED_METRICS,
+                       objectives=DEFAULT_OBJECTIVES)
 
 
 def _default_shape(npus: int) -> str:
@@ -149,6 +174,8 @@ class TrainingEnv(DSEEnv):
     * v0: initial release.
     """
 
+    DEFAULT_OBJECTIVES = DEFAULT_OBJECTIVES
+
     def __init__(
         self,
         npus: int = 64,
@@ -163,6 +190,8 @@ class TrainingEnv(DSEEnv):
         weights: Mapping[str, float] | None = None,
         cache: bool | EvaluationCache = True,
         reward_kwargs: Mapping[str, Any] | None = None,
+        render_mode: str | None = None,
+        objectives: Any = None,
     ) -> None:
         if isinstance(npus, bool) or not isinstance(npus, int) or npus < 4:
             raise ValueError(f"npus must be an integer >= 4, got {npus!r}")
@@ -174,6 +203,7 @@ class TrainingEnv(DSEEnv):
         self.budget = float(BUDGET_PER_NPU * npus if budget is None else budget)
         if not self.budget > 0:
             raise ValueError(f"budget must be positive (link-GB/s), got {budget!r}")
+        specs = resolve_objectives(simulator.metrics, DEFAULT_OBJECTIVES if objectives is None else objectives)
         load_training_workload(workload)  # an unknown name or malformed file: its own clear error, once
         space, self.baseline_metrics = _baseline(simulator, npus, workload)
         scales = {m: self.baseline_metrics[m] for m in OBSERVED_METRICS if self.baseline_metrics[m] > 0}
@@ -194,4 +224,7 @@ class TrainingEnv(DSEEnv):
             metric_scales=scales,
             cache=cache,
             reward_kwargs=reward_kwargs,
+            render_mode=render_mode,
+            objectives=specs,
+            baseline_metrics=self.baseline_metrics,
         )

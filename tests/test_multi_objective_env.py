@@ -175,3 +175,10 @@ def test_baseline_table_in_physical_units_with_signed_percentages(simulator, spa
     # ArchGym's reward shows its targets
     td = mo_env(simulator, space, targets={"cost": 2.0})
     assert baseline_table(td, {}).set_index("metric").loc["cost", "target"] == 2.0
+
+
+@pytest.mark.parametrize("env_id", ["archgym/NASBench201-v0", "archgym/Synthetic-v0", "archgym/CoDesign-v0"])
+def test_log_ratio_reference_is_the_baseline_design_on_every_env(env_id):
+    env = gym.make(env_id, reward="log_ratio", disable_env_checker=True).unwrapped
+    _, reward, _, _, info = env.step(env.design_space.default())
+    assert reward == 0.0 and info["vector_reward"].tolist() == [0.0] * env.reward_dim

@@ -368,7 +368,9 @@ class CrossSetupReport:
         return "\n".join(lines)
 
     def to_text(self) -> str:
-        table = (self.outcomes.groupby(["setup", "agent"], sort=False)
+        ordered = self.outcomes.assign(agent=pd.Categorical(self.outcomes["agent"], self.agents),
+                                       setup=pd.Categorical(self.outcomes["setup"], self.setups))
+        table = (ordered.groupby(["setup", "agent"], sort=True, observed=True)
                  .agg(runs=("run", "count"), median=("normalised", "median"), best=("normalised", "max"),
                       hv_median=("hypervolume", "median"), p_beats_random=("p_beats_random", "first"))
                  .reset_index())
@@ -441,6 +443,14 @@ class CrossSetupReport:
             ax.set_xticks(range(len(self.agents)), self.agents, rotation=30)
             ax.set_title(setup, fontsize=10)
             ax.set_ylabel("fraction of best-known reward (log)" if log else "0 = baseline, 1 = best known", fontsize=8)
+        n_draws = int(self.outcomes.loc[self.outcomes["agent"] != BASELINE_AGENT, "draw"].max() + 1) \
+            if len(self.outcomes) else 0
+        from matplotlib.lines import Line2D
+
+        handles = [Line2D([], [], marker="o", ls="none", color=draw_colours(d % 10), label=f"draw {d}")
+                   for d in range(min(n_draws, 10))]
+        if handles:
+            axes[0].legend(handles=handles, fontsize=7, loc="upper right", title="hyperparameters", title_fontsize=7)
         figure.suptitle(f"hyperparameter lottery, {self.budget} evaluations per run: dots = runs, colour = "
                         "hyperparameter draw (grey: random search; dashed: its median)", fontsize=9)
         return figure

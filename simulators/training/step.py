@@ -38,6 +38,7 @@ per-byte link energy or NPU power model it would be a guess.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -187,7 +188,7 @@ class TrainingSimulator(Simulator):
 
             self.accelerator = AcceleratorDesign.from_mapping(accelerator).to_dict()  # validates, fills defaults
         self._stages: dict[tuple[str, int, int], _Stage] = {}
-        self._workloads: dict[str, TrainingWorkload] = {}
+        self._workloads: dict[Any, TrainingWorkload] = {}
         self._topologies: dict[tuple, tuple] = {}
         self._shapes: dict[str, tuple[int, ...]] = {}
         self._splits: dict[tuple, Any] = {}
@@ -205,9 +206,13 @@ class TrainingSimulator(Simulator):
     def _workload(self, workload: str | TrainingWorkload) -> TrainingWorkload:
         if isinstance(workload, TrainingWorkload):
             return workload
-        cached = self._workloads.get(workload)
+        key: Any = workload
+        if workload not in ("gpt3-1.3b", "gpt3-2.7b", "gpt3-13b", "resnet50") and os.path.isfile(workload):
+            stat = os.stat(workload)
+            key = (workload, stat.st_mtime_ns, stat.st_size)  # an edited file is read again
+        cached = self._workloads.get(key)
         if cached is None:
-            cached = self._workloads[workload] = load_training_workload(workload)
+            cached = self._workloads[key] = load_training_workload(workload)
         return cached
 
     def topology(self, design: Mapping[str, Any]) -> Topology:

@@ -45,9 +45,10 @@ def drive(agent: Agent, reward: RewardFn, n: int) -> list[tuple[Design, float]]:
     """Ask and tell ``n`` times with ``reward``; returns what was evaluated, in order."""
     history: list[tuple[Design, float]] = []
     for _ in range(n):
-        design = agent.ask()
+        suggestion = agent.ask()
+        design = suggestion.design
         value = reward(design)
-        agent.tell(design, value, {})
+        agent.tell(suggestion, value)
         history.append((design, value))
     return history
 

@@ -26,9 +26,10 @@ def test_pheromone_concentrates_on_the_rewarded_choices(driver):
     for name, good in GOOD.items():
         trail = agent.trails[name]
         assert int(np.argmax(trail.tau)) == SPACE[name].index(good)
-    # ants now mostly build the good design
-    late = agent.result.rewards[-30:]
-    assert np.mean(late) > 2.0
+    # the colony found the optimum and, on a 125-design space, evaluated nothing twice
+    assert agent.result.best_reward == 3.0
+    assert agent.result.unique_designs == 120
+
 
 
 def test_deposits_depend_on_reward_rank_only(driver):
@@ -68,9 +69,9 @@ def test_deposit_weights_sum_to_one_and_favour_better_ranks(driver):
 def test_no_choice_becomes_unreachable():
     agent = make_agent("aco", SPACE, seed=3, ant_count=2, evaporation=1.0, greediness=0.0, decay=0.0, alpha=4.0)
     for _ in range(50):
-        design = agent.ask()
-        agent.tell(design, matches(design))
-    counts = Counter(agent.ask()["p0"] for _ in range(3000))
+        suggestion = agent.ask()
+        agent.tell(suggestion, matches(suggestion.design))
+    counts = Counter(agent.ask().design["p0"] for _ in range(3000))
     assert set(counts) == set(SPACE["p0"].choices)
 
 

@@ -9,9 +9,9 @@ def test_random_agent_is_seeded(space):
     a = make_agent("random", space, seed=3)
     b = make_agent("random", space, seed=3)
     c = make_agent("random", space, seed=4)
-    draws_a = [a.ask() for _ in range(20)]
-    assert draws_a == [b.ask() for _ in range(20)]
-    assert draws_a != [c.ask() for _ in range(20)]
+    draws_a = [a.ask().design for _ in range(20)]
+    assert draws_a == [b.ask().design for _ in range(20)]
+    assert draws_a != [c.ask().design for _ in range(20)]
     assert all(space.validate(d) == d for d in draws_a)
 
 

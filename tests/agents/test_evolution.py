@@ -13,11 +13,13 @@ def differing(space, a, b) -> list[str]:
 
 def test_the_oldest_dies_not_the_worst(mixed):
     agent = make_agent("evolution", mixed, seed=0, population=4, sample_size=2)
-    designs = [agent.ask() for _ in range(4)]
-    for design, reward in zip(designs, (10.0, 1.0, 2.0, 3.0)):  # the oldest is the best
-        agent.tell(design, reward)
-    child = agent.ask()
-    agent.tell(child, -100.0)  # the newcomer is by far the worst
+    suggestions = agent.ask(4)
+    designs = [s.design for s in suggestions]
+    for suggestion, reward in zip(suggestions, (10.0, 1.0, 2.0, 3.0)):  # the oldest is the best
+        agent.tell(suggestion, reward)
+    suggestion = agent.ask()
+    child = suggestion.design
+    agent.tell(suggestion, -100.0)  # the newcomer is by far the worst
     members = [d for d, _ in agent.population]
     assert len(members) == 4
     assert designs[0] not in members  # the best died because it was the oldest
@@ -27,15 +29,16 @@ def test_the_oldest_dies_not_the_worst(mixed):
 
 def test_first_population_asks_are_random_then_children_change_one_parameter(mixed, mixed_reward):
     agent = make_agent("evolution", mixed, seed=1, population=8, sample_size=3)
-    initial = [agent.ask() for _ in range(8)]  # no feedback needed for the random start
-    for design in initial:
-        agent.tell(design, mixed_reward(design))
+    initial = agent.ask(8)  # no feedback needed for the random start
+    for suggestion in initial:
+        agent.tell(suggestion, mixed_reward(suggestion.design))
     for _ in range(60):
         living = [d for d, _ in agent.population]
-        child = agent.ask()
+        suggestion = agent.ask()
+        child = suggestion.design
         assert mixed.validate(child) == child
         assert any(len(differing(mixed, parent, child)) == 1 for parent in living)
-        agent.tell(child, mixed_reward(child))
+        agent.tell(suggestion, mixed_reward(child))
 
 
 def test_full_tournament_always_mutates_the_best_member(mixed, mixed_reward, driver):
@@ -44,9 +47,10 @@ def test_full_tournament_always_mutates_the_best_member(mixed, mixed_reward, dri
     for _ in range(30):
         top = max(r for _, r in agent.population)
         best = [d for d, r in agent.population if r == top]  # ties are possible
-        child = agent.ask()
+        suggestion = agent.ask()
+        child = suggestion.design
         assert any(len(differing(mixed, b, child)) == 1 for b in best)
-        agent.tell(child, mixed_reward(child))
+        agent.tell(suggestion, mixed_reward(child))
 
 
 def test_sample_size_larger_than_population_is_rejected(mixed):

@@ -94,16 +94,13 @@ def test_leaves_torch_global_rng_alone():
     assert torch.equal(state, torch.get_rng_state())
 
 
-def test_learns_from_designs_it_did_not_ask_for():
+def test_failed_designs_are_recorded_but_not_learnt_from():
     agent = make_agent("marl", space(), seed=0, batch_size=2)
-    env = synthetic()
-    env.reset(seed=0)
-    rng = np.random.default_rng(0)
-    for _ in range(4):
-        design = space().sample(rng)
-        _, reward, _, _, info = env.step(design)
-        agent.tell(design, reward, info)
-    assert agent.updates == 2 and agent.result.evaluations == 4
+    for i in range(6):
+        suggestion = agent.ask()
+        agent.tell(suggestion, -1000.0, {}, feasible=i % 3 != 0)  # steps 0 and 3 fail
+    assert agent.updates == 2 and agent.result.evaluations == 6
+    assert agent.result.feasible == [False, True, True, False, True, True]
 
 
 def test_rejects_real_parameters_and_bad_groups(simulator, space):

@@ -36,8 +36,9 @@ def test_improving_walk_never_moves_downhill(mixed, mixed_reward):
     uphill = 0
     for _ in range(150):
         before, before_reward = agent.current, agent.current_reward
-        design = agent.ask()
-        agent.tell(design, mixed_reward(design))
+        suggestion = agent.ask()
+        design = suggestion.design
+        agent.tell(suggestion, mixed_reward(design))
         if before is not None and agent.current != before and is_neighbour(mixed, before, agent.current):
             assert agent.current_reward >= before_reward  # a step of the walk is never downhill
             uphill += agent.current_reward > before_reward
@@ -50,17 +51,18 @@ def test_improving_walk_never_moves_downhill(mixed, mixed_reward):
 def test_improving_walk_proposes_each_neighbour_once_then_restarts(mixed):
     """At a local optimum every neighbour is proposed once; then the walk jumps elsewhere."""
     agent = RandomWalk(mixed, seed=2, accept="improving", restart_probability=0.0)
-    start = agent.ask()
-    agent.tell(start, 0.0)
+    first = agent.ask()
+    start = first.design
+    agent.tell(first, 0.0)
     neighbours = mixed.neighbours(start)
     proposals = []
     for _ in neighbours:
         proposal = agent.ask()
-        proposals.append(proposal)
+        proposals.append(proposal.design)
         agent.tell(proposal, -1.0)  # every neighbour is worse: start is a local optimum
     assert sorted(map(repr, proposals)) == sorted(map(repr, neighbours))
     assert agent.current == start
-    jump = agent.ask()
+    jump = agent.ask().design
     assert jump != start and jump not in neighbours
 
 

@@ -69,7 +69,7 @@ def test_budgeted_env_refuses_steps_beyond_the_budget():
     env = BudgetedEnv(
         gym.make("archgym/Synthetic-v0"),
         budget=2,
-        tell=lambda design, reward, info: told.append((design, reward)),
+        tell=lambda design, reward, metrics, feasible: told.append((design, reward)),
         callback=lambda step, design, reward, info: calls.append(step),
     )
     env.reset(seed=0)
@@ -113,7 +113,7 @@ def test_ask_samples_the_trained_policy(name):
     with pytest.raises(RuntimeError, match=r"call run\(env, budget\) first"):
         agent.ask()
     agent.run(env, budget=16)
-    designs = [agent.ask() for _ in range(5)]
+    designs = [s.design for s in agent.ask(5)]
     assert all(space.validate(d) == d for d in designs)
 
 

@@ -1,5 +1,7 @@
 """archgym/NASBench201-v0: exact lookups through the env, rewards, variants, every agent."""
 
+import importlib.util
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -9,6 +11,9 @@ from archgym.agents import list_agents, make_agent
 from archgym.envs.nasbench201 import OBSERVED_METRICS, NASBench201Env, cell_design_space
 from archgym.simulators.nas.nb201 import EDGE_NAMES, OP_NAMES, RESNET_ARCH, arch_to_design, parse_arch
 from archgym.simulators.nas.tabular import NB201Tabular, load_table
+
+#: the optuna_* agents need the optional extra (pip install 'archgym[optuna]')
+HAS_OPTUNA = importlib.util.find_spec("optuna") is not None
 
 BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 
@@ -100,7 +105,7 @@ def test_isomorphic_cells_keep_their_own_entries():
     assert a["params_m"] == b["params_m"] and a["valid_acc"] != b["valid_acc"]
 
 
-@pytest.mark.parametrize("name", list_agents())
+@pytest.mark.parametrize("name", list_agents(optional=HAS_OPTUNA))
 def test_every_agent_runs(name, counting_wrapper):
     env = counting_wrapper(gym.make("archgym/NASBench201-v0"))
     space = env.unwrapped.design_space

@@ -1,5 +1,7 @@
 """Every registered archgym id passes gymnasium's and stable-baselines3's environment checkers."""
 
+import importlib.util
+
 import gymnasium as gym
 import pytest
 from gymnasium.utils.env_checker import check_env as gym_check_env
@@ -7,6 +9,9 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 import archgym
 from archgym.agents import list_agents, make_agent
 from archgym.registration import list_envs
+
+#: the optuna_* agents need the optional extra (pip install 'archgym[optuna]')
+HAS_OPTUNA = importlib.util.find_spec("optuna") is not None
 
 #: keep the checkers fast: small variants of each env (still the real simulator)
 FAST_KWARGS = {
@@ -40,7 +45,7 @@ def test_docstring_has_gymnasium_sections(env_id):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("agent", list_agents())
+@pytest.mark.parametrize("agent", list_agents(optional=HAS_OPTUNA))
 @pytest.mark.parametrize("env_id", IDS)
 def test_every_agent_runs_on_every_env(env_id, agent, counting_wrapper):
     """The same step/reward interface serves every agent on every registered env (tiny budgets).

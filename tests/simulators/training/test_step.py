@@ -142,3 +142,20 @@ def test_compute_from_the_accelerator_model():
     assert small.fingerprint() != big.fingerprint()
     with pytest.raises(ValueError, match="unknown accelerator parameter"):
         TrainingSimulator(accelerator={"pes": 4})
+
+
+def test_workload_file_is_reread_when_edited(tmp_path):
+    path = tmp_path / "model.csv"
+    header = "# global_batch: 64\n# micro_batch: 1\nname,fwd_flops,params,activation_bytes,boundary_bytes,tp_split,tp_comm_bytes\n"
+    path.write_text(header + "block,1e12,1e6,1e5,1e5,1,1e5\n")
+    sim = TrainingSimulator(npus=64)
+    design = dict(BASE, tp=4, pp=1)
+    first = sim.evaluate(design, str(path))
+    key = sim.workload_key(str(path))
+    import os
+
+    path.write_text(header + "block,2e12,1e6,1e5,1e5,1,1e5\n")
+    os.utime(path, ns=(1, 10**18))  # a different modification time even on coarse clocks
+    second = sim.evaluate(design, str(path))
+    assert second["compute_time_ms"] == pytest.approx(2 * first["compute_time_ms"])
+    assert sim.workload_key(str(path)) != key

@@ -1,0 +1,159 @@
+"""Does ``bo`` earn its cost? Its goals from issue 12, measured side by side with ``random`` and ``ga``.
+
+* ``archgym/NASBench201-v0``: median best 200-epoch CIFAR-10 validation accuracy after 100
+  evaluations over ≥ 20 seeds must reach 91.34 % (random search needs ~500 evaluations for it);
+* ``archgym/DRAM-v0`` on the ``random`` and ``cloud-1`` traces: median best reward @100 at
+  least GA's (traces cut to ``--dram-requests`` requests, default 2,000, to fit the machine);
+* per-step cost (``ask`` + ``tell``, simulator excluded) around 100 and 500 evaluations, on
+  NASBench201-v0 (6 categorical parameters) and Synthetic-v0 (10 mixed parameters).
+
+    python benchmarks/bo_goal.py [--seeds 20] [--budget 100] [--workers 2] [--agents bo,ga,random]
+        [--problems nasbench201,dram-random,dram-cloud-1] [--cost-agents bo] [--out benchmarks/results]
+
+Writes ``benchmarks/results/bo_goal.json`` (every run's reward trajectory, unique designs and
+wall time; the per-step costs) and prints the tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+CHECKPOINTS = (25, 50, 100)
+NAS_GOAL = 91.34
+
+
+def problems(dram_requests: int) -> dict[str, tuple[str, dict]]:
+    return {
+        "nasbench201": ("archgym/NASBench201-v0", {}),
+        "dram-random": ("archgym/DRAM-v0", {"workload": "random", "max_requests": dram_requests}),
+        "dram-cloud-1": ("archgym/DRAM-v0", {"workload": "cloud-1", "max_requests": dram_requests}),
+    }
+
+
+def _setup() -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def one_run(task: tuple[str, str, dict, str, int, int]) -> dict:
+    _setup()
+    import gymnasium as gym
+
+    import archgym  # noqa: F401
+    from archgym.agents import make_agent
+
+    problem, env_id, kwargs, agent, seed, budget = task
+    env = gym.make(env_id, **kwargs)
+    start = time.perf_counter()
+    result = make_agent(agent, env.unwrapped.design_space, seed=seed).run(env, budget)
+    return {"problem": problem, "agent": agent, "seed": seed, "rewards": result.rewards,
+            "unique_designs": result.unique_designs, "wall_s": time.perf_counter() - start}
+
+
+def step_cost(task: tuple[str, str, int]) -> dict:
+    """Seconds of ask()+tell() per step around 100 and 500 evaluations (simulator excluded)."""
+    _setup()
+    import gymnasium as gym
+
+    import archgym  # noqa: F401
+    from archgym.agents import make_agent
+
+    agent_name, env_id, last = task
+    env = gym.make(env_id).unwrapped  # no time limit: one long history
+    agent = make_agent(agent_name, env.design_space, seed=0)
+    env.reset(seed=0)
+    costs = []
+    for _ in range(last):
+        t0 = time.perf_counter()
+        suggestion = agent.ask()
+        t1 = time.perf_counter()
+        _, reward, _, _, info = env.step(suggestion.design)
+        t2 = time.perf_counter()
+        agent.tell(suggestion, reward, info["metrics"], info["feasible"])
+        costs.append((t1 - t0) + (time.perf_counter() - t2))
+    window = 10
+    return {"agent": agent_name, "env": env_id,
+            "at_100_s": float(np.mean(costs[100 - window // 2: 100 + window // 2])),
+            "at_500_s": float(np.mean(costs[last - window:])) if last >= 500 else None,
+            "total_s": float(np.sum(costs))}
+
+
+def score(problem: str, rewards: list[float], at: int) -> float:
+    best = float(np.max(rewards[:at]))
+    return 100.0 + 100.0 * best if problem == "nasbench201" else best  # NAS reward = accuracy/100 - 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--budget", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--agents", default="bo,ga,random")
+    parser.add_argument("--problems", default="nasbench201,dram-random,dram-cloud-1")
+    parser.add_argument("--dram-requests", type=int, default=2000)
+    parser.add_argument("--cost-agents", default="bo", help="agents whose per-step cost is measured ('' for none)")
+    parser.add_argument("--out", default="benchmarks/results")
+    args = parser.parse_args()
+
+    catalogue = problems(args.dram_requests)
+    agents, names = args.agents.split(","), args.problems.split(",")
+    tasks = [(p, *catalogue[p], a, s, args.budget) for a in agents for p in names for s in range(args.seeds)]
+    cost_tasks = [(a, env, 505) for a in filter(None, args.cost_agents.split(","))
+                  for env in ("archgym/NASBench201-v0", "archgym/Synthetic-v0")]
+    start = time.perf_counter()
+    with ProcessPoolExecutor(args.workers) as pool:
+        costs_future = [pool.submit(step_cost, t) for t in cost_tasks]
+        runs = list(pool.map(one_run, tasks))
+        costs = [f.result() for f in costs_future]
+    print(f"{len(tasks)} runs of {args.budget} evaluations + {len(cost_tasks)} cost runs in "
+          f"{time.perf_counter() - start:.0f} s ({args.workers} workers); DRAM traces cut to {args.dram_requests} requests")
+
+    checkpoints = [c for c in CHECKPOINTS if c <= args.budget]
+    summary: dict = {}
+    for problem in names:
+        unit = "best validation accuracy, %" if problem == "nasbench201" else "best reward"
+        print(f"\n{problem}: {unit}, median [IQR] over {args.seeds} seeds")
+        print(f"{'agent':<14}" + "".join(f"{'@' + str(c):>26}" for c in checkpoints) + f"{'unique designs':>16}{'s/run':>8}")
+        for agent in agents:
+            mine = [r for r in runs if r["problem"] == problem and r["agent"] == agent]
+            cells = []
+            for c in checkpoints:
+                values = [score(problem, r["rewards"], c) for r in mine]
+                q1, med, q3 = np.percentile(values, [25, 50, 75])
+                summary.setdefault(problem, {}).setdefault(agent, {})[f"@{c}"] = {"median": med, "q1": q1, "q3": q3}
+                cells.append(f"{med:>12.5g} [{q1:.5g}, {q3:.5g}]".rjust(26))
+            unique = np.median([r["unique_designs"] for r in mine])
+            wall = np.mean([r["wall_s"] for r in mine])
+            print(f"{agent:<14}" + "".join(cells) + f"{unique:>16.0f}{wall:>8.1f}")
+    if "nasbench201" in summary and "bo" in summary["nasbench201"]:
+        med = summary["nasbench201"]["bo"][f"@{checkpoints[-1]}"]["median"]
+        print(f"\nNASBench201 goal (median @100 >= {NAS_GOAL}): bo {med:.2f} -> {'met' if med >= NAS_GOAL else 'NOT met'}")
+    for problem in ("dram-random", "dram-cloud-1"):
+        if problem in summary and {"bo", "ga"} <= set(summary[problem]):
+            bo, ga = (summary[problem][a][f"@{checkpoints[-1]}"]["median"] for a in ("bo", "ga"))
+            print(f"{problem} goal (bo >= ga @{checkpoints[-1]}): bo {bo:.4g} vs ga {ga:.4g} -> {'met' if bo >= ga else 'NOT met'}")
+    if costs:
+        print("\nper-step cost (ask + tell, simulator excluded), ms")
+        for c in costs:
+            at500 = "n/a" if c["at_500_s"] is None else f"{c['at_500_s'] * 1e3:.0f}"
+            print(f"{c['agent']:<8}{c['env']:<26} @100 {c['at_100_s'] * 1e3:>7.0f}   @500 {at500:>7}   "
+                  f"505 steps: {c['total_s']:.0f} s")
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "bo_goal.json"
+    path.write_text(json.dumps({"args": vars(args), "summary": summary, "step_costs": costs, "runs": runs}))
+    print(f"\nraw results: {path}")
+
+
+if __name__ == "__main__":
+    main()
