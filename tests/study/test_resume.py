@@ -54,7 +54,7 @@ def test_a_run_that_fails_mid_way_publishes_nothing_and_is_retried(tmp_path, mon
     def make_agent_failing_for_seed_1(name, space, seed=None, **params):  # test double around the real agent
         agent = real_make_agent(name, space, seed=seed, **params)
         if seed == 1:
-            def update(design, reward, info):
+            def update(outcome):
                 if agent.result.evaluations == 4:
                     raise RuntimeError("simulated crash after 4 evaluations")
             agent.update = update
