@@ -67,6 +67,8 @@ class SupernetEnv(DSEEnv):
     vs 0.16 against stand-alone accuracy). ``cache_dir``: checkpoint folder
     (default ``$ARCHGYM_CACHE_DIR/supernet`` or ``~/.cache/archgym/supernet``);
     ``on_bad_checkpoint``: ``"retrain"`` | ``"error"``. ``num_threads`` (1): torch threads.
+    ``device``: ``"cpu"`` (default), ``"cuda"``/``"cuda:N"``, or ``"auto"`` (CUDA when present);
+    a device this machine lacks raises ``ValueError`` naming it.
     ``progress``: show the training progress bar. ``reward``, ``targets``, ``weights``,
     ``cache``, ``reward_kwargs``: as :class:`archgym.env.DSEEnv`.
 
@@ -87,6 +89,7 @@ class SupernetEnv(DSEEnv):
         cache_dir: str | os.PathLike[str] | None = None,
         on_bad_checkpoint: str = "retrain",
         num_threads: int = 1,
+        device: str | None = "cpu",
         progress: bool = True,
         limit: int | None = None,
         train_kwargs: Mapping[str, Any] | None = None,
@@ -108,7 +111,7 @@ class SupernetEnv(DSEEnv):
         #: the trained weight-sharing supernet
         self.supernet = load_or_train_supernet(
             config, data, cache_dir=cache_dir, on_bad_checkpoint=on_bad_checkpoint, num_threads=num_threads,
-            progress=progress,
+            progress=progress, device=device,
         )
         largest = cell_cost(("nor_conv_3x3",) * len(EDGE_NAMES), config, data)
         super().__init__(

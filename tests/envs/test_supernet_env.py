@@ -96,6 +96,11 @@ def test_bad_arguments_are_named(cache_dir, tmp_path):
         make(cache_dir, dataset="cifar10", data_dir=tmp_path)
     with pytest.raises(ValueError, match="bn_batches"):
         make(cache_dir, bn_batches=-1)
+    with pytest.raises(ValueError, match="unknown device 'gpu'.*cpu, cuda, auto"):
+        make(cache_dir, device="gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device 'cuda' needs CUDA"):
+            make(cache_dir, device="cuda")
     env = make(cache_dir)
     env.reset(seed=0)
     with pytest.raises(ValueError, match="edge_1_0"):

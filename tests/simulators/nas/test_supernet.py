@@ -8,7 +8,7 @@ import torch
 
 from archgym.simulators.nas import data_loaders, layers, nb201
 from archgym.simulators.nas.data_loaders import ImageDataset, load_cifar10, load_dataset, restricted_loads
-from archgym.simulators.nas.model import OP_NAMES, Cell, count_parameters
+from archgym.simulators.nas.model import OP_NAMES, Cell, count_parameters, resolve_device
 from archgym.simulators.nas.supernet import (
     CheckpointError, Supernet, SupernetConfig, build_network, checkpoint_path, evaluate_network, gdas_temperature,
     gumbel_hard_choices, load_checkpoint, load_or_train_supernet, preserved_batchnorm, recalibrate_batchnorm,
@@ -441,3 +441,40 @@ def test_bad_configuration_is_named(tiny):
         load_or_train_supernet(config(), tiny, on_bad_checkpoint="ignore")
     with pytest.raises(ValueError, match="num_threads"):
         train_supernet(config(), tiny, num_threads=0)
+
+
+# -- device -----------------------------------------------------------------------------------------
+def test_device_argument_is_validated_with_a_clear_error(tiny, tmp_path):
+    assert resolve_device(None) == resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    for bad in ("gpu", "tpu", "", "mps"):
+        with pytest.raises(ValueError, match=f"unknown device {bad!r}.*cpu, cuda, auto"):
+            resolve_device(bad)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device 'cuda' needs CUDA"):
+            train_supernet(config(), tiny, device="cuda")
+        with pytest.raises(ValueError, match="device 'cuda:0' needs CUDA"):
+            load_or_train_supernet(config(), tiny, cache_dir=tmp_path, device="cuda:0")
+    with pytest.raises(ValueError, match="unknown device 'gpu'"):
+        train_supernet(config(), tiny, device="gpu")
+    assert not list(tmp_path.iterdir())  # nothing trained or cached before the error
+
+
+def test_explicit_cpu_device_is_the_default_run(tiny, spos):
+    again = train_supernet(config(epochs=2), tiny, device="cpu")
+    assert again.device == torch.device("cpu")
+    assert torch.equal(again.network.classifier.weight, spos.network.classifier.weight)
+    assert again.evaluate(CELL, bn_batches=1) == spos.evaluate(CELL, bn_batches=1)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_matches_cpu_within_tolerance(tiny, spos, tmp_path):
+    # the same weights evaluate alike on both devices
+    moved = load_checkpoint(save_checkpoint(spos, tmp_path / "s.pt"), spos.config, tiny).to("cuda")
+    cpu, gpu = spos.evaluate(CELL, bn_batches=1), moved.evaluate(CELL, bn_batches=1)
+    assert abs(cpu["loss"] - gpu["loss"]) < 1e-4 and abs(cpu["accuracy"] - gpu["accuracy"]) <= 1 / len(tiny.valid_y)
+    # the same seeded run trained on either device ends with nearly the same weights
+    trained = train_supernet(config(epochs=2), tiny, device="cuda")
+    assert trained.device.type == "cuda"
+    for (name, a), b in zip(spos.network.state_dict().items(), trained.network.state_dict().values()):
+        assert torch.allclose(a.float(), b.cpu().float(), atol=1e-3, rtol=1e-3), name
