@@ -81,7 +81,9 @@ class SupernetEnv(DSEEnv):
     ## Version History
     * v1: defaults ``epochs=60`` (was 30) and ``bn_batches=16`` (was 0): the supernet is trained
       twice as long and BatchNorm is recalibrated for every cell, which ranks cells better
-      against NAS-Bench-201's CIFAR-10 accuracy (README, "Supernet ranking").
+      against NAS-Bench-201's CIFAR-10 accuracy (README, "Supernet ranking"). In both versions,
+      ``dataset="cifar10"`` now trains and validates on NAS-Bench-201's two halves of the
+      training set; it used to validate on the test batch, which a search must never see.
     * v0: initial release.
     """
 

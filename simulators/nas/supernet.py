@@ -24,9 +24,12 @@ many paths fit no single one; Guo et al. recalibrate for this reason). For DARTS
 :meth:`Supernet.select_perturbation` is the perturbation-based selection of Wang et al., ICLR 2021
 ("Rethinking Architecture Selection in Differentiable NAS").
 
-Training is seeded (same config, data and seed give bit-identical weights on the same torch
-build) and cached on disk by :func:`load_or_train_supernet`, keyed by a hash of the config
-(seed included), the data fingerprint, :data:`SUPERNET_VERSION` and the torch version.
+Everything runs on the CPU by default; ``device="cuda"`` (or ``"auto"``) trains and evaluates on
+a GPU with the same seeded data order and paths (:func:`~.model.resolve_device` rejects a device
+the machine lacks). Training is seeded (same config, data and seed give bit-identical weights on
+the same torch build and device) and cached on disk by :func:`load_or_train_supernet`, keyed by
+a hash of the config (seed included), the data fingerprint, :data:`SUPERNET_VERSION` and the
+torch version.
 Checkpoints are plain state dicts read with ``torch.load(weights_only=True)`` (no code runs on
 load); their metadata and every tensor's name and shape are checked before anything is loaded
 into a fresh network, so a corrupt or mismatched file is retrained (with a warning) or rejected,
