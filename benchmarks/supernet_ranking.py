@@ -1,56 +1,70 @@
-"""How well does a weight-sharing supernet rank NAS-Bench-201 cells? Kendall τ against stand-alone training.
+"""Does the weight-sharing supernet rank NAS-Bench-201 cells better than counting their parameters?
 
-Setup (all on scikit-learn's 8×8 digits, the same seeded train/validation split, CPU, one thread):
+Setup (CPU, one thread):
 
-1. Sample ``--archs`` distinct cells uniformly from the 15,625 (seeded), skipping cells whose
-   output does not depend on the input (they sit at chance level under any estimator and
-   would inflate τ with trivial pairs) and isomorphic duplicates (:func:`nb201.canonical_key`).
-2. Train every cell stand-alone from scratch with ``--standalone-seeds`` seeds; the mean
-   validation accuracy (and mean validation loss) is the ground truth. The mean τ between
-   pairs of single stand-alone seeds is the noise level: on digits the cells' stand-alone
-   accuracies lie within about two points, so seed noise is of the same size as the
-   differences being ranked (the loss, which is not quantised to 1/450, is less noisy).
-3. Train one supernet per mode of ``--modes`` — SPOS, first-order DARTS, GDAS (same network
-   size and data) — and score every cell with inherited weights, with the supernet's BatchNorm
-   statistics and after recalibrating them on ``--bn-batches`` train batches.
-4. Report Kendall τ and Spearman ρ between each estimate and the ground truth (accuracy vs
-   accuracy, and loss vs loss), the
-   stand-alone accuracy of each supernet's top-ranked sampled cell, and the selected cells
-   trained stand-alone (DARTS: argmax α and perturbation-based selection; GDAS: argmax α).
+1. Cells: ``--archs`` distinct cells drawn uniformly from the 15,625 (seeded), skipping cells
+   whose output does not depend on the input (chance level under any estimator: trivial pairs)
+   and isomorphic duplicates (:func:`nb201.canonical_key`).
+2. Ground truths:
 
-Whatever comes out is reported as measured. Run: ``python benchmarks/supernet_ranking.py``
-(about 8 CPU-minutes at the defaults; ``--quick`` for a smoke run). ``--modes gdas
---reuse-standalone`` adds one mode's rows to the results file without retraining the
-stand-alone ground truth, which it takes from that file (only if made for the same cells and
-stand-alone settings; the other modes' rows there are kept).
+   * NAS-Bench-201's 200-epoch CIFAR-10 validation accuracy (its ``cifar10-valid`` split, mean
+     of 3 seeds; the shipped exact table, :mod:`archgym.simulators.nas.tabular`), for every cell;
+   * stand-alone training on the supernet's own data (scikit-learn's digits, the same seeded
+     split): the first ``--standalone-archs`` cells trained from scratch with
+     ``--standalone-seeds`` seeds each (mean validation accuracy). The mean τ between pairs of
+     single seeds is that truth's own noise level.
+
+3. Estimators: the parameter count (the trivial baseline) and FLOPs of each cell, and
+   ``archgym/Supernet-v0`` and ``archgym/Supernet-v1`` built with their registered defaults
+   (trained on digits into a fresh cache folder, so the construction time is real) scoring every
+   cell with inherited weights exactly as the env does.
+4. Kendall τ and Spearman ρ of every estimator against both truths, on the same cells.
+5. What a CIFAR-10 run would cost: seconds per training batch of each env's supernet on
+   CIFAR-10-sized inputs (random pixels; the time does not depend on the values), measured here,
+   times the batches of its training run on NAS-Bench-201's 25,000-image train half. An
+   estimate, not a measured CIFAR-10 run.
+
+Run: ``python benchmarks/supernet_ranking.py`` (about 10 CPU-minutes with the stand-alone truth
+reused from the results file via ``--reuse-standalone``; stand-alone training adds about 20 s per
+cell and seed on a shared core). ``--quick``: a smoke run that writes nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import itertools
 import json
+import tempfile
 import time
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
+import torch
 from scipy.stats import kendalltau, spearmanr
 
+import archgym  # noqa: F401  (registers the envs)
+from archgym.envs.supernet import SupernetEnv
 from archgym.simulators.nas import nb201
 from archgym.simulators.nas.data_loaders import load_dataset
-from archgym.simulators.nas.supernet import SupernetConfig, TrainConfig, train_standalone, train_supernet
+from archgym.simulators.nas.layers import count_flops, count_params, skeleton_for
+from archgym.simulators.nas.supernet import TrainConfig, build_network, steps_per_epoch, train_standalone
+from archgym.simulators.nas.tabular import load_table
+from results_io import RESULTS_DIR, save_results  # benchmarks/results_io.py, beside this script
 
-RESULTS = Path(__file__).parent / "results" / "supernet_ranking.json"
-#: the supernet modes this benchmark can run, in table order
-MODES: tuple[str, ...] = ("spos", "darts", "gdas")
-#: the arguments that decide the sampled cells and their stand-alone ground truth
-STANDALONE_ARGS: tuple[str, ...] = (
-    "archs", "standalone_seeds", "standalone_epochs", "channels", "cells_per_stage", "seed",
-)
+NAME = "supernet_ranking"
+#: the env versions compared
+ENV_IDS: tuple[str, ...] = ("archgym/Supernet-v0", "archgym/Supernet-v1")
+#: NAS-Bench-201's CIFAR-10 train half (its cifar10-valid split), the images one epoch trains on
+NB201_TRAIN_IMAGES = 25_000
+#: the arguments that decide the stand-alone ground truth
+STANDALONE_ARGS: tuple[str, ...] = ("standalone_seeds", "standalone_epochs", "seed")
 
 
 def sample_cells(count: int, seed: int) -> list[tuple[str, ...]]:
-    """``count`` connected, pairwise non-isomorphic cells drawn uniformly (seeded)."""
+    """``count`` connected, pairwise non-isomorphic cells drawn uniformly (seeded); a shorter
+    list is a prefix of a longer one with the same seed."""
     rng = np.random.default_rng(seed)
     cells, keys = [], set()
     while len(cells) < count:
@@ -62,145 +76,174 @@ def sample_cells(count: int, seed: int) -> list[tuple[str, ...]]:
     return cells
 
 
-def correlation(estimate: list[float], truth: list[float]) -> tuple[float, float]:
-    return float(kendalltau(estimate, truth).statistic), float(spearmanr(estimate, truth).statistic)
+def correlation(estimate: list[float], truth: list[float]) -> dict[str, float]:
+    return {"kendall_tau": float(kendalltau(estimate, truth).statistic),
+            "spearman_rho": float(spearmanr(estimate, truth).statistic)}
 
 
-def previous_results(args: argparse.Namespace, cells: list[tuple[str, ...]]) -> dict:
-    """The results file, checked to hold the stand-alone runs of exactly these cells and settings."""
-    if not RESULTS.exists():
-        raise SystemExit(f"--reuse-standalone: no results file at {RESULTS}; run without it first")
-    previous = json.loads(RESULTS.read_text())
-    differing = [f"--{k.replace('_', '-')} {previous['args'].get(k)} there, {getattr(args, k)} here"
-                 for k in STANDALONE_ARGS if previous["args"].get(k) != getattr(args, k)]
-    if differing or previous["cells"] != [nb201.format_arch(c) for c in cells]:
-        reason = "; ".join(differing) or "cell list"
-        raise SystemExit(f"--reuse-standalone: {RESULTS} was made for other cells ({reason})")
-    return previous
+def env_settings(env_id: str) -> dict:
+    """The constructor arguments ``gym.make(env_id)`` uses: SupernetEnv's defaults plus the registration's."""
+    defaults = {name: p.default for name, p in inspect.signature(SupernetEnv).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    settings = {**defaults, **gym.spec(env_id).kwargs}
+    keep = ("mode", "dataset", "channels", "cells_per_stage", "epochs", "seed", "bn_batches", "train_kwargs")
+    return {name: settings[name] for name in keep}
 
 
-def row_mode(row: dict) -> str | None:
-    """The supernet mode a result row belongs to (``None`` for the seed-noise row)."""
-    mode = row["estimator"].split()[0]
-    return mode if mode in MODES else None
+def previous_standalone(cells: list[tuple[str, ...]], args: argparse.Namespace) -> list | None:
+    """Stand-alone runs of exactly these cells and settings from the results file (its current
+    layout, or the earlier one that stored ``args``/``cells``/``standalone`` at the top level)."""
+    path = RESULTS_DIR / f"{NAME}.json"
+    if not path.exists():
+        return None
+    saved = json.loads(path.read_text())
+    saved = saved.get("results", saved)
+    settings = saved.get("standalone_settings") or {k: saved["args"].get(k) for k in STANDALONE_ARGS}
+    wanted = [nb201.format_arch(c) for c in cells]
+    if any(settings.get(k) != getattr(args, k) for k in STANDALONE_ARGS):
+        return None
+    if saved.get("standalone_size", {"channels": 8, "cells_per_stage": 1}) != STANDALONE_SIZE:
+        return None
+    if saved["cells"][: len(wanted)] != wanted or len(saved["standalone"]) < len(wanted):
+        return None
+    return saved["standalone"][: len(wanted)]
+
+
+#: network size of the stand-alone ground truth (Supernet-v0's)
+STANDALONE_SIZE = {"channels": 8, "cells_per_stage": 1}
+
+
+def cifar10_batch_seconds(supernet, repeats: int = 10) -> float:
+    """Seconds per SPOS training step (forward + backward + SGD) of ``supernet``'s network size on a
+    CIFAR-10-sized batch (random pixels): the fastest of ``repeats`` steps after one warm-up, the
+    one least slowed by other work on a shared machine."""
+    config = supernet.config
+
+    class Cifar:  # the shape of CIFAR-10, for build_network
+        input_shape, num_classes = (3, 32, 32), 10
+
+    network = build_network(config, Cifar())  # type: ignore[arg-type]
+    optimiser = torch.optim.SGD(network.parameters(), lr=config.lr, momentum=config.momentum, nesterov=True)
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(config.batch_size, 3, 32, 32, generator=generator)
+    y = torch.randint(10, (config.batch_size,), generator=generator)
+    times = []
+    network.train()
+    for step in range(repeats + 1):
+        path = torch.randint(5, (6,), generator=generator).tolist()
+        start = time.perf_counter()
+        loss = torch.nn.functional.cross_entropy(network(x, path), y)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        if step:
+            times.append(time.perf_counter() - start)
+    return float(np.min(times))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--archs", type=int, default=24)
+    parser.add_argument("--archs", type=int, default=200, help="cells ranked against NAS-Bench-201")
+    parser.add_argument("--standalone-archs", type=int, default=24, help="the first cells also trained stand-alone")
     parser.add_argument("--standalone-seeds", type=int, default=3)
     parser.add_argument("--standalone-epochs", type=int, default=8)
-    parser.add_argument("--spos-epochs", type=int, default=40)
-    parser.add_argument("--darts-epochs", type=int, default=15)
-    parser.add_argument("--gdas-epochs", type=int, default=15)
-    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES), help="supernet modes to run")
     parser.add_argument("--reuse-standalone", action="store_true",
-                        help="take the stand-alone results from the results file and merge the new rows into it")
-    parser.add_argument("--channels", type=int, default=8)
-    parser.add_argument("--cells-per-stage", type=int, default=1)
-    parser.add_argument("--bn-batches", type=int, default=4)
-    parser.add_argument("--finetune-epochs", type=int, default=1, help="perturbation selection: tuning after each edge")
+                        help="take the stand-alone runs from the results file when it holds these cells and settings")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test; writes nothing")
     args = parser.parse_args()
     if args.quick:
-        args.archs, args.standalone_seeds, args.standalone_epochs = 4, 1, 1
-        args.spos_epochs = args.darts_epochs = args.gdas_epochs = 1
-        args.finetune_epochs = 0
+        args.archs, args.standalone_archs, args.standalone_seeds, args.standalone_epochs = 6, 3, 2, 1
+    if not 0 <= args.standalone_archs <= args.archs:
+        raise SystemExit(f"--standalone-archs must be in 0..--archs ({args.archs}), got {args.standalone_archs}")
+    torch.set_num_threads(1)
 
     data = load_dataset("digits")
-    size = dict(channels=args.channels, cells_per_stage=args.cells_per_stage)
     cells = sample_cells(args.archs, args.seed)
-    print(f"digits: {len(data.train_y)} train / {len(data.valid_y)} valid images; C={args.channels}, "
-          f"N={args.cells_per_stage}; {len(cells)} cells; {args.standalone_seeds} stand-alone seed(s) x "
-          f"{args.standalone_epochs} epochs", flush=True)
+    table = load_table()
+    nb201_acc = [table.value("cifar10-valid-200.valid_acc", c) for c in cells]
+    print(f"{len(cells)} cells; NAS-Bench-201 CIFAR-10 validation accuracy {min(nb201_acc):.2f}..{max(nb201_acc):.2f} %; "
+          f"first {args.standalone_archs} trained stand-alone on digits "
+          f"({args.standalone_seeds} seeds x {args.standalone_epochs} epochs)", flush=True)
 
-    def standalone(ops: tuple[str, ...]) -> list[dict[str, float]]:
-        return [train_standalone(ops, data, TrainConfig(epochs=args.standalone_epochs, seed=s, **size))
-                for s in range(args.standalone_seeds)]
-
-    previous = previous_results(args, cells) if args.reuse_standalone else None
-    start = time.perf_counter()
-    runs = previous["standalone"] if previous else [standalone(ops) for ops in cells]
-    truth = [float(np.mean([r["accuracy"] for r in run])) for run in runs]
-    truth_loss = [float(np.mean([r["loss"] for r in run])) for run in runs]
-    timings = dict(previous["timings_s"]) if previous else {"standalone_s": time.perf_counter() - start}
-    reused = f" (reused from {RESULTS})" if previous else ""
-    print(f"stand-alone training: {timings['standalone_s']:.0f} s{reused}; accuracy {min(truth):.3f}..{max(truth):.3f}",
-          flush=True)
-
-    rows: list[dict] = []
-    pairs = list(itertools.combinations(range(args.standalone_seeds), 2))
-    if pairs:
-        def seed_agreement(metric: str) -> tuple[float, float]:
-            values = [correlation([run[a][metric] for run in runs], [run[b][metric] for run in runs]) for a, b in pairs]
-            return tuple(float(np.mean(v)) for v in zip(*values))  # type: ignore[return-value]
-
-        (tau, rho), (tau_loss, rho_loss) = seed_agreement("accuracy"), seed_agreement("loss")
-        rows.append({"estimator": "another stand-alone seed (noise level, mean over seed pairs)", "kendall_tau": tau,
-                     "spearman_rho": rho, "kendall_tau_loss": tau_loss, "spearman_rho_loss": rho_loss})
-
-    if previous:  # the modes not rerun keep their rows and selections
-        rows += [row for row in previous["rows"] if row_mode(row) not in (None, *args.modes)]
-        # files written before GDAS named the DARTS selections without their mode
-        kept = {(key if key.split()[0] in MODES else f"darts {key}"): value
-                for key, value in previous["selections"].items()}
-        selections: dict[str, dict] = {key: value for key, value in kept.items() if key.split()[0] not in args.modes}
-    else:
-        selections = {}
-    for mode in sorted(args.modes, key=MODES.index):
-        epochs = getattr(args, f"{mode}_epochs")
+    # -- stand-alone ground truth ------------------------------------------------------------------
+    solo_cells = cells[: args.standalone_archs]
+    timings: dict[str, float] = {}
+    runs = previous_standalone(solo_cells, args) if args.reuse_standalone else None
+    if runs is None:
         start = time.perf_counter()
-        supernet = train_supernet(SupernetConfig(mode=mode, epochs=epochs, seed=args.seed, **size), data)
-        timings[f"{mode}_train_s"] = time.perf_counter() - start
-        print(f"{mode}: {epochs} epochs in {timings[f'{mode}_train_s']:.0f} s", flush=True)
-        for bn in (0, args.bn_batches):
-            metrics = [supernet.evaluate(ops, bn_batches=bn) for ops in cells]
-            estimate = [m["accuracy"] for m in metrics]
-            tau, rho = correlation(estimate, truth)
-            tau_loss, rho_loss = correlation([m["loss"] for m in metrics], truth_loss)
-            top = int(np.argmax(estimate))
-            rows.append({
-                "estimator": f"{mode} supernet, BN {'recalibrated on ' + str(bn) + ' batches' if bn else 'running stats'}",
-                "kendall_tau": tau, "spearman_rho": rho, "kendall_tau_loss": tau_loss, "spearman_rho_loss": rho_loss,
-                "top1_standalone": truth[top], "estimate_range": [min(estimate), max(estimate)],
-            })
-        methods = {"argmax α": supernet.select_argmax} if supernet.alpha is not None else {}
-        if mode == "darts":
-            methods["perturbation"] = lambda: supernet.select_perturbation(finetune_epochs=args.finetune_epochs,
-                                                                           seed=args.seed)
-        for method, select in methods.items():
-            ops = select()
-            accuracy = float(np.mean([r["accuracy"] for r in standalone(ops)]))
-            selections[f"{mode} {method}"] = {
-                "arch": nb201.format_arch(ops), "standalone_accuracy": accuracy,
-                "better_than_sampled": float(np.mean([accuracy > t for t in truth])),
-            }
+        runs = [[train_standalone(ops, data, TrainConfig(epochs=args.standalone_epochs, seed=s, **STANDALONE_SIZE))
+                 for s in range(args.standalone_seeds)] for ops in solo_cells]
+        timings["standalone_s"] = time.perf_counter() - start
+        print(f"stand-alone training: {timings['standalone_s']:.0f} s", flush=True)
+    else:
+        print("stand-alone runs reused from the results file", flush=True)
+    solo_acc = [float(np.mean([r["accuracy"] for r in run])) for run in runs]
 
-    print("\n| estimator | Kendall τ (acc.) | Spearman ρ (acc.) | Kendall τ (loss) | Spearman ρ (loss) "
-          "| stand-alone acc. of its top-1 cell |")
-    print("|---|---|---|---|---|---|")
-    rows.sort(key=lambda row: -1 if row_mode(row) is None else MODES.index(row_mode(row)))
+    # -- estimators (parameters and FLOPs of the cell's NAS-Bench-201 CIFAR-10 network) --------------
+    cifar10 = skeleton_for("cifar10")
+    estimates: dict[str, list[float]] = {
+        "parameter count": [float(count_params(c, cifar10)) for c in cells],
+        "FLOPs": [float(count_flops(c, cifar10)) for c in cells],
+    }
+    envs: dict[str, dict] = {}
+    for env_id in ENV_IDS:
+        settings = env_settings(env_id)
+        with tempfile.TemporaryDirectory() as cache:
+            start = time.perf_counter()
+            env = gym.make(env_id, cache_dir=cache, progress=False,
+                           **({"epochs": 1} if args.quick else {}))
+            build_s = time.perf_counter() - start
+        supernet, bn = env.unwrapped.supernet, env.unwrapped.simulator.bn_batches
+        start = time.perf_counter()
+        metrics = [supernet.evaluate(ops, bn_batches=bn) for ops in cells]
+        eval_s = (time.perf_counter() - start) / len(cells)
+        estimates[env_id] = [m["accuracy"] for m in metrics]
+        batch_s = cifar10_batch_seconds(supernet)
+        epochs = supernet.config.epochs
+        cifar_steps = epochs * -(-NB201_TRAIN_IMAGES // supernet.config.batch_size)
+        envs[env_id] = {
+            "settings": settings, "construction_s": build_s, "evaluation_s_per_cell": eval_s,
+            "digits_steps": epochs * steps_per_epoch(supernet.config, data),
+            "cifar10_seconds_per_batch": batch_s, "cifar10_steps": cifar_steps,
+            "cifar10_training_estimate_h": batch_s * cifar_steps / 3600,
+        }
+        print(f"{env_id}: {settings}; built in {build_s:.0f} s, {eval_s * 1000:.0f} ms per cell; "
+              f"CIFAR-10-sized batch {batch_s * 1000:.0f} ms", flush=True)
+
+    rows = []
+    pairs = list(itertools.combinations(range(args.standalone_seeds), 2))
+    if pairs and solo_cells:
+        noise = [correlation([run[a]["accuracy"] for run in runs], [run[b]["accuracy"] for run in runs])["kendall_tau"]
+                 for a, b in pairs]
+        rows.append({"estimator": "another stand-alone seed (noise level)", "nb201": None,
+                     "standalone": {"kendall_tau": float(np.mean(noise)), "spearman_rho": None}})
+    for name, estimate in estimates.items():
+        rows.append({"estimator": name, "nb201": correlation(estimate, nb201_acc),
+                     "standalone": correlation(estimate[: len(solo_cells)], solo_acc) if len(solo_cells) > 2 else None})
+
+    def cell(block: dict | None, key: str) -> str:
+        return "—" if block is None or block.get(key) is None else f"{block[key]:.3f}"
+
+    print(f"\n| estimator | τ vs NB201 CIFAR-10 ({len(cells)} cells) | ρ | τ vs stand-alone digits "
+          f"({len(solo_cells)} cells) | ρ |")
+    print("|---|---|---|---|---|")
     for row in rows:
-        top = f"{row['top1_standalone']:.3f}" if "top1_standalone" in row else "—"
-        print(f"| {row['estimator']} | {row['kendall_tau']:.3f} | {row['spearman_rho']:.3f} | "
-              f"{row['kendall_tau_loss']:.3f} | {row['spearman_rho_loss']:.3f} | {top} |")
-    print(f"\nbest sampled cell stand-alone: {max(truth):.3f}; median {float(np.median(truth)):.3f}")
-    print("\n| selection | cell | stand-alone acc. | share of sampled cells it beats |")
-    print("|---|---|---|---|")
-    for method, sel in selections.items():
-        print(f"| {method} | `{sel['arch']}` | {sel['standalone_accuracy']:.3f} | {sel['better_than_sampled']:.0%} |")
-    print("\ntimings (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()))
+        print(f"| {row['estimator']} | {cell(row['nb201'], 'kendall_tau')} | {cell(row['nb201'], 'spearman_rho')} | "
+              f"{cell(row['standalone'], 'kendall_tau')} | {cell(row['standalone'], 'spearman_rho')} |")
+    print("\n| env | construction on digits (s) | per cell (ms) | CIFAR-10 batch (ms) | CIFAR-10 training, estimated (h) |")
+    print("|---|---|---|---|---|")
+    for env_id, info in envs.items():
+        print(f"| {env_id} | {info['construction_s']:.0f} | {info['evaluation_s_per_cell'] * 1000:.0f} | "
+              f"{info['cifar10_seconds_per_batch'] * 1000:.0f} | {info['cifar10_training_estimate_h']:.1f} |")
 
     if not args.quick:
-        RESULTS.parent.mkdir(exist_ok=True)
-        RESULTS.write_text(json.dumps({
-            # after a merge, the modes whose rows the file holds (each with its --<mode>-epochs)
-            "args": {**vars(args), "modes": sorted({row_mode(r) for r in rows} - {None}, key=MODES.index)},
-            "cells": [nb201.format_arch(c) for c in cells], "standalone": runs,
-            "rows": rows, "selections": selections, "timings_s": timings,
-        }, indent=1))
-        print(f"wrote {RESULTS}")
+        save_results(NAME, {
+            "args": vars(args), "cells": [nb201.format_arch(c) for c in cells], "nb201_valid_acc": nb201_acc,
+            "standalone_settings": {k: getattr(args, k) for k in STANDALONE_ARGS},
+            "standalone_size": STANDALONE_SIZE, "standalone": runs, "estimates": estimates,
+            "rows": rows, "envs": envs, "timings_s": timings,
+        })
 
 
 if __name__ == "__main__":

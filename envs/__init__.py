@@ -39,6 +39,14 @@ register(
 )
 
 register(
+    "archgym/Supernet-v1",
+    entry_point="archgym.envs.supernet:SupernetEnv",
+    max_episode_steps=100,
+    description="Supernet-v0 with defaults that rank cells better than their parameter count (longer training, BatchNorm recalibration)",
+    kwargs={"epochs": 60, "bn_batches": 16},
+)
+
+register(
     "archgym/NASBench201-v0",
     entry_point="archgym.envs.nasbench201:NASBench201Env",
     metadata="archgym.envs.nasbench201:metadata",

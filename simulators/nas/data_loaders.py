@@ -7,9 +7,12 @@ validation split:
   digits 0–9, shipped inside the scikit-learn wheel, so nothing is downloaded). The images are
   split into train / validation by a seeded, class-stratified split.
 * ``cifar10``: CIFAR-10 from a local folder the user already has, in the standard "python
-  version" layout (``cifar-10-batches-py/data_batch_1`` … ``data_batch_5`` and ``test_batch``).
-  Train = the five data batches, validation = the test batch; ``limit`` keeps the first
-  images of each split (stratification is not needed: CIFAR's batches are shuffled).
+  version" layout (``cifar-10-batches-py/data_batch_1`` … ``data_batch_5``), split as
+  NAS-Bench-201's ``cifar10-valid`` results were made: the 50,000 training images are divided
+  into the benchmark's own two halves of 25,000 (:func:`nb201_cifar10_split`, shipped from
+  NAS-Bench-201's reference code), train on the first, validate on the second. The test batch
+  is never read, so a search cannot select on it. ``limit`` keeps the first images of each half
+  (stratification is not needed: CIFAR's batches are shuffled).
 
 Pixels are scaled to [0, 1] and standardised per channel with the *train* split's mean and
 standard deviation. :meth:`ImageDataset.fingerprint` hashes the tensors, so a supernet
@@ -42,8 +45,9 @@ from archgym.errors import UserError
 DATASETS: tuple[str, ...] = ("digits", "cifar10")
 #: file names of the CIFAR-10 python batches inside ``cifar-10-batches-py``
 CIFAR10_TRAIN_BATCHES: tuple[str, ...] = tuple(f"data_batch_{i}" for i in range(1, 6))
-CIFAR10_TEST_BATCH = "test_batch"
 CIFAR10_FOLDER = "cifar-10-batches-py"
+#: CIFAR-10's training images (the five data batches)
+CIFAR10_TRAIN_IMAGES = 50_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,6 +107,9 @@ def load_dataset(
         valid_fraction: digits only: share of the images held out for validation (stratified).
         seed: digits only: seed of the train/validation split.
         limit: CIFAR-10 only: keep at most this many images per split (CPU budgets).
+
+    CIFAR-10 is split into NAS-Bench-201's train and validation halves of its training set
+    (:func:`load_cifar10`); the test batch is never used.
     """
     if name == "digits":
         if data_dir is not None or limit is not None:
@@ -135,24 +142,54 @@ def load_digits_dataset(valid_fraction: float = 0.25, seed: int = 0) -> ImageDat
 
 
 def load_cifar10(data_dir: str | os.PathLike[str], limit: int | None = None) -> ImageDataset:
-    """CIFAR-10 from the python batches under ``data_dir`` (train: data batches 1–5, valid: test batch)."""
+    """CIFAR-10 from the python batches under ``data_dir``, split as NAS-Bench-201's ``cifar10-valid``.
+
+    Data batches 1–5 are concatenated in order (50,000 images); the images in NAS-Bench-201's
+    train half (:func:`nb201_cifar10_split`) form the train split, the other half the validation
+    split. ``test_batch`` is not read.
+    """
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise UserError(f"limit must be a positive integer or None, got {limit!r}")
     root = Path(data_dir).expanduser()
     folder = root if root.name == CIFAR10_FOLDER else root / CIFAR10_FOLDER
-    missing = [str(folder / f) for f in (*CIFAR10_TRAIN_BATCHES, CIFAR10_TEST_BATCH) if not (folder / f).is_file()]
+    missing = [str(folder / f) for f in CIFAR10_TRAIN_BATCHES if not (folder / f).is_file()]
     if missing:
         raise FileNotFoundError(
             f"CIFAR-10 python batches not found: missing {', '.join(missing)}; expected the extracted "
-            f"'cifar-10-python.tar.gz' ({CIFAR10_FOLDER}/data_batch_1..5, test_batch) under {root}"
+            f"'cifar-10-python.tar.gz' ({CIFAR10_FOLDER}/data_batch_1..5) under {root}"
         )
-    train = [_read_cifar_batch(folder / f) for f in CIFAR10_TRAIN_BATCHES]
-    train_x = np.concatenate([x for x, _ in train])
-    train_y = np.concatenate([y for _, y in train])
-    valid_x, valid_y = _read_cifar_batch(folder / CIFAR10_TEST_BATCH)
+    batches = [_read_cifar_batch(folder / f) for f in CIFAR10_TRAIN_BATCHES]
+    images = np.concatenate([x for x, _ in batches])
+    labels = np.concatenate([y for _, y in batches])
+    in_train = nb201_cifar10_split()
+    if len(images) != len(in_train):
+        raise ValueError(
+            f"NAS-Bench-201's CIFAR-10 split covers {len(in_train)} training images, but data_batch_1..5 under "
+            f"{folder} hold {len(images)}; expected the unmodified CIFAR-10 python batches"
+        )
+    train_x, train_y, valid_x, valid_y = images[in_train], labels[in_train], images[~in_train], labels[~in_train]
     if limit is not None:
         train_x, train_y, valid_x, valid_y = train_x[:limit], train_y[:limit], valid_x[:limit], valid_y[:limit]
     return _standardised("cifar10", train_x, train_y, valid_x, valid_y, num_classes=10)
+
+
+@functools.lru_cache(maxsize=1)
+def nb201_cifar10_split() -> np.ndarray:
+    """NAS-Bench-201's ``cifar10-valid`` split: a boolean mask over CIFAR-10's 50,000 training
+    images (data batches 1–5 in order), ``True`` for the 25,000 the benchmark trained on, ``False``
+    for the 25,000 it validated on.
+
+    Shipped as ``data/nb201_cifar10_split.npz`` (one bit per image), built by
+    ``scripts/build_nb201_split.py`` from ``configs/nas-benchmark/cifar-split.txt`` of the
+    benchmark's reference code (AutoDL-Projects, MIT; licence beside the file).
+    """
+    from importlib import resources
+
+    with resources.files("archgym.simulators.nas").joinpath("data", "nb201_cifar10_split.npz").open("rb") as handle:
+        with np.load(handle, allow_pickle=False) as data:
+            mask = np.unpackbits(data["train_mask"])[: CIFAR10_TRAIN_IMAGES].astype(bool)
+    mask.flags.writeable = False
+    return mask
 
 
 def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:

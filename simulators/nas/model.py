@@ -35,8 +35,11 @@ from archgym.simulators.nas.nb201 import EDGES, NUM_NODES as NODES, OP_NAMES
 
 __all__ = [
     "EDGES", "OP_NAMES", "Cell", "HardChoice", "NB201Network", "ResNetBasicBlock", "ReLUConvBN", "Zero",
-    "count_parameters", "selection_for", "torch_threads",
+    "count_parameters", "resolve_device", "selection_for", "torch_threads",
 ]
+
+#: what ``device=`` accepts besides ``"cuda:N"`` and :class:`torch.device`
+DEVICES: tuple[str, ...] = ("cpu", "cuda", "auto")
 
 #: per-edge selection: an op index, one weight per candidate op, or a hard one-hot choice
 Selection = Sequence["int | torch.Tensor | HardChoice"]
@@ -260,6 +263,36 @@ def selection_for(ops: Sequence[str]) -> list[int]:
 def count_parameters(module: nn.Module) -> int:
     """Trainable parameters of ``module``."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def resolve_device(device: "str | torch.device | None" = "cpu") -> torch.device:
+    """The torch device for ``device``: ``"cpu"`` (default; ``None`` too), ``"cuda"`` or
+    ``"cuda:N"`` (an available CUDA GPU), or ``"auto"`` (CUDA when present, else the CPU).
+
+    Raises ``ValueError`` naming the value for anything else, and for a CUDA device this torch
+    build or machine cannot use (no CUDA, or no GPU of that index), instead of failing later
+    inside a forward pass.
+    """
+    if device is None:
+        return torch.device("cpu")
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        resolved = None
+    if resolved is None or resolved.type not in ("cpu", "cuda"):
+        raise ValueError(f"unknown device {device!r}; expected one of: {', '.join(DEVICES)}, or 'cuda:N'")
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device {device!r} needs CUDA, which this machine or torch build ({torch.__version__}) does not "
+                "have; use device='cpu' (or 'auto' to take CUDA only when present)"
+            )
+        count = torch.cuda.device_count()
+        if resolved.index is not None and resolved.index >= count:
+            raise ValueError(f"device {device!r}: this machine has {count} CUDA device(s) (cuda:0..cuda:{count - 1})")
+    return resolved
 
 
 @contextlib.contextmanager

@@ -24,9 +24,12 @@ many paths fit no single one; Guo et al. recalibrate for this reason). For DARTS
 :meth:`Supernet.select_perturbation` is the perturbation-based selection of Wang et al., ICLR 2021
 ("Rethinking Architecture Selection in Differentiable NAS").
 
-Training is seeded (same config, data and seed give bit-identical weights on the same torch
-build) and cached on disk by :func:`load_or_train_supernet`, keyed by a hash of the config
-(seed included), the data fingerprint, :data:`SUPERNET_VERSION` and the torch version.
+Everything runs on the CPU by default; ``device="cuda"`` (or ``"auto"``) trains and evaluates on
+a GPU with the same seeded data order and paths (:func:`~.model.resolve_device` rejects a device
+the machine lacks). Training is seeded (same config, data and seed give bit-identical weights on
+the same torch build and device) and cached on disk by :func:`load_or_train_supernet`, keyed by
+a hash of the config (seed included), the data fingerprint, :data:`SUPERNET_VERSION` and the
+torch version.
 Checkpoints are plain state dicts read with ``torch.load(weights_only=True)`` (no code runs on
 load); their metadata and every tensor's name and shape are checked before anything is loaded
 into a fresh network, so a corrupt or mismatched file is retrained (with a warning) or rejected,
@@ -61,6 +64,7 @@ from archgym.simulators.nas.model import (
     NB201Network,
     Selection,
     count_parameters,
+    resolve_device,
     selection_for,
     torch_threads,
 )
@@ -209,7 +213,7 @@ def gumbel_hard_choices(alpha: torch.Tensor, tau: float, generator: torch.Genera
     ``argmax p``; weights ``one_hot - p.detach() + p`` — one-hot in value, with the gradient of
     ``p`` (Dong & Yang, CVPR 2019). Gradients reach ``alpha`` unless it is detached.
     """
-    noise = torch.empty(alpha.shape, dtype=alpha.dtype).exponential_(generator=generator)
+    noise = torch.empty(alpha.shape, dtype=alpha.dtype).exponential_(generator=generator).to(alpha.device)
     gumbels = -noise.clamp_min(torch.finfo(alpha.dtype).tiny).log()
     soft = torch.softmax((torch.log_softmax(alpha, dim=1) + gumbels) / tau, dim=1)
     index = soft.argmax(dim=1)
@@ -283,11 +287,13 @@ def fit(
 
     ``arch_step(x, y)``, when given, runs before each weight step on the next validation batch
     (DARTS' alternation). Data order is drawn from a generator seeded with
-    ``config.seed + seed_offset``.
+    ``config.seed + seed_offset`` (on the CPU, so every device sees the same batches); batches
+    move to the device ``network`` lives on.
     """
     from tqdm.auto import tqdm
 
     epochs = config.epochs if epochs is None else epochs
+    device = _device_of(network)
     generator = torch.Generator().manual_seed(config.seed + seed_offset)
     valid_batches = _endless_batches(len(dataset.valid_y), config.batch_size, generator) if arch_step else None
     optimiser = torch.optim.SGD(
@@ -305,8 +311,8 @@ def fit(
         for index in _batches(len(dataset.train_y), config.batch_size, generator):
             if arch_step is not None:
                 valid_index = next(valid_batches)
-                arch_step(dataset.valid_x[valid_index], dataset.valid_y[valid_index])
-            x, y = dataset.train_x[index], dataset.train_y[index]
+                arch_step(dataset.valid_x[valid_index].to(device), dataset.valid_y[valid_index].to(device))
+            x, y = dataset.train_x[index].to(device), dataset.train_y[index].to(device)
             logits = network(x, path())
             loss = F.cross_entropy(logits, y)
             optimiser.zero_grad(set_to_none=True)
@@ -332,14 +338,17 @@ def train_standalone(
     *,
     num_threads: int = 1,
     progress: bool = False,
+    device: str | torch.device | None = "cpu",
 ) -> dict[str, float]:
     """Train the stand-alone network of cell ``ops`` from scratch; its validation metrics.
 
     The ground truth a supernet's estimates are judged against (``benchmarks/supernet_ranking.py``).
+    ``device``: where to train (:func:`~.model.resolve_device`).
     """
+    device = resolve_device(device)
     with torch_threads(num_threads):
         with _seeded(config.seed):
-            network = build_network(config, dataset, ops)
+            network = build_network(config, dataset, ops).to(device)
         fit(network, dataset, config, lambda: [0] * len(EDGES), progress=progress, description="stand-alone")
         accuracy, loss = evaluate_network(network, [0] * len(EDGES), dataset.valid_x, dataset.valid_y)
     return {"accuracy": accuracy, "loss": loss, **cell_cost(ops, config, dataset)}
@@ -352,13 +361,19 @@ def evaluate_network(
 ) -> tuple[float, float]:
     """``(accuracy, mean cross-entropy)`` of ``network`` under ``selection`` in eval mode."""
     network.eval()
+    device = _device_of(network)
     correct, total_loss = 0, 0.0
     for start in range(0, len(labels), batch_size):
-        x, y = images[start : start + batch_size], labels[start : start + batch_size]
+        x, y = images[start : start + batch_size].to(device), labels[start : start + batch_size].to(device)
         logits = network(x, selection)
         total_loss += float(F.cross_entropy(logits, y, reduction="sum"))
         correct += int((logits.argmax(1) == y).sum())
     return correct / len(labels), total_loss / len(labels)
+
+
+def _device_of(network: nn.Module) -> torch.device:
+    """The device ``network``'s parameters live on."""
+    return next(network.parameters()).device
 
 
 def _batchnorms(network: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
@@ -396,9 +411,10 @@ def recalibrate_batchnorm(
         module.reset_running_stats()
         module.momentum = None
     network.train()
+    device = _device_of(network)
     generator = torch.Generator().manual_seed(seed)
     for _, index in zip(range(batches), _endless_batches(len(images), batch_size, generator)):
-        network(images[index], selection)
+        network(images[index].to(device), selection)
     network.eval()
 
 
@@ -438,6 +454,19 @@ class Supernet:
 
     def __repr__(self) -> str:
         return f"Supernet(mode={self.config.mode!r}, dataset={self.dataset.name!r}, key={self.key[:12]!r})"
+
+    @property
+    def device(self) -> torch.device:
+        """Where the weights live, hence where evaluation runs."""
+        return _device_of(self.network)
+
+    def to(self, device: str | torch.device | None) -> "Supernet":
+        """Move the weights (and ``alpha``) to ``device`` (:func:`~.model.resolve_device`); returns ``self``."""
+        device = resolve_device(device)
+        self.network.to(device)
+        if self.alpha is not None:
+            self.alpha = self.alpha.to(device)
+        return self
 
     # -- evaluation ------------------------------------------------------------------------------
     def evaluate(self, ops: Sequence[str], bn_batches: int = 0) -> dict[str, float]:
@@ -496,7 +525,7 @@ class Supernet:
                     masked[edge, op] = 0.0
                     drops.append((base - evaluate_network(network, list(masked), *valid)[0], float(alpha[edge, op])))
                 best = max(range(len(OP_NAMES)), key=lambda op: drops[op])
-                weights[edge] = F.one_hot(torch.tensor(best), len(OP_NAMES)).float()
+                weights[edge] = F.one_hot(torch.tensor(best), len(OP_NAMES)).to(weights)
                 if finetune_epochs and step < len(order) - 1:
                     fixed = list(weights)
                     fit(network, self.dataset, self.config, lambda: fixed, epochs=finetune_epochs, seed_offset=100 + step)
@@ -504,14 +533,25 @@ class Supernet:
 
 
 def train_supernet(
-    config: SupernetConfig, dataset: ImageDataset, *, num_threads: int = 1, progress: bool = False
+    config: SupernetConfig,
+    dataset: ImageDataset,
+    *,
+    num_threads: int = 1,
+    progress: bool = False,
+    device: str | torch.device | None = "cpu",
 ) -> Supernet:
-    """Train a supernet from scratch (no cache); see the module docstring for the modes."""
+    """Train a supernet from scratch (no cache); see the module docstring for the modes.
+
+    ``device`` (:func:`~.model.resolve_device`): where to train. Initial weights, data order and
+    sampled paths come from CPU generators, so every device follows the same seeded run; only
+    floating-point rounding differs between devices.
+    """
+    device = resolve_device(device)
     with torch_threads(num_threads):
         with _seeded(config.seed):
-            network = build_network(config, dataset)
+            network = build_network(config, dataset).to(device)
             differentiable = config.mode in DIFFERENTIABLE_MODES
-            alpha = nn.Parameter(1e-3 * torch.randn(len(EDGES), len(OP_NAMES))) if differentiable else None
+            alpha = nn.Parameter((1e-3 * torch.randn(len(EDGES), len(OP_NAMES))).to(device)) if differentiable else None
         description = f"supernet ({config.mode}, {dataset.name})"
         if alpha is None:
             sampler = torch.Generator().manual_seed(config.seed + 1)
@@ -590,8 +630,8 @@ def save_checkpoint(supernet: Supernet, path: str | os.PathLike[str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "metadata": {**_metadata(supernet.config, supernet.dataset), "key": supernet.key},
-        "state_dict": supernet.network.state_dict(),
-        "alpha": supernet.alpha,
+        "state_dict": {name: tensor.detach().cpu() for name, tensor in supernet.network.state_dict().items()},
+        "alpha": None if supernet.alpha is None else supernet.alpha.detach().cpu(),
         "history": {"loss": supernet.history.loss, "accuracy": supernet.history.accuracy},
     }
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -692,22 +732,27 @@ def load_or_train_supernet(
     on_bad_checkpoint: str = "retrain",
     num_threads: int = 1,
     progress: bool = False,
+    device: str | torch.device | None = "cpu",
 ) -> Supernet:
     """The trained supernet for ``(config, dataset)``: from the checkpoint cache, else trained and cached.
 
     ``on_bad_checkpoint``: ``"retrain"`` (default) warns and replaces an unusable checkpoint;
-    ``"error"`` raises :class:`CheckpointError` instead.
+    ``"error"`` raises :class:`CheckpointError` instead. ``device``: where the supernet trains
+    and evaluates (:func:`~.model.resolve_device`; ``"cpu"`` default, ``"cuda"``, ``"auto"``).
+    Checkpoints are stored on the CPU and are not keyed by device: weights trained on CUDA are
+    served to a CPU run (and vice versa); they match CPU-trained ones up to floating-point rounding.
     """
+    device = resolve_device(device)
     if on_bad_checkpoint not in ON_BAD_CHECKPOINT:
         raise ValueError(f"unknown on_bad_checkpoint {on_bad_checkpoint!r}; expected one of: {', '.join(ON_BAD_CHECKPOINT)}")
     path = checkpoint_path(config, dataset, cache_dir)
     if path.exists():
         try:
-            return load_checkpoint(path, config, dataset, num_threads=num_threads)
+            return load_checkpoint(path, config, dataset, num_threads=num_threads).to(device)
         except CheckpointError as exc:
             if on_bad_checkpoint == "error":
                 raise
             warnings.warn(f"{exc}; retraining and overwriting it", RuntimeWarning, stacklevel=2)
-    supernet = train_supernet(config, dataset, num_threads=num_threads, progress=progress)
+    supernet = train_supernet(config, dataset, num_threads=num_threads, progress=progress, device=device)
     supernet.checkpoint = save_checkpoint(supernet, path)
     return supernet

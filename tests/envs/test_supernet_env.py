@@ -96,8 +96,30 @@ def test_bad_arguments_are_named(cache_dir, tmp_path):
         make(cache_dir, dataset="cifar10", data_dir=tmp_path)
     with pytest.raises(ValueError, match="bn_batches"):
         make(cache_dir, bn_batches=-1)
+    with pytest.raises(ValueError, match="unknown device 'gpu'.*cpu, cuda, auto"):
+        make(cache_dir, device="gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device 'cuda' needs CUDA"):
+            make(cache_dir, device="cuda")
     env = make(cache_dir)
     env.reset(seed=0)
     with pytest.raises(ValueError, match="edge_1_0"):
         env.step({**nb201.arch_to_design(CELL), "edge_1_0": "conv_5x5"})
     assert np.all(env.unwrapped.design_space.nvec == 5)
+
+
+def test_v1_changes_only_the_defaults_and_v0_keeps_its_own(cache_dir):
+    import inspect
+
+    from archgym.envs.supernet import SupernetEnv
+
+    defaults = inspect.signature(SupernetEnv).parameters
+    assert defaults["epochs"].default == 30 and defaults["bn_batches"].default == 0  # v0 unchanged
+    v1 = gym.spec("archgym/Supernet-v1")
+    assert v1.entry_point == gym.spec("archgym/Supernet-v0").entry_point and v1.max_episode_steps == 100
+    assert v1.kwargs["epochs"] > defaults["epochs"].default and v1.kwargs["bn_batches"] > 0
+    quick = {"channels": 4, "epochs": 1, "progress": False}  # keep each version's bn_batches default
+    old = gym.make("archgym/Supernet-v0", cache_dir=cache_dir, **quick).unwrapped
+    new = gym.make("archgym/Supernet-v1", cache_dir=cache_dir, **quick).unwrapped
+    assert old.simulator.bn_batches == 0 and new.simulator.bn_batches == v1.kwargs["bn_batches"]
+    assert old.simulator.fingerprint() != new.simulator.fingerprint()  # cached evaluations never mix

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from archgym.simulators.nas import layers, nb201
+from archgym.simulators.nas import data_loaders, layers, nb201
 from archgym.simulators.nas.data_loaders import ImageDataset, load_cifar10, load_dataset, restricted_loads
-from archgym.simulators.nas.model import OP_NAMES, Cell, count_parameters
+from archgym.simulators.nas.model import OP_NAMES, Cell, count_parameters, resolve_device
 from archgym.simulators.nas.supernet import (
     CheckpointError, Supernet, SupernetConfig, build_network, checkpoint_path, evaluate_network, gdas_temperature,
     gumbel_hard_choices, load_checkpoint, load_or_train_supernet, preserved_batchnorm, recalibrate_batchnorm,
@@ -73,16 +73,45 @@ def _write_fake_cifar(root, images_per_batch=4):
     return folder
 
 
-def test_cifar10_loads_the_python_batches_from_a_local_folder(tmp_path):
+#: a mock of NAS-Bench-201's split for the 20-image fake CIFAR folder: images 0, 2, 4, ... train, the rest validate
+MOCK_SPLIT = np.arange(20) % 2 == 0
+
+
+@pytest.fixture
+def mock_split(monkeypatch):
+    """Replace NAS-Bench-201's 50,000-image split by :data:`MOCK_SPLIT` (the fake folder holds 20 images)."""
+    monkeypatch.setattr(data_loaders, "nb201_cifar10_split", lambda: MOCK_SPLIT)
+
+
+def test_cifar10_loads_the_python_batches_from_a_local_folder(tmp_path, mock_split):
     _write_fake_cifar(tmp_path)
     data = load_dataset("cifar10", tmp_path)
-    assert data.input_shape == (3, 32, 32) and len(data.train_y) == 20 and len(data.valid_y) == 4
+    assert data.input_shape == (3, 32, 32) and len(data.train_y) == 10 and len(data.valid_y) == 10
     raw = pickle.loads((tmp_path / "cifar-10-batches-py" / "data_batch_1").read_bytes())
-    pixels = raw[b"data"].reshape(-1, 3, 32, 32)[0] / 255.0
+    pixels = raw[b"data"].reshape(-1, 3, 32, 32) / 255.0
     # standardised per channel with the train split's statistics: a positive affine map of the pixels
-    assert np.corrcoef(pixels.ravel(), data.train_x[0].numpy().ravel())[0, 1] > 0.999
-    assert data.train_y[:4].tolist() == raw[b"labels"]
+    assert np.corrcoef(pixels[0].ravel(), data.train_x[0].numpy().ravel())[0, 1] > 0.999
+    assert np.corrcoef(pixels[1].ravel(), data.valid_x[0].numpy().ravel())[0, 1] > 0.999
+    assert data.train_y[:2].tolist() == raw[b"labels"][0::2] and data.valid_y[:2].tolist() == raw[b"labels"][1::2]
     assert len(load_cifar10(tmp_path / "cifar-10-batches-py", limit=3).train_y) == 3  # the folder itself works too
+
+
+def test_cifar10_never_reads_the_test_batch(tmp_path, mock_split):
+    folder = _write_fake_cifar(tmp_path)
+    (folder / "test_batch").unlink()
+    data = load_dataset("cifar10", tmp_path)
+    assert len(data.train_y) + len(data.valid_y) == 20  # both splits come from the five training batches
+
+
+def test_cifar10_split_is_nas_bench_201s_own(tmp_path):
+    split = data_loaders.nb201_cifar10_split()
+    assert split.shape == (50_000,) and split.sum() == 25_000
+    # the first entries of the benchmark's cifar-split.txt: train 0, 5, 7, 11, 13; valid 1, 2, 3, 4, 6
+    assert np.flatnonzero(split)[:5].tolist() == [0, 5, 7, 11, 13]
+    assert np.flatnonzero(~split)[:5].tolist() == [1, 2, 3, 4, 6]
+    _write_fake_cifar(tmp_path)  # 20 images: not the unmodified CIFAR-10 training set
+    with pytest.raises(ValueError, match="covers 50000 training images.*hold 20"):
+        load_dataset("cifar10", tmp_path)
 
 
 def test_cifar10_missing_folder_names_the_missing_files(tmp_path):
@@ -92,7 +121,7 @@ def test_cifar10_missing_folder_names_the_missing_files(tmp_path):
         load_dataset("cifar10")
 
 
-def test_cifar_unpickler_refuses_code(tmp_path):
+def test_cifar_unpickler_refuses_code(tmp_path, mock_split):
     marker = tmp_path / "ran"
 
     class Exploit:
@@ -103,7 +132,7 @@ def test_cifar_unpickler_refuses_code(tmp_path):
         restricted_loads(pickle.dumps({b"data": Exploit()}, protocol=2))
     assert not marker.exists()
     folder = _write_fake_cifar(tmp_path / "evil")
-    (folder / "test_batch").write_bytes(pickle.dumps({b"data": Exploit(), b"labels": []}, protocol=2))
+    (folder / "data_batch_3").write_bytes(pickle.dumps({b"data": Exploit(), b"labels": []}, protocol=2))
     with pytest.raises(ValueError, match="not a CIFAR-10 python batch"):
         load_dataset("cifar10", tmp_path / "evil")
     assert not marker.exists()
@@ -433,3 +462,40 @@ def test_bad_configuration_is_named(tiny):
         load_or_train_supernet(config(), tiny, on_bad_checkpoint="ignore")
     with pytest.raises(ValueError, match="num_threads"):
         train_supernet(config(), tiny, num_threads=0)
+
+
+# -- device -----------------------------------------------------------------------------------------
+def test_device_argument_is_validated_with_a_clear_error(tiny, tmp_path):
+    assert resolve_device(None) == resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    for bad in ("gpu", "tpu", "", "mps"):
+        with pytest.raises(ValueError, match=f"unknown device {bad!r}.*cpu, cuda, auto"):
+            resolve_device(bad)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device 'cuda' needs CUDA"):
+            train_supernet(config(), tiny, device="cuda")
+        with pytest.raises(ValueError, match="device 'cuda:0' needs CUDA"):
+            load_or_train_supernet(config(), tiny, cache_dir=tmp_path, device="cuda:0")
+    with pytest.raises(ValueError, match="unknown device 'gpu'"):
+        train_supernet(config(), tiny, device="gpu")
+    assert not list(tmp_path.iterdir())  # nothing trained or cached before the error
+
+
+def test_explicit_cpu_device_is_the_default_run(tiny, spos):
+    again = train_supernet(config(epochs=2), tiny, device="cpu")
+    assert again.device == torch.device("cpu")
+    assert torch.equal(again.network.classifier.weight, spos.network.classifier.weight)
+    assert again.evaluate(CELL, bn_batches=1) == spos.evaluate(CELL, bn_batches=1)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_matches_cpu_within_tolerance(tiny, spos, tmp_path):
+    # the same weights evaluate alike on both devices
+    moved = load_checkpoint(save_checkpoint(spos, tmp_path / "s.pt"), spos.config, tiny).to("cuda")
+    cpu, gpu = spos.evaluate(CELL, bn_batches=1), moved.evaluate(CELL, bn_batches=1)
+    assert abs(cpu["loss"] - gpu["loss"]) < 1e-4 and abs(cpu["accuracy"] - gpu["accuracy"]) <= 1 / len(tiny.valid_y)
+    # the same seeded run trained on either device ends with nearly the same weights
+    trained = train_supernet(config(epochs=2), tiny, device="cuda")
+    assert trained.device.type == "cuda"
+    for (name, a), b in zip(spos.network.state_dict().items(), trained.network.state_dict().values()):
+        assert torch.allclose(a.float(), b.cpu().float(), atol=1e-3, rtol=1e-3), name
