@@ -653,9 +653,6 @@ def _forest_predict_choices(indices, masks, leaf_values, ranges, post, out):  # 
     n_choices, n_trees = masks.shape
     n_outputs = ranges.shape[0]
     alive = np.empty(n_trees, dtype=masks.dtype)
-    longest = 0
-    for m in range(n_outputs):
-        longest = max(longest, ranges[m, 1] - ranges[m, 0])
     for r in range(indices.shape[0]):
         first = masks[indices[r, 0]]
         for t in range(n_trees):
@@ -664,13 +661,11 @@ def _forest_predict_choices(indices, masks, leaf_values, ranges, post, out):  # 
             row = masks[indices[r, p]]
             for t in range(n_trees):
                 alive[t] &= row[t]
-        out[r, :] = post[:, 0]  # the baseline (0 for a forest), then the trees
-        # each output's trees in sequence (scikit-learn's order); the outputs' sums interleaved
-        for j in range(longest):
-            for m in range(n_outputs):
-                t = ranges[m, 0] + j
-                if t < ranges[m, 1]:
-                    out[r, m] += leaf_values[t, trailing_zeros(alive[t])]
+        for m in range(n_outputs):
+            total = post[m, 0]  # the baseline (0 for a forest), then the output's trees in scikit-learn's order
+            for t in range(ranges[m, 0], ranges[m, 1]):
+                total += leaf_values[t, trailing_zeros(alive[t])]
+            out[r, m] = total
         _finish(out, r, post)
 
 

@@ -201,3 +201,23 @@ def test_foreign_files_and_other_format_versions_are_refused(tree_proxy, tmp_pat
         ProxySimulator.load(newer)
     with pytest.raises(FileNotFoundError):
         ProxySimulator.load(tmp_path / "missing.proxy")
+
+
+def test_a_declared_size_of_gigabytes_is_refused_with_the_default_bound(tree_proxy, tmp_path):
+    """A zip bomb's central directory declares what its members inflate to: 3 GiB is refused unread."""
+    data = bytearray(tree_proxy.read_bytes())
+    with zipfile.ZipFile(tree_proxy) as z:
+        target = z.getinfo("arrays/0/value.bin")
+    end = data.rindex(b"PK\x05\x06")  # end of central directory: where the directory starts
+    entry = int.from_bytes(data[end + 16: end + 20], "little")
+    while True:  # find the central-directory entry of the target member
+        name_length = int.from_bytes(data[entry + 28: entry + 30], "little")
+        if data[entry + 46: entry + 46 + name_length].decode() == target.filename:
+            break
+        entry += 46 + name_length + int.from_bytes(data[entry + 30: entry + 32], "little") + \
+            int.from_bytes(data[entry + 32: entry + 34], "little")
+    data[entry + 24: entry + 28] = (3 * 2**30).to_bytes(4, "little")  # uncompressed size: 3 GiB
+    bomb = tmp_path / "bomb.proxy"
+    bomb.write_bytes(bytes(data))
+    with pytest.raises(ProxyFormatError, match=r"would inflate to 3\.0 GiB .* over the 1\.0 GiB limit"):
+        ProxySimulator.load(bomb)
