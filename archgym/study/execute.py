@@ -67,12 +67,39 @@ def failed_outcome(spec: RunSpec, reason: str) -> RunOutcome:
     return RunOutcome(spec.run_id, spec.agent, spec.draw, spec.seed, ok=False, error=reason)
 
 
+def _marked_prefetch(prefetch: Any, wrapper: "_MarkEvaluations") -> Any:
+    def marked(designs: Any) -> Any:
+        evaluation_started(wrapper.steps)  # a batch evaluated ahead of its steps counts as one evaluation
+        try:
+            return prefetch(designs)
+        finally:
+            evaluation_finished()
+
+    marked.archgym_marked = prefetch  # type: ignore[attr-defined]
+    return marked
+
+
 class _MarkEvaluations(gym.Wrapper):
-    """Marks the start and end of each evaluation for the pool's per-evaluation timeout."""
+    """Marks the start and end of each evaluation for the pool's per-evaluation timeout.
+
+    Covers ``step`` and the env's ``prefetch`` (population agents evaluate a whole batch there
+    before stepping through it), which agents call on the unwrapped env: it is wrapped on the
+    env instance for this run.
+    """
 
     def __init__(self, env: gym.Env) -> None:
         super().__init__(env)
         self._step = 0
+        unwrapped = env.unwrapped
+        prefetch = getattr(unwrapped, "prefetch", None)
+        if prefetch is not None:
+            original = getattr(prefetch, "archgym_marked", prefetch)  # the env is reused by later runs
+            unwrapped.prefetch = _marked_prefetch(original, self)
+
+    @property
+    def steps(self) -> int:
+        """Steps taken so far in this run."""
+        return self._step
 
     def step(self, action: Any):
         evaluation_started(self._step)

@@ -43,6 +43,11 @@ FAULTY = textwrap.dedent(
                 os._exit(3)
             return super().reset(seed=seed, options=options)
 
+        def prefetch(self, designs):
+            if self.faulty and self.mode == "hang-batch":
+                time.sleep(3600)
+            return super().prefetch(designs)
+
         def step(self, action):
             if self.faulty and self.mode == "hang":
                 time.sleep(3600)
@@ -81,8 +86,10 @@ def test_a_crashing_worker_fails_only_its_run(faulty_env, tmp_path, mode, reason
 
 
 @pytest.mark.slow
-def test_a_hanging_evaluation_times_out_and_the_study_goes_on(faulty_env, tmp_path):
-    study = Study(faulty_env, ["random"], budget=5, seeds=3, env_kwargs={"crash_seed": 2, "mode": "hang"})
+@pytest.mark.parametrize("agent, mode", [("random", "hang"), ("ga", "hang-batch")])  # ga evaluates batches
+def test_a_hanging_evaluation_times_out_and_the_study_goes_on(faulty_env, tmp_path, agent, mode):
+    study = Study(faulty_env, [agent], budget=5, seeds=3, env_kwargs={"crash_seed": 2, "mode": mode},
+                  include_random=False)
     start = time.monotonic()
     result = run_study(study, tmp_path / "d", backend="process", workers=2, eval_timeout_s=1.5)
     assert time.monotonic() - start < 60
