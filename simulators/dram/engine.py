@@ -86,9 +86,7 @@ Known simplifications: no power-down or self-refresh (a rank is always in active
 standby), no additive latency, no write data masking, no ECC; every request is one burst (the
 trace reader splits longer ones); DRAMSys' per-request pipeline delays (``thinkDelay``,
 ``phyDelay``, ``arbitrationDelay``) are zero; the trace player has no outstanding-request limit
-of its own (DRAMSys' ``maxPendingReadRequests``); DRAMSys' Bankwise buffer counter is modelled as
-a true per-bank limit (DRAMSys checks only the bank of the most recently stored request) and its
-ReadWrite counter checks only the incoming request's direction (DRAMSys checks both).
+of its own (DRAMSys' ``maxPendingReadRequests``).
 """
 
 from __future__ import annotations
@@ -309,7 +307,8 @@ CH_LASTCMD = 3
 CH_LASTACC = 4
 CH_LASTCRESP = 5
 CH_LASTDIR = 6
-N_CH = 7
+CH_LASTBANK = 7  # bank of the request stored last (DRAMSys' BufferCounterBankwise::lastBankID)
+N_CH = 8
 
 # rings per channel
 RQ_ARB = 0
@@ -405,15 +404,17 @@ def _rank_close(RK, r, te):
 # controller buffers
 # --------------------------------------------------------------------------------------------
 @njit(cache=True, inline="always")
-def _ctrl_has_space(P, BK, CH, ch, bank, is_write):
+def _ctrl_has_space(P, BK, CH, ch):
+    """DRAMSys' ``BufferCounter*::hasBufferSpace()``: whether the controller of channel ``ch``
+    takes a request now. It does not look at the incoming request: ``Bankwise`` checks the bank
+    of the request stored *last* (``lastBankID``), ``ReadWrite`` needs both the read and the
+    write count below the limit, ``Shared`` the total."""
     mode = P[P_SBUF]
     size = P[P_BUFSZ]
     if mode == BUF_BANKWISE:
-        return BK[BK_QLEN, bank] < size
+        return BK[BK_QLEN, CH[CH_LASTBANK, ch]] < size
     if mode == BUF_READWRITE:
-        if is_write:
-            return CH[CH_QWRITE, ch] < size
-        return CH[CH_QREAD, ch] < size
+        return CH[CH_QREAD, ch] < size and CH[CH_QWRITE, ch] < size
     return CH[CH_QTOTAL, ch] < size
 
 
@@ -436,6 +437,7 @@ def _ctrl_store(P, S, SL, BK, BQ, RK, CH, RING, RH, RT, slot, now):
         CH[CH_QREAD, ch] += 1
     RK[RK_PEND, r] += 1
     CH[CH_LASTACC, ch] = now
+    CH[CH_LASTBANK, ch] = bank
     if P[P_RESPQ] == RESP_REORDER:
         _push(RING, RH, RT, ch * N_RQ + RQ_ACC, slot)
 
@@ -451,7 +453,7 @@ def _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now):
         ch = (bank // bpr) // nr
         ok = False
         if arb == ARB_SIMPLE:
-            ok = CH[CH_LASTACC, ch] < now and _ctrl_has_space(P, BK, CH, ch, bank, S[S_H_WRITE])
+            ok = CH[CH_LASTACC, ch] < now and _ctrl_has_space(P, BK, CH, ch)
         else:
             ok = S[S_ACTIVE] < P[P_MAXACT]
         if ok:
@@ -485,7 +487,7 @@ def _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now):
             k = ch * N_RQ + RQ_ARB
             if RT[k] > RH[k] and CH[CH_LASTACC, ch] < now:
                 slot = _head(RING, RH, k)
-                if _ctrl_has_space(P, BK, CH, ch, SL[SL_BANK, slot], SL[SL_WRITE, slot]):
+                if _ctrl_has_space(P, BK, CH, ch):
                     _pop(RING, RH, RT, k)
                     _ctrl_store(P, S, SL, BK, BQ, RK, CH, RING, RH, RT, slot, now)
 
@@ -501,7 +503,7 @@ def _frontend_wake(P, S, SL, BK, CH, RING, RH, RT, now, more):
             bank = S[S_H_BANK]
             ch = (bank // P[P_BPR]) // P[P_NRANK]
             if P[P_ARB] == ARB_SIMPLE:
-                if _ctrl_has_space(P, BK, CH, ch, bank, S[S_H_WRITE]):
+                if _ctrl_has_space(P, BK, CH, ch):
                     t = now + 1
             elif S[S_ACTIVE] < P[P_MAXACT]:
                 t = now + 1
@@ -512,7 +514,7 @@ def _frontend_wake(P, S, SL, BK, CH, RING, RH, RT, now, more):
             k = ch * N_RQ + RQ_ARB
             if RT[k] > RH[k]:
                 slot = _head(RING, RH, k)
-                if _ctrl_has_space(P, BK, CH, ch, SL[SL_BANK, slot], SL[SL_WRITE, slot]):
+                if _ctrl_has_space(P, BK, CH, ch):
                     if now + 1 < t:
                         t = now + 1
     return t
@@ -1386,6 +1388,7 @@ class Engine:
         CH[CH_LASTCMD] = -1
         CH[CH_LASTACC] = -1
         CH[CH_LASTCRESP] = -1
+        CH[CH_LASTBANK] = np.arange(nch, dtype=np.int64) * (nr * bpr)  # DRAMSys starts at bank 0
         self.CH = CH
         nring = nch * N_RQ + 1
         self.RING = np.zeros((nring, pool), np.int64)

@@ -72,7 +72,7 @@ class DRAMSimulator(Simulator):
     """
 
     name = "dram"
-    version = "1.1"
+    version = "1.2"
     metrics = (
         Metric("avg_read_latency_ns", "ns", "minimize", "mean read latency"),
         Metric("avg_read_latency_cycles", "cycles", "minimize", "mean read latency"),
