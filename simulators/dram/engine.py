@@ -251,7 +251,9 @@ SL_WRITE = 5
 SL_DONE = 6
 SL_CRESP = 7
 SL_TCYC = 8
-N_SL = 9
+SL_AVAIL = 9  # arbiter queue head: first cycle its BEGIN_REQ can reach the controller
+SL_LATE = 10  # 1: in that cycle only after the controller chose its command (a later delta)
+N_SL = 11
 
 # bank fields
 BK_OPEN = 0
@@ -297,7 +299,8 @@ RK_SEGE = 17  # latest effective close time seen in the interval
 RK_ACTCYC = 18
 RK_PEND = 19  # requests in the scheduler buffers for this rank
 RK_BLOCKED = 20
-N_RK = 21
+RK_NPREA = 21  # earliest PREA: the rank's last ACT + tRAS, RD(A) + tRTP, WR(A) + tWR recovery
+N_RK = 22
 
 # channel fields
 CH_QTOTAL = 0
@@ -442,18 +445,37 @@ def _ctrl_store(P, S, SL, BK, BQ, RK, CH, RING, RH, RT, slot, now):
         _push(RING, RH, RT, ch * N_RQ + RQ_ACC, slot)
 
 
+@njit(cache=True, inline="always")
+def _arb_head_ready(SL, slot, now, late):
+    """Whether the arbiter's request ``slot`` reaches the controller in this phase of ``now``."""
+    a = SL[SL_AVAIL, slot]
+    return a < now or (a == now and (late != 0 or SL[SL_LATE, slot] == 0))
+
+
 @njit(cache=True)
-def _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now):
-    """Hand requests over: initiator -> arbiter/controller, arbiter queue -> controller."""
+def _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now, late):
+    """Hand requests over: initiator -> arbiter/controller, arbiter queue -> controller.
+
+    ``late`` = 0 is the intake before the controller chooses this cycle's command, 1 the
+    intake after it. DRAMSys delivers a request whose ``BEGIN_REQ`` was sent in the same cycle
+    with zero delay (the trace player's new request through the Simple arbiter, a request the
+    Fifo/Reorder arbiter forwards from an empty queue) in a later SystemC delta cycle than the
+    ``controllerMethod`` that issues the cycle's command, so such a request is stored after
+    that command (and competes in the cycle only when no command was issued). Requests whose
+    ``BEGIN_REQ`` was sent with a one-cycle delay (the next request of the arbiter queue
+    after an ``END_REQ``) arrive before it. Returns a bit mask of the channels that stored a
+    request in this call."""
     nr = P[P_NRANK]
     bpr = P[P_BPR]
     arb = P[P_ARB]
+    stored = 0
     if S[S_HELD] == 1 and S[S_H_OFFER] <= now and S[S_NFREE] > 0:
         bank = S[S_H_BANK]
         ch = (bank // bpr) // nr
         ok = False
         if arb == ARB_SIMPLE:
-            ok = CH[CH_LASTACC, ch] < now and _ctrl_has_space(P, BK, CH, ch)
+            ok = (CH[CH_LASTACC, ch] < now and (late != 0 or S[S_H_OFFER] < now)
+                  and _ctrl_has_space(P, BK, CH, ch))
         else:
             ok = S[S_ACTIVE] < P[P_MAXACT]
         if ok:
@@ -478,8 +500,19 @@ def _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now):
             S[S_HELD] = 0
             if arb == ARB_SIMPLE:
                 _ctrl_store(P, S, SL, BK, BQ, RK, CH, RING, RH, RT, slot, now)
+                stored |= 1 << ch
             else:
-                _push(RING, RH, RT, ch * N_RQ + RQ_ARB, slot)
+                k = ch * N_RQ + RQ_ARB
+                if RT[k] == RH[k]:
+                    # an idle channel port: BEGIN_REQ now (a delta later), or one cycle later
+                    # when the controller took a request in this cycle (ArbiterFifo lastEndReq)
+                    if CH[CH_LASTACC, ch] == now:
+                        SL[SL_AVAIL, slot] = now + 1
+                        SL[SL_LATE, slot] = 0
+                    else:
+                        SL[SL_AVAIL, slot] = now
+                        SL[SL_LATE, slot] = 1
+                _push(RING, RH, RT, k, slot)
                 if arb == ARB_REORDER:
                     _push(RING, RH, RT, S[S_INITQ], slot)
     if arb != ARB_SIMPLE:
@@ -487,9 +520,15 @@ def _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now):
             k = ch * N_RQ + RQ_ARB
             if RT[k] > RH[k] and CH[CH_LASTACC, ch] < now:
                 slot = _head(RING, RH, k)
-                if _ctrl_has_space(P, BK, CH, ch):
+                if _arb_head_ready(SL, slot, now, late) and _ctrl_has_space(P, BK, CH, ch):
                     _pop(RING, RH, RT, k)
                     _ctrl_store(P, S, SL, BK, BQ, RK, CH, RING, RH, RT, slot, now)
+                    stored |= 1 << ch
+                    if RT[k] > RH[k]:  # the next one follows after END_REQ, one cycle later
+                        nxt = _head(RING, RH, k)
+                        SL[SL_AVAIL, nxt] = now + 1
+                        SL[SL_LATE, nxt] = 0
+    return stored
 
 
 @njit(cache=True, inline="always")
@@ -513,10 +552,12 @@ def _frontend_wake(P, S, SL, BK, CH, RING, RH, RT, now, more):
         for ch in range(P[P_NCH]):
             k = ch * N_RQ + RQ_ARB
             if RT[k] > RH[k]:
-                slot = _head(RING, RH, k)
                 if _ctrl_has_space(P, BK, CH, ch):
-                    if now + 1 < t:
-                        t = now + 1
+                    a = SL[SL_AVAIL, _head(RING, RH, k)]
+                    if a <= now:
+                        a = now + 1
+                    if a < t:
+                        t = a
     return t
 
 
@@ -752,6 +793,10 @@ def _refresh_eval(P, BK, RK, r, now):
     bpr = P[P_BPR]
     b0 = r * bpr
     if P[P_REFPOL] == REF_ALLBANK:
+        if now >= RK[RK_REFT, r] + P[P_REFI]:
+            # a whole interval late (DRAMSys: skip to the next trigger, back to regular)
+            RK[RK_REFT, r] += P[P_REFI]
+            RK[RK_STATE, r] = 0
         busy = RK[RK_PEND, r] > 0
         if RK[RK_STATE, r] == 0:
             if RK[RK_FLEX, r] >= P[P_MAXPOST]:
@@ -816,9 +861,8 @@ def _refresh_ready(P, BK, RK, r):
     b0 = r * bpr
     t = 0
     if cmd == PREA:
-        for b in range(b0, b0 + bpr):
-            if BK[BK_OPEN, b] != 0 and BK[BK_NPRE, b] > t:
-                t = BK[BK_NPRE, b]
+        # DRAMSys' CheckerDDR3/4 (PREAB): rank-wide, auto-precharged banks included
+        t = RK[RK_NPREA, r]
     elif cmd == REFAB:
         for b in range(b0, b0 + bpr):
             if BK[BK_NACT, b] > t:
@@ -851,12 +895,13 @@ def _issue_refresh(P, S, BK, RK, LOG, r, now):
     RK[RK_RCMD, r] = CMD_NONE
     if cmd == PREA:
         for b in range(b0, b0 + bpr):
+            # ACT after PREAB: tRP on every bank of the rank (DRAMSys' checkers)
+            if now + P[P_RP] > BK[BK_NACT, b]:
+                BK[BK_NACT, b] = now + P[P_RP]
+            BK[BK_DIRTY, b] = 1
             if BK[BK_OPEN, b] != 0:
                 BK[BK_OPEN, b] = 0
                 BK[BK_KEEP, b] = 0
-                if now + P[P_RP] > BK[BK_NACT, b]:
-                    BK[BK_NACT, b] = now + P[P_RP]
-                BK[BK_DIRTY, b] = 1
                 _rank_close(RK, r, now)
         S[S_PREA] += 1
         _log(P, S, LOG, now, PREA, r, -1, -1, -1)
@@ -924,6 +969,8 @@ def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
         t = now + P[P_RAS]
         if t > BK[BK_NPRE, b]:
             BK[BK_NPRE, b] = t
+        if t > RK[RK_NPREA, r]:
+            RK[RK_NPREA, r] = t
         t = now + P[P_RCD]
         if t > BK[BK_NRD, b]:
             BK[BK_NRD, b] = t
@@ -967,6 +1014,8 @@ def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
         t = now + cwl + burst + P[P_WR]
         if t > BK[BK_NPRE, b]:
             BK[BK_NPRE, b] = t
+        if t > RK[RK_NPREA, r]:
+            RK[RK_NPREA, r] = t
         t = now + P[P_CCDL]
         if t > GR[GR_NWR, g]:
             GR[GR_NWR, g] = t
@@ -993,6 +1042,8 @@ def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
         t = now + P[P_RTP]
         if t > BK[BK_NPRE, b]:
             BK[BK_NPRE, b] = t
+        if t > RK[RK_NPREA, r]:
+            RK[RK_NPREA, r] = t
         t = now + P[P_CCDL]
         if t > GR[GR_NRD, g]:
             GR[GR_NRD, g] = t
@@ -1106,7 +1157,7 @@ def run(P, S, SL, FREE, BK, BQ, GR, RK, CH, RING, RH, RT, HIST, LOG,
             return ST_WATCHDOG
         # -- 1. responses, 2. requests
         _responses(P, S, SL, FREE, RING, RH, RT, HIST, CH, now)
-        _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now)
+        _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now, 0)
         # -- 3. refresh managers
         if refpol != REF_NONE:
             for r in range(nrk):
@@ -1122,6 +1173,8 @@ def run(P, S, SL, FREE, BK, BQ, GR, RK, CH, RING, RH, RT, HIST, LOG,
         issued = False
         for ch in range(nch):
             iss_kind[ch] = ISS_NONE
+            if CH[CH_LASTCMD, ch] == now:  # a second pass over this cycle (see below)
+                continue
             if refpol != REF_NONE:
                 for r in range(ch * P[P_NRANK], (ch + 1) * P[P_NRANK]):
                     if RK[RK_RCMD, r] != CMD_NONE and _refresh_ready(P, BK, RK, r) <= now:
@@ -1149,9 +1202,13 @@ def run(P, S, SL, FREE, BK, BQ, GR, RK, CH, RING, RH, RT, HIST, LOG,
                     CH[CH_LASTCMD, ch] = now
             if iss_kind[ch] != ISS_NONE:
                 issued = True
-        if issued:
-            # buffer space may have been freed this cycle (DRAMSys re-runs its request intake)
-            _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now)
+        # -- intake after the command: requests that arrive in a later delta cycle, and buffer
+        # space freed by a column command (DRAMSys re-runs its request intake after a CAS)
+        stored = _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now, 1)
+        again = False
+        for ch in range(nch):
+            if (stored >> ch) & 1 and CH[CH_LASTCMD, ch] != now:
+                again = True  # nothing issued yet: the new request competes in this cycle
         # -- 6. next event
         t_next = INF
         for b in range(nb):
@@ -1204,7 +1261,9 @@ def run(P, S, SL, FREE, BK, BQ, GR, RK, CH, RING, RH, RT, HIST, LOG,
             if final != 0 and ptr >= n:
                 return ST_DONE
             t_next = now + 1
-        S[S_NOW] = t_next if t_next > now else now + 1
+        if again:
+            t_next = now
+        S[S_NOW] = t_next if (t_next > now or again) else now + 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -1229,6 +1288,18 @@ COMMAND_DTYPE = np.dtype([("cycle", np.int64), ("command", np.int8), ("channel",
 DEFAULT_LOG_CAPACITY = 1 << 18
 #: in-flight requests whose responses the controller can hold beyond its scheduler buffers
 RESPONSE_BUFFER = 1024
+
+
+def first_refresh_trigger(interval: int, rank: int, ranks: int) -> int:
+    """Cycle of a rank's first refresh trigger: DRAMSys' ``RefreshManagerIF::
+    getTimeForFirstTrigger`` staggers the ranks of a channel over one interval in bit-reversed
+    rank order (``interval - reverse(rank) * interval / ranks``, rounded up)."""
+    bits = max(int(ranks).bit_length() - 1, 0)
+    reverse = 0
+    for i in range(bits):
+        if (rank >> i) & 1:
+            reverse |= 1 << (bits - 1 - i)
+    return -((-(interval * ranks - reverse * interval)) // ranks)
 
 
 def hist_bin_edges() -> np.ndarray:
@@ -1381,8 +1452,7 @@ class Engine:
         RK[RK_REMAIN] = (1 << bpr) - 1
         interval = d.tREFI if k["refpol"] != REF_PERBANK else int(P[P_REFI_PB])
         for r in range(nrk):
-            local = r % nr  # stagger the ranks of a channel over one interval
-            RK[RK_REFT, r] = interval - (interval // nr) * (nr - 1 - local)
+            RK[RK_REFT, r] = first_refresh_trigger(interval, r % nr, nr)
         self.RK = RK
         CH = np.zeros((N_CH, nch), np.int64)
         CH[CH_LASTCMD] = -1
