@@ -272,7 +272,8 @@ BK_DIRTY = 12
 BK_QLEN = 13
 BK_CASN = 14
 BK_READY = 15
-N_BK = 16
+BK_NRDA = 16  # earliest RDA: its auto-precharge must respect the write recovery of a WR
+N_BK = 17
 
 # bank-group fields
 GR_NACT = 0
@@ -769,6 +770,8 @@ def _bank_ready(P, BK, GR, RK, b):
         return BK[BK_NPRE, b]
     if cmd == RD or cmd == RDA:
         t = BK[BK_NRD, b]
+        if cmd == RDA and BK[BK_NRDA, b] > t:
+            t = BK[BK_NRDA, b]
         if GR[GR_NRD, g] > t:
             t = GR[GR_NRD, g]
         if RK[RK_NRD, r] > t:
@@ -815,8 +818,11 @@ def _refresh_eval(P, BK, RK, r, now):
             return
         RK[RK_RCMD, r] = PREA if RK[RK_NOPEN, r] > 0 else REFAB
         return
-    # per-bank refresh
+    # per-bank refresh (DRAMSys' RefreshManagerPerBank::start)
     interval = P[P_REFI_PB]
+    if now >= RK[RK_REFT, r] + interval:
+        RK[RK_REFT, r] += interval
+        RK[RK_STATE, r] = 0
     remain = RK[RK_REMAIN, r]
     sel = -1
     if RK[RK_STATE, r] == 0:
@@ -837,7 +843,7 @@ def _refresh_eval(P, BK, RK, r, now):
                     if (remain >> i) & 1:
                         sel = b0 + i
                         break
-            if forced:
+            if forced and BK[BK_OPEN, sel] == 0:  # blocked once its REFpb is chosen
                 BK[BK_BLOCK, sel] = 1
                 BK[BK_DIRTY, sel] = 1
                 RK[RK_SKIP, r] = 1
@@ -1014,6 +1020,9 @@ def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
         t = now + cwl + burst + P[P_WR]
         if t > BK[BK_NPRE, b]:
             BK[BK_NPRE, b] = t
+        # RDA after WR: WR + tWRPRE - tRTP (DRAMSys' CheckerDDR3/4)
+        if t - P[P_RTP] > BK[BK_NRDA, b]:
+            BK[BK_NRDA, b] = t - P[P_RTP]
         if t > RK[RK_NPREA, r]:
             RK[RK_NPREA, r] = t
         t = now + P[P_CCDL]
@@ -1095,10 +1104,13 @@ def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
             pre = now + cwl + burst + P[P_WR]
         else:
             pre = now + P[P_RTP]
-        if BK[BK_ACTT, b] + P[P_RAS] > pre:
-            pre = BK[BK_ACTT, b] + P[P_RAS]
+        # ACT after RDA/WRA: RDA + tRTP + tRP or WRA + tWRPRE + tRP (tRC from the ACT is
+        # already in BK_NACT), as DRAMSys' checkers; the bank counts as open (energy) until
+        # its internal precharge, which also waits for tRAS
         if pre + P[P_RP] > BK[BK_NACT, b]:
             BK[BK_NACT, b] = pre + P[P_RP]
+        if BK[BK_ACTT, b] + P[P_RAS] > pre:
+            pre = BK[BK_ACTT, b] + P[P_RAS]
         BK[BK_OPEN, b] = 0
         _rank_close(RK, r, pre)
         S[S_PRES] += 1
@@ -1421,6 +1433,8 @@ class Engine:
         P[P_RESPQ], P[P_REFPOL], P[P_MAXPOST], P[P_MAXPULL] = (k["respq"], k["refpol"],
                                                               k["maxpost"], k["maxpull"])
         P[P_ARB], P[P_MAXACT], P[P_POOL], P[P_LOGCAP] = k["arb"], k["maxact"], pool, logcap
+        if k["refpol"] == REF_PERBANK:  # counted in per-bank refreshes (RefreshManagerPerBank)
+            P[P_MAXPOST], P[P_MAXPULL] = k["maxpost"] * bpr, k["maxpull"] * bpr
         P[P_REFI_PB] = max(1, d.tREFI // bpr)
         P[P_RTW] = d.CL + d.burst_cycles + 2 - d.CWL
         per_request = d.tRC + d.CL + d.CWL + d.burst_cycles + d.tWR + d.tRTRS + d.tCCD_L
