@@ -111,6 +111,7 @@ class DRAMSimulator(Simulator):
             raise ValueError(f"chunk_size = {chunk_size!r}: expected a positive integer")
         self.chunk_size = int(chunk_size)
         self._trace_cache: OrderedDict[str, list[TraceChunk]] = OrderedDict()
+        self._workload_keys: dict[tuple[Any, ...], str] = {}
 
     def __repr__(self) -> str:
         return (f"DRAMSimulator(device={self.device.name!r}, address_mapping="
@@ -121,17 +122,56 @@ class DRAMSimulator(Simulator):
         """Simulate ``workload`` under ``design``; unknown knobs/values raise ``ValueError``."""
         return self.simulate(design, workload).metrics
 
+    #: attributes the fingerprint depends on; assigning one forgets the memoised fingerprint
+    _SETUP_ATTRIBUTES = frozenset({"device", "mapping", "max_requests"})
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self._SETUP_ATTRIBUTES:
+            self.__dict__.pop("_fingerprint", None)
+        super().__setattr__(name, value)
+
     def fingerprint(self) -> str:
-        """``dram@version`` plus a hash of the device, the mapping and ``max_requests``."""
+        """``dram@version`` plus a hash of the device, the mapping and ``max_requests``.
+
+        Memoised (an environment asks for it on every step): hashing the device description
+        costs far more than a cached step. Reassigning ``device``, ``mapping`` or
+        ``max_requests`` recomputes it.
+        """
+        cached = self.__dict__.get("_fingerprint")
+        if cached is not None:
+            return cached
         setup = {"device": self.device.to_dict(), "mapping": self.mapping.fields,
                  "max_requests": self.max_requests}
         setup["device"].pop("source", None)
         digest = hashlib.sha256(json.dumps(setup, sort_keys=True).encode()).hexdigest()[:16]
-        return f"{self.identity}:{digest}"
+        self.__dict__["_fingerprint"] = value = f"{self.identity}:{digest}"
+        return value
 
     def workload_key(self, workload: str) -> str:
         """The workload's content fingerprint; an unknown workload raises ``ValueError``."""
-        return workload_fingerprint(workload)
+        return self._workload_key(workload)
+
+    def _workload_key(self, workload: str | os.PathLike[str]) -> str:
+        """:func:`.traces.workload_fingerprint`, remembered per file identity.
+
+        A shipped trace or generator spec never changes; a file is re-hashed when its path,
+        size or modification time changes (a stat costs microseconds, hashing a trace about
+        a millisecond per 10,000 requests).
+        """
+        ident: tuple[Any, ...]
+        path = os.fspath(workload) if isinstance(workload, (str, os.PathLike)) else None
+        if path is not None and os.path.isfile(path):
+            st = os.stat(path)
+            ident = ("file", os.path.abspath(path), st.st_size, st.st_mtime_ns)
+        else:
+            ident = ("name", workload)
+        key = self._workload_keys.get(ident)
+        if key is None:
+            key = workload_fingerprint(workload)
+            if len(self._workload_keys) > 1024:
+                self._workload_keys.clear()
+            self._workload_keys[ident] = key
+        return key
 
     # -- richer entry point ----------------------------------------------------------------
     def simulate(self, design: Mapping[str, Any] | ControllerConfig,
@@ -173,7 +213,7 @@ class DRAMSimulator(Simulator):
         for at most :attr:`TRACE_CACHE_REQUESTS` requests in all (least recently used first out);
         a larger workload is streamed from disk on every evaluation as before.
         """
-        key = workload_fingerprint(workload)
+        key = self._workload_key(workload)
         cached = self._trace_cache.get(key)
         if cached is not None:
             self._trace_cache.move_to_end(key)
@@ -199,6 +239,7 @@ class DRAMSimulator(Simulator):
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_trace_cache"] = OrderedDict()  # decoded traces are re-read in the receiving process
+        state["_workload_keys"] = {}
         return state
 
     def _metrics(self, raw: EngineResult, e: EnergyBreakdown) -> dict[str, float]:
