@@ -91,6 +91,8 @@ of its own (DRAMSys' ``maxPendingReadRequests``).
 
 from __future__ import annotations
 
+import itertools
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
@@ -332,25 +334,25 @@ LOG_FIELDS = 8  # cycle, command, channel, rank, bankgroup, bank, row, column
 # --------------------------------------------------------------------------------------------
 # small helpers
 # --------------------------------------------------------------------------------------------
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _push(RING, RH, RT, k, v):
     RING[k, RT[k] % RING.shape[1]] = v
     RT[k] += 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _pop(RING, RH, RT, k):
     v = RING[k, RH[k] % RING.shape[1]]
     RH[k] += 1
     return v
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _head(RING, RH, k):
     return RING[k, RH[k] % RING.shape[1]]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _hist_bin(lat):
     if lat < HIST_FINE:
         return lat
@@ -360,7 +362,7 @@ def _hist_bin(lat):
     return b
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _log(P, S, LOG, t, cmd, rank, bank, row, col):
     n = S[S_LOGN]
     if n < LOG.shape[0]:
@@ -384,7 +386,7 @@ def _log(P, S, LOG, t, cmd, rank, bank, row, col):
         S[S_LOGDROP] += 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _rank_open(RK, r, t):
     if RK[RK_NOPEN, r] == 0:
         if RK[RK_SEGS, r] >= 0 and t <= RK[RK_SEGE, r]:
@@ -397,7 +399,7 @@ def _rank_open(RK, r, t):
     RK[RK_NOPEN, r] += 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _rank_close(RK, r, te):
     RK[RK_NOPEN, r] -= 1
     if te > RK[RK_SEGE, r]:
@@ -407,7 +409,7 @@ def _rank_close(RK, r, te):
 # --------------------------------------------------------------------------------------------
 # controller buffers
 # --------------------------------------------------------------------------------------------
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _ctrl_has_space(P, BK, CH, ch):
     """DRAMSys' ``BufferCounter*::hasBufferSpace()``: whether the controller of channel ``ch``
     takes a request now. It does not look at the incoming request: ``Bankwise`` checks the bank
@@ -422,7 +424,7 @@ def _ctrl_has_space(P, BK, CH, ch):
     return CH[CH_QTOTAL, ch] < size
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _ctrl_store(P, S, SL, BK, BQ, RK, CH, RING, RH, RT, slot, now):
     bank = SL[SL_BANK, slot]
     bpr = P[P_BPR]
@@ -446,14 +448,14 @@ def _ctrl_store(P, S, SL, BK, BQ, RK, CH, RING, RH, RT, slot, now):
         _push(RING, RH, RT, ch * N_RQ + RQ_ACC, slot)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _arb_head_ready(SL, slot, now, late):
     """Whether the arbiter's request ``slot`` reaches the controller in this phase of ``now``."""
     a = SL[SL_AVAIL, slot]
     return a < now or (a == now and (late != 0 or SL[SL_LATE, slot] == 0))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now, late):
     """Hand requests over: initiator -> arbiter/controller, arbiter queue -> controller.
 
@@ -532,7 +534,7 @@ def _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now, late):
     return stored
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _frontend_wake(P, S, SL, BK, CH, RING, RH, RT, now, more):
     """Earliest future cycle at which the front end could act on its own (INF if none)."""
     t = INF
@@ -565,7 +567,7 @@ def _frontend_wake(P, S, SL, BK, CH, RING, RH, RT, now, more):
 # --------------------------------------------------------------------------------------------
 # responses
 # --------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _responses(P, S, SL, FREE, RING, RH, RT, HIST, CH, now):
     nch = P[P_NCH]
     arb = P[P_ARB]
@@ -628,7 +630,7 @@ def _responses(P, S, SL, FREE, RING, RH, RT, HIST, CH, now):
             S[S_END] = now
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _responses_wake(P, S, SL, RING, RH, RT, CH, now):
     t = INF
     for ch in range(P[P_NCH]):
@@ -663,7 +665,7 @@ def _responses_wake(P, S, SL, RING, RH, RT, CH, now):
 # --------------------------------------------------------------------------------------------
 # bank machines
 # --------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _pick(P, SL, BK, BQ, CH, b):
     """The scheduler's choice for bank ``b`` (a slot), DRAMSys' Fifo / FrFcfs / FrFcfsGrp."""
     sched = P[P_SCHED]
@@ -702,7 +704,7 @@ def _pick(P, SL, BK, BQ, CH, b):
     return BQ[b, 0]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _further_row_hit(P, SL, BK, BQ, b, row):
     """DRAMSys' hasFurtherRowHit: another buffered request (besides one) hits ``row``."""
     q = BK[BK_QLEN, b]
@@ -717,7 +719,7 @@ def _further_row_hit(P, SL, BK, BQ, b, row):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _bank_eval(P, SL, BK, BQ, CH, b):
     BK[BK_CMD, b] = CMD_NONE
     if BK[BK_BLOCK, b] != 0 or BK[BK_QLEN, b] == 0:
@@ -751,7 +753,7 @@ def _bank_eval(P, SL, BK, BQ, CH, b):
         BK[BK_CMD, b] = RDA if auto else RD
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _bank_ready(P, BK, GR, RK, b):
     cmd = BK[BK_CMD, b]
     g = b // P[P_BPG]
@@ -788,7 +790,7 @@ def _bank_ready(P, BK, GR, RK, b):
 # --------------------------------------------------------------------------------------------
 # refresh managers
 # --------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _refresh_eval(P, BK, RK, r, now):
     RK[RK_RCMD, r] = CMD_NONE
     if now < RK[RK_REFT, r]:
@@ -860,7 +862,7 @@ def _refresh_eval(P, BK, RK, r, now):
     RK[RK_RCMD, r] = PRE if BK[BK_OPEN, sel] != 0 else REFPB
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _refresh_ready(P, BK, RK, r):
     cmd = RK[RK_RCMD, r]
     bpr = P[P_BPR]
@@ -882,7 +884,7 @@ def _refresh_ready(P, BK, RK, r):
     return t
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _refresh_done(P, RK, r, interval):
     if RK[RK_STATE, r] == 1:
         RK[RK_FLEX, r] -= 1
@@ -893,7 +895,7 @@ def _refresh_done(P, RK, r, interval):
         RK[RK_REFT, r] += interval
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _issue_refresh(P, S, BK, RK, LOG, r, now):
     cmd = RK[RK_RCMD, r]
     bpr = P[P_BPR]
@@ -957,7 +959,7 @@ def _issue_refresh(P, S, BK, RK, LOG, r, now):
 # --------------------------------------------------------------------------------------------
 # command issue
 # --------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
     cmd = BK[BK_CMD, b]
     slot = BK[BK_CSLOT, b]
@@ -1124,7 +1126,7 @@ def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
 # --------------------------------------------------------------------------------------------
 # the main loop
 # --------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", nogil=True)
 def run(P, S, SL, FREE, BK, BQ, GR, RK, CH, RING, RH, RT, HIST, LOG,
         tcyc, twrite, tbank, trow, tcol, final):
     """Advance the simulation over one chunk of requests.
@@ -1389,6 +1391,36 @@ def encode_config(config: "ControllerConfig") -> dict[str, int]:
     }
 
 
+#: largest trace cycle accepted: 2**36 cycles (86 s of simulated time at 800 MHz). Idle cycles
+#: are skipped, but refresh still runs every tREFI, so a request at cycle 10**18 would take
+#: the engine ~10**14 steps; bounding the cycle bounds the simulation effort.
+MAX_TRACE_CYCLE = 1 << 36
+
+
+def decode_chunk(device: "DeviceSpec", mapping: "AddressMapping", chunk: "TraceChunk",
+                 last_cycle: int = -1) -> tuple[np.ndarray, ...]:
+    """Check a chunk (cycles non-negative, non-decreasing after ``last_cycle``, at most
+    :data:`MAX_TRACE_CYCLE`) and decode it into the engine's arrays: cycle, is_write, flat
+    bank index, row, column (all ``int64``)."""
+    cycle = np.ascontiguousarray(chunk.cycle, dtype=np.int64)
+    is_write = np.ascontiguousarray(chunk.is_write, dtype=np.int64)
+    if cycle.shape != is_write.shape or cycle.shape != np.shape(chunk.address):
+        raise ValueError("trace chunk arrays must have the same length")
+    if cycle.size:
+        if cycle[0] < 0:
+            raise ValueError(f"trace cycles must be non-negative, got {int(cycle[0])}")
+        if cycle[0] < last_cycle or (cycle.size > 1 and np.any(np.diff(cycle) < 0)):
+            raise ValueError("trace cycles must be non-decreasing (within and across chunks)")
+        if cycle[-1] > MAX_TRACE_CYCLE:
+            raise ValueError(f"trace cycle {int(cycle[-1])} is beyond the supported maximum "
+                             f"{MAX_TRACE_CYCLE} (2**36)")
+    ch, rank, bg, bank, row, col = mapping.decode(chunk.address)
+    d = device
+    flat = ((ch * d.ranks + rank) * d.bankgroups + bg) * d.banks_per_group + bank
+    return (cycle, is_write, np.ascontiguousarray(flat, dtype=np.int64),
+            np.ascontiguousarray(row, dtype=np.int64), np.ascontiguousarray(col, dtype=np.int64))
+
+
 class Engine:
     """One simulation: feed trace chunks in order with :meth:`feed`, then call :meth:`finish`.
 
@@ -1484,21 +1516,19 @@ class Engine:
 
     # -- feeding ---------------------------------------------------------------------------
     def _decode(self, chunk: "TraceChunk") -> tuple[np.ndarray, ...]:
-        cycle = np.ascontiguousarray(chunk.cycle, dtype=np.int64)
-        is_write = np.ascontiguousarray(chunk.is_write, dtype=np.int64)
-        if cycle.shape != is_write.shape or cycle.shape != np.shape(chunk.address):
-            raise ValueError("trace chunk arrays must have the same length")
-        if cycle.size:
-            if cycle[0] < 0:
-                raise ValueError(f"trace cycles must be non-negative, got {int(cycle[0])}")
-            if cycle[0] < self.S[S_LAST_TRACE_CYC] or (cycle.size > 1 and np.any(np.diff(cycle) < 0)):
-                raise ValueError("trace cycles must be non-decreasing (within and across chunks)")
-            self.S[S_LAST_TRACE_CYC] = cycle[-1]
-        ch, rank, bg, bank, row, col = self.mapping.decode(chunk.address)
-        d = self.device
-        flat = ((ch * d.ranks + rank) * d.bankgroups + bg) * d.banks_per_group + bank
-        return (cycle, is_write, np.ascontiguousarray(flat, dtype=np.int64),
-                np.ascontiguousarray(row, dtype=np.int64), np.ascontiguousarray(col, dtype=np.int64))
+        arrays = decode_chunk(self.device, self.mapping, chunk, int(self.S[S_LAST_TRACE_CYC]))
+        if arrays[0].size:
+            self.S[S_LAST_TRACE_CYC] = arrays[0][-1]
+        return arrays
+
+    def feed_decoded(self, arrays: tuple[np.ndarray, ...]) -> None:
+        """:meth:`feed` for arrays from :func:`decode_chunk` (decoded once, shared by many
+        engines of one batch; the caller keeps chunks in order)."""
+        if self._finished:
+            raise RuntimeError("Engine.feed_decoded() after finish()")
+        if arrays[0].size:
+            self.S[S_LAST_TRACE_CYC] = arrays[0][-1]
+            self._run(arrays, final=False)
 
     def _run(self, arrays: tuple[np.ndarray, ...], final: bool) -> None:
         status = run(self.P, self.S, self.SL, self.FREE, self.BK, self.BQ, self.GR, self.RK,
@@ -1566,3 +1596,64 @@ def simulate_chunks(device: "DeviceSpec", config: "ControllerConfig", mapping: "
             left -= chunk.cycle.shape[0]
         engine.feed(chunk)
     return engine.finish()
+
+
+def _limited(chunks: Iterable["TraceChunk"], max_requests: int | None) -> Iterable["TraceChunk"]:
+    left = max_requests
+    for chunk in chunks:
+        if left is not None:
+            if left <= 0:
+                return
+            if chunk.cycle.shape[0] > left:
+                chunk = type(chunk)(*(a[:left] for a in chunk))
+            left -= chunk.cycle.shape[0]
+        yield chunk
+
+
+def simulate_batch(device: "DeviceSpec", configs: "list[ControllerConfig]",
+                   mapping: "AddressMapping", chunks: Iterable["TraceChunk"], *,
+                   max_requests: int | None = None, workers: int = 1
+                   ) -> list["EngineResult | SimulationError"]:
+    """Simulate many controller configurations on one trace.
+
+    Each chunk is checked and decoded once and fed to every configuration's engine; the
+    compiled core releases the GIL, so ``workers`` threads simulate configurations in
+    parallel. A configuration that fails (stall, watchdog) gets its
+    :class:`~archgym.simulator.SimulationError` in its place of the result; the others go
+    on. A bad trace (e.g. decreasing cycles) raises ``ValueError`` for the whole batch.
+    """
+    engines: list[Engine | None] = [Engine(device, c, mapping) for c in configs]
+    results: list[EngineResult | SimulationError | None] = [None] * len(configs)
+
+    def step(i: int, arrays: tuple[np.ndarray, ...] | None) -> None:
+        engine = engines[i]
+        if engine is None:
+            return
+        try:
+            if arrays is None:
+                results[i] = engine.finish()
+            else:
+                engine.feed_decoded(arrays)
+        except SimulationError as exc:
+            results[i], engines[i] = exc, None
+
+    workers = max(1, min(int(workers), len(configs)))
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    try:
+        last = -1
+        for chunk in itertools.chain(_limited(chunks, max_requests), [None]):
+            arrays = None
+            if chunk is not None:
+                if chunk.cycle.shape[0] == 0:
+                    continue
+                arrays = decode_chunk(device, mapping, chunk, last)
+                last = int(arrays[0][-1])
+            if pool is None:
+                for i in range(len(configs)):
+                    step(i, arrays)
+            else:
+                list(pool.map(lambda i: step(i, arrays), range(len(configs))))
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return results  # type: ignore[return-value]

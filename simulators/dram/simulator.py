@@ -29,7 +29,7 @@ import math
 import os
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -37,7 +37,7 @@ from archgym.simulator import Metric, Metrics, SimulationError, Simulator
 
 from .config import ControllerConfig
 from .device import DeviceSpec, load_device
-from .engine import EngineResult, simulate_chunks
+from .engine import EngineResult, simulate_batch, simulate_chunks
 from .mapping import AddressMapping, get_mapping
 from .power import EnergyBreakdown, energy
 from .traces import TraceChunk, open_workload, workload_fingerprint
@@ -45,6 +45,13 @@ from .traces import TraceChunk, open_workload, workload_fingerprint
 __all__ = ["DRAMSimulator", "SimulationResult"]
 
 log = logging.getLogger(__name__)
+
+
+def _usable_cpus() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,8 @@ class DRAMSimulator(Simulator):
     field string, a DRAMSys mapping JSON/name or an :class:`AddressMapping` (``None``: the
     device's default). ``max_requests``: simulate at most this many requests of each workload.
     ``chunk_size``: requests read from the trace at a time (does not change results).
+    ``workers``: threads :meth:`evaluate_batch` simulates designs on (default: the CPUs this
+    process may use); results do not depend on it.
     """
 
     name = "dram"
@@ -101,7 +110,8 @@ class DRAMSimulator(Simulator):
 
     def __init__(self, device: str | os.PathLike[str] | DeviceSpec = "DDR4_8Gb_x8_2400",
                  address_mapping: str | os.PathLike[str] | AddressMapping | None = None,
-                 max_requests: int | None = None, chunk_size: int = 65536) -> None:
+                 max_requests: int | None = None, chunk_size: int = 65536,
+                 workers: int | None = None) -> None:
         self.device = load_device(device)
         self.mapping = get_mapping(address_mapping, self.device)
         if max_requests is not None and (isinstance(max_requests, bool) or int(max_requests) < 1):
@@ -110,6 +120,9 @@ class DRAMSimulator(Simulator):
         if isinstance(chunk_size, bool) or int(chunk_size) < 1:
             raise ValueError(f"chunk_size = {chunk_size!r}: expected a positive integer")
         self.chunk_size = int(chunk_size)
+        if workers is not None and (isinstance(workers, bool) or int(workers) < 1):
+            raise ValueError(f"workers = {workers!r}: expected a positive integer or None")
+        self.workers = _usable_cpus() if workers is None else int(workers)
         self._trace_cache: OrderedDict[str, list[TraceChunk]] = OrderedDict()
         self._workload_keys: dict[tuple[Any, ...], str] = {}
 
@@ -146,6 +159,43 @@ class DRAMSimulator(Simulator):
         digest = hashlib.sha256(json.dumps(setup, sort_keys=True).encode()).hexdigest()[:16]
         self.__dict__["_fingerprint"] = value = f"{self.identity}:{digest}"
         return value
+
+    def evaluate_batch(self, designs: Sequence[Mapping[str, Any]],
+                       workload: str) -> list[Metrics | SimulationError]:  # type: ignore[override]
+        """Evaluate many designs on one workload in one pass over the trace.
+
+        The trace is decoded once and shared; the designs are simulated side by side on
+        :attr:`workers` threads (the compiled engine runs without the GIL). Results come in
+        the order of ``designs`` and equal :meth:`evaluate`'s. A design that cannot be
+        evaluated (unknown knob, bad value, a stalled simulation) does not fail the batch: its
+        entry is the :class:`~archgym.simulator.SimulationError` (not raised) naming the design's
+        index and the reason; check entries with ``isinstance(r, Exception)``. An unknown or
+        malformed workload raises for the whole batch.
+        """
+        results: list[Metrics | SimulationError | None] = [None] * len(designs)
+        configs: list[ControllerConfig] = []
+        index: list[int] = []
+        for i, design in enumerate(designs):
+            try:
+                config = design if isinstance(design, ControllerConfig) else ControllerConfig.from_design(design)
+            except (TypeError, ValueError) as exc:
+                results[i] = SimulationError(f"design {i}: {exc}")
+                continue
+            configs.append(config)
+            index.append(i)
+        if configs:
+            chunks = self._chunks(workload)
+            raws = simulate_batch(self.device, configs, self.mapping, chunks,
+                                  max_requests=self.max_requests, workers=self.workers)
+            for i, config, raw in zip(index, configs, raws):
+                if isinstance(raw, SimulationError):
+                    results[i] = SimulationError(f"design {i}: {raw}")
+                    continue
+                try:
+                    results[i] = self._result(raw, config, workload).metrics
+                except SimulationError as exc:
+                    results[i] = SimulationError(f"design {i}: {exc}")
+        return results  # type: ignore[return-value]
 
     def workload_key(self, workload: str) -> str:
         """The workload's content fingerprint; an unknown workload raises ``ValueError``."""
@@ -188,6 +238,9 @@ class DRAMSimulator(Simulator):
             raise
         except Exception as exc:  # any other engine failure is a failed evaluation
             raise SimulationError(f"DRAM simulation failed: {type(exc).__name__}: {exc}") from exc
+        return self._result(raw, config, workload)
+
+    def _result(self, raw: EngineResult, config: ControllerConfig, workload: Any) -> SimulationResult:
         if raw.requests == 0:
             log.warning("DRAM workload %r contains no requests", workload)
         breakdown = energy(
