@@ -76,6 +76,8 @@ PREAB constraints.
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
@@ -94,6 +96,10 @@ KNOB_VALUES: dict[str, tuple[Any, ...]] = {
     "Arbiter": ("Simple", "Fifo", "Reorder"),
     "MaxActiveTransactions": POWERS_OF_TWO_TO_128,
 }
+
+
+#: mcconfig fields DRAMSys has but archgym models at one value only
+MODELLED_FIXED: dict[str, str] = {"CmdMux": "Oldest", "PowerDownPolicy": "NoPowerDown"}
 
 
 @dataclass(frozen=True)
@@ -145,6 +151,47 @@ class ControllerConfig:
                     ) from None
             values[knob] = value
         return cls(**values)
+
+    @classmethod
+    def from_mcconfig(cls, path: str | os.PathLike[str]) -> "ControllerConfig":
+        """Read a DRAMSys ``mcconfig`` JSON file (``{"mcconfig": {...}}`` or the bare object).
+
+        The ten knobs are validated; ``CmdMux`` and ``PowerDownPolicy`` may only take the values
+        archgym models (``Oldest``, ``NoPowerDown``); any other key, or a bad value, raises
+        ``ValueError`` naming the file and the field.
+        """
+        where = str(os.fspath(path))
+        try:
+            with open(path, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"cannot read DRAMSys mcconfig {where!r}: {exc}") from None
+        if isinstance(data, dict) and isinstance(data.get("mcconfig"), dict):
+            data = data["mcconfig"]
+        if not isinstance(data, dict):
+            raise ValueError(f"DRAMSys mcconfig {where!r}: expected a JSON object")
+        design: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in MODELLED_FIXED:
+                if value != MODELLED_FIXED[key]:
+                    raise ValueError(
+                        f"DRAMSys mcconfig {where!r}: field {key!r} = {value!r}: archgym models "
+                        f"only {MODELLED_FIXED[key]!r}")
+            elif key in KNOB_VALUES:
+                allowed = KNOB_VALUES[key]
+                ok = (value in allowed and not isinstance(value, bool)
+                      and isinstance(value, type(allowed[0])))
+                if not ok:
+                    raise ValueError(
+                        f"DRAMSys mcconfig {where!r}: field {key!r} = {value!r}: expected one of "
+                        f"{', '.join(map(str, allowed))}")
+                design[key] = value
+            else:
+                raise ValueError(
+                    f"DRAMSys mcconfig {where!r}: field {key!r} is not modelled by archgym; "
+                    f"expected the knobs {', '.join(KNOB_VALUES)} (and "
+                    f"{', '.join(f'{k}={v}' for k, v in MODELLED_FIXED.items())})")
+        return cls(**design)
 
     def to_design(self) -> dict[str, Any]:
         return asdict(self)

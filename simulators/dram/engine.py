@@ -100,6 +100,8 @@ from numba import njit
 
 from archgym.simulator import SimulationError
 
+from .traces import MAX_TRACE_CYCLE
+
 if TYPE_CHECKING:
     from .config import ControllerConfig
     from .device import DeviceSpec
@@ -1391,10 +1393,6 @@ def encode_config(config: "ControllerConfig") -> dict[str, int]:
     }
 
 
-#: largest trace cycle accepted: 2**36 cycles (86 s of simulated time at 800 MHz). Idle cycles
-#: are skipped, but refresh still runs every tREFI, so a request at cycle 10**18 would take
-#: the engine ~10**14 steps; bounding the cycle bounds the simulation effort.
-MAX_TRACE_CYCLE = 1 << 36
 
 
 def decode_chunk(device: "DeviceSpec", mapping: "AddressMapping", chunk: "TraceChunk",
