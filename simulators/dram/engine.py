@@ -1,8 +1,9 @@
 """The cycle-level DDR memory-controller model: a numba-compiled, event-skipping core.
 
-This module replaces the C++ DRAMSys controller ArchGym drives. It is written from DRAMSys'
-documented behaviour (bank machines, schedulers, buffer counters, response queues, refresh
-managers, arbiters), not from its code.
+This module replaces the C++ DRAMSys controller ArchGym drives. It models the behaviour of
+DRAMSys 4.0 (bank machines, schedulers, buffer counters, response queues, refresh managers,
+arbiters, timing checkers) as read in its source; :mod:`.config` names the DRAMSys file and
+function behind each knob. It is archgym's own code, not a translation.
 
 Model and assumptions
 =====================
@@ -18,13 +19,20 @@ and never out of order. If the memory system cannot take it, the initiator waits
 (**back-pressure**) and every later request is delayed with it; the delay is reported as
 ``backpressure`` (mean of acceptance cycle minus trace cycle), not as latency.
 
-* ``Arbiter=Simple``: the request goes straight to the controller, which accepts it when the
-  scheduler buffer that would hold it has room (see ``SchedulerBuffer``). No limit on requests in
-  flight.
+* ``Arbiter=Simple``: the request goes straight to the controller, which accepts it when its
+  buffer counter has space (see ``SchedulerBuffer``: DRAMSys' rule ignores the incoming
+  request). No limit on requests in flight.
 * ``Arbiter=Fifo``: the arbiter accepts the request at once if fewer than
   ``MaxActiveTransactions`` requests are in flight (accepted but not yet answered), queues it and
   forwards the queue to the controller in order, one per cycle, as buffer space allows.
 * ``Arbiter=Reorder``: as Fifo, and responses reach the initiator in request order.
+
+Order within a cycle follows DRAMSys' SystemC delta cycles: a request handed to the controller
+with zero delay in cycle *t* (the trace player's request through the Simple arbiter, the Fifo
+arbiter forwarding from an empty queue) is stored after the command the controller issues in
+*t*, and competes in *t* only when no command was issued; a request the arbiter forwards one
+cycle after the previous one's acceptance arrives before the command selection. A backpressured
+request is stored right after the column command that frees space.
 
 **Controller** (per channel). A request accepted by the controller is stored in its bank's
 queue (buffers are *counted* per bank, per direction or shared, as DRAMSys' buffer counters do,
@@ -81,6 +89,9 @@ every knob combination drains. As a safety net the engine stops with an error st
 response reaches the initiator for ``watchdog`` cycles while requests are in flight, or when
 no further event exists while work is pending; :mod:`.simulator` turns both into
 :class:`~archgym.simulator.SimulationError`.
+
+Multi-rank timing applies the other-rank constraints (tRTRS) after every earlier column
+command; DRAMSys' checkers look only at the channel's last RD/WR (identical for one rank).
 
 Known simplifications: no power-down or self-refresh (a rank is always in active or precharge
 standby), no additive latency, no write data masking, no ECC; every request is one burst (the

@@ -86,3 +86,15 @@ def test_all_bank_refresh_first_trigger_at_trefi():
             RefreshMaxPulledin=1, RefreshMaxPostponed=1)
     assert first(r.commands, "PREA") == d.tREFI
     assert first(r.commands, "REF") == d.tREFI + d.tRP
+
+
+@pytest.mark.parametrize("arrival,expected", [(9, ["ACT", "RD", "RDA"]),
+                                              (10, ["ACT", "RDA", "ACT", "RDA"])])
+def test_request_arriving_in_the_command_cycle_is_stored_after_the_command(arrival, expected):
+    # ClosedAdaptive decides RD vs RDA from the hits buffered when the command issues. The
+    # first read's column command is ready at tRCD = 10. A second hit arriving at cycle 10
+    # reaches DRAMSys' controller a SystemC delta cycle after that command (RDA: no further
+    # hit yet), so it needs a new ACT; one cycle earlier it is seen and the first read is RD.
+    r = run([0, arrival], [False, False], [0, 0], [1, 1], cols=[0, 1],
+            PagePolicy="ClosedAdaptive", RefreshPolicy="NoRefresh")
+    assert [E.COMMAND_NAMES[c] for c in r.commands["command"]] == expected
