@@ -104,7 +104,7 @@ def main() -> None:
                      "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()}
 
     # -- 1 + 2: per design on ArchGym's traces ------------------------------------------------
-    sim = DRAMSimulator(ARCHGYM_DEVICE)
+    sim = DRAMSimulator(ARCHGYM_DEVICE, workers=results["cpus"])  # every CPU, whatever NUMBA_NUM_THREADS
     designs = random_designs(POPULATION)
     walls, default_walls = dramsys_walls(args.reference)
     for trace in TRACES:  # warm up: compile, decode and cache the traces

@@ -48,10 +48,16 @@ log = logging.getLogger(__name__)
 
 
 def _usable_cpus() -> int:
+    """CPUs this process may use, capped by ``NUMBA_NUM_THREADS`` when set (the knob users
+    already turn to keep numba code from oversubscribing a shared machine)."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cpus = max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+        cpus = max(1, os.cpu_count() or 1)
+    cap = os.environ.get("NUMBA_NUM_THREADS", "")
+    if cap.isdigit() and int(cap) > 0:
+        cpus = min(cpus, int(cap))
+    return cpus
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,8 @@ class DRAMSimulator(Simulator):
     device's default). ``max_requests``: simulate at most this many requests of each workload.
     ``chunk_size``: requests read from the trace at a time (does not change results).
     ``workers``: threads :meth:`evaluate_batch` simulates designs on (default: the CPUs this
-    process may use); results do not depend on it.
+    process may use, at most ``NUMBA_NUM_THREADS`` when that is set); results do not depend
+    on it.
     """
 
     name = "dram"
