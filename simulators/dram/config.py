@@ -69,6 +69,10 @@ knob                        semantics (where DRAMSys implements it)
                             ``ArbiterSimple`` ignores it).
 ==========================  ==========================================================================
 
+Not a knob: DRAMSys' schedulers have no write drain. DRAMsim3 batches writes; archgym offers
+that as the simulator option ``DRAMSimulator(write_drain=(high, low))``, off by default and
+part of the simulator's fingerprint, never a change to these knobs' meaning.
+
 Timing constraints follow ``controller/checker/CheckerDDR3.cpp`` / ``CheckerDDR4.cpp``
 (``timeToSatisfyConstraints``), including RDA after WR (``tWRPRE - tRTP``) and the rank-wide
 PREAB constraints.

@@ -211,7 +211,9 @@ P_LOGCAP = 35
 P_WATCHDOG = 36
 P_REFI_PB = 37
 P_RTW = 38  # RD -> WR same rank
-N_P = 39
+P_WD_HI = 39  # write drain (not a DRAMSys knob; 0 = off): enter at this many buffered writes
+P_WD_LO = 40  # ... and leave at this many
+N_P = 41
 
 # --------------------------------------------------------------------------------------------
 # Scalar state S
@@ -327,7 +329,8 @@ CH_LASTACC = 4
 CH_LASTCRESP = 5
 CH_LASTDIR = 6
 CH_LASTBANK = 7  # bank of the request stored last (DRAMSys' BufferCounterBankwise::lastBankID)
-N_CH = 8
+CH_DRAIN = 8  # 1 while the channel drains its writes (write_drain option)
+N_CH = 9
 
 # rings per channel
 RQ_ARB = 0
@@ -457,6 +460,7 @@ def _ctrl_store(P, S, SL, BK, BQ, RK, CH, RING, RH, RT, slot, now):
     RK[RK_PEND, r] += 1
     CH[CH_LASTACC, ch] = now
     CH[CH_LASTBANK, ch] = bank
+    _drain_update(P, BK, CH, ch)
     if P[P_RESPQ] == RESP_REORDER:
         _push(RING, RH, RT, ch * N_RQ + RQ_ACC, slot)
 
@@ -679,10 +683,56 @@ def _responses_wake(P, S, SL, RING, RH, RT, CH, now):
 # bank machines
 # --------------------------------------------------------------------------------------------
 @njit(cache=True, error_model="numpy")
+def _pick_write(P, SL, BK, BQ, b):
+    """Write drain (archgym option, DRAMsim3-style): the bank's oldest write that hits the open
+    row, else its oldest write; never one with an older request to the same address before it.
+    -1 when the bank holds no such write."""
+    q = BK[BK_QLEN, b]
+    row = BK[BK_ROW, b]
+    is_open = BK[BK_OPEN, b] != 0
+    first = -1
+    for i in range(q):
+        s = BQ[b, i]
+        if SL[SL_WRITE, s] == 0:
+            continue
+        hazard = False
+        for j in range(i):
+            o = BQ[b, j]
+            if SL[SL_ROW, o] == SL[SL_ROW, s] and SL[SL_COL, o] == SL[SL_COL, s]:
+                hazard = True
+                break
+        if hazard:
+            continue
+        if is_open and SL[SL_ROW, s] == row:
+            return s
+        if first < 0:
+            first = s
+    return first
+
+
+@njit(cache=True, error_model="numpy")
+def _drain_update(P, BK, CH, ch):
+    """Enter / leave write-drain mode by the channel's buffered writes (hysteresis)."""
+    if P[P_WD_HI] <= 0:
+        return
+    w = CH[CH_QWRITE, ch]
+    d = CH[CH_DRAIN, ch]
+    if (d == 0 and w >= P[P_WD_HI]) or (d != 0 and w <= P[P_WD_LO]):
+        CH[CH_DRAIN, ch] = 1 - d
+        bpc = P[P_BPR] * P[P_NRANK]
+        for o in range(ch * bpc, (ch + 1) * bpc):
+            BK[BK_DIRTY, o] = 1
+
+
+@njit(cache=True, error_model="numpy")
 def _pick(P, SL, BK, BQ, CH, b):
     """The scheduler's choice for bank ``b`` (a slot), DRAMSys' Fifo / FrFcfs / FrFcfsGrp."""
     sched = P[P_SCHED]
     q = BK[BK_QLEN, b]
+    if P[P_WD_HI] > 0 and CH[CH_DRAIN, (b // P[P_BPR]) // P[P_NRANK]] != 0:
+        s = _pick_write(P, SL, BK, BQ, b)
+        if s >= 0:
+            return s
     if sched == SCHED_FIFO or BK[BK_OPEN, b] == 0:
         return BQ[b, 0]
     row = BK[BK_ROW, b]
@@ -1106,6 +1156,7 @@ def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
     else:
         CH[CH_QREAD, ch] -= 1
     RK[RK_PEND, r] -= 1
+    _drain_update(P, BK, CH, ch)
     SL[SL_DONE, slot] = done
     if P[P_RESPQ] == RESP_FIFO:
         _push(RING, RH, RT, ch * N_RQ + (RQ_WR if is_write else RQ_RD), slot)
@@ -1317,6 +1368,19 @@ DEFAULT_LOG_CAPACITY = 1 << 18
 RESPONSE_BUFFER = 1024
 
 
+def check_write_drain(write_drain: tuple[int, int]) -> tuple[int, int]:
+    """Validate a ``(high, low)`` write-drain watermark pair: integers, 0 <= low < high."""
+    try:
+        high, low = (int(v) for v in write_drain)
+        ok = all(float(v) == int(v) and not isinstance(v, bool) for v in write_drain)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or not 0 <= low < high:
+        raise ValueError(f"write_drain = {write_drain!r}: expected (high, low) buffered-write "
+                         "watermarks, integers with 0 <= low < high, or None")
+    return high, low
+
+
 def first_refresh_trigger(interval: int, rank: int, ranks: int) -> int:
     """Cycle of a rank's first refresh trigger: DRAMSys' ``RefreshManagerIF::
     getTimeForFirstTrigger`` staggers the ranks of a channel over one interval in bit-reversed
@@ -1439,7 +1503,8 @@ class Engine:
     """
 
     def __init__(self, device: "DeviceSpec", config: "ControllerConfig",
-                 mapping: "AddressMapping", *, record_commands: bool | int = False) -> None:
+                 mapping: "AddressMapping", *, record_commands: bool | int = False,
+                 write_drain: tuple[int, int] | None = None) -> None:
         self.device = device
         self.config = config
         self.mapping = mapping
@@ -1478,6 +1543,8 @@ class Engine:
             P[P_MAXPOST], P[P_MAXPULL] = k["maxpost"] * bpr, k["maxpull"] * bpr
         P[P_REFI_PB] = max(1, d.tREFI // bpr)
         P[P_RTW] = d.CL + d.burst_cycles + 2 - d.CWL
+        if write_drain is not None:
+            P[P_WD_HI], P[P_WD_LO] = check_write_drain(write_drain)
         per_request = d.tRC + d.CL + d.CWL + d.burst_cycles + d.tWR + d.tRTRS + d.tCCD_L
         P[P_WATCHDOG] = (8 * (pool + 16) * per_request
                          + 4 * (k["maxpost"] + k["maxpull"] + 2) * (d.tREFI + d.tRFC))
@@ -1592,9 +1659,11 @@ class Engine:
 
 def simulate_chunks(device: "DeviceSpec", config: "ControllerConfig", mapping: "AddressMapping",
                     chunks: Iterable["TraceChunk"], *, record_commands: bool | int = False,
-                    max_requests: int | None = None) -> EngineResult:
+                    max_requests: int | None = None,
+                    write_drain: tuple[int, int] | None = None) -> EngineResult:
     """Run one simulation over an iterable of trace chunks (at most ``max_requests``)."""
-    engine = Engine(device, config, mapping, record_commands=record_commands)
+    engine = Engine(device, config, mapping, record_commands=record_commands,
+                    write_drain=write_drain)
     left = max_requests
     for chunk in chunks:
         if left is not None:
@@ -1621,7 +1690,8 @@ def _limited(chunks: Iterable["TraceChunk"], max_requests: int | None) -> Iterab
 
 def simulate_batch(device: "DeviceSpec", configs: "list[ControllerConfig]",
                    mapping: "AddressMapping", chunks: Iterable["TraceChunk"], *,
-                   max_requests: int | None = None, workers: int = 1
+                   max_requests: int | None = None, workers: int = 1,
+                   write_drain: tuple[int, int] | None = None
                    ) -> list["EngineResult | SimulationError"]:
     """Simulate many controller configurations on one trace.
 
@@ -1631,7 +1701,8 @@ def simulate_batch(device: "DeviceSpec", configs: "list[ControllerConfig]",
     :class:`~archgym.simulator.SimulationError` in its place of the result; the others go
     on. A bad trace (e.g. decreasing cycles) raises ``ValueError`` for the whole batch.
     """
-    engines: list[Engine | None] = [Engine(device, c, mapping) for c in configs]
+    engines: list[Engine | None] = [Engine(device, c, mapping, write_drain=write_drain)
+                                    for c in configs]
     results: list[EngineResult | SimulationError | None] = [None] * len(configs)
 
     def step(i: int, arrays: tuple[np.ndarray, ...] | None) -> None:

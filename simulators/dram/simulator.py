@@ -37,7 +37,7 @@ from archgym.simulator import Metric, Metrics, SimulationError, Simulator
 
 from .config import ControllerConfig
 from .device import DeviceSpec, load_device
-from .engine import EngineResult, simulate_batch, simulate_chunks
+from .engine import EngineResult, check_write_drain, simulate_batch, simulate_chunks
 from .mapping import AddressMapping, get_mapping
 from .power import EnergyBreakdown, energy
 from .traces import TraceChunk, open_workload, workload_fingerprint
@@ -84,7 +84,10 @@ class DRAMSimulator(Simulator):
     ``chunk_size``: requests read from the trace at a time (does not change results).
     ``workers``: threads :meth:`evaluate_batch` simulates designs on (default: the CPUs this
     process may use, at most ``NUMBA_NUM_THREADS`` when that is set); results do not depend
-    on it.
+    on it. ``write_drain``: ``(high, low)`` — not a DRAMSys knob, and off by default (DRAMSys'
+    schedulers have no write drain): when a channel buffers ``high`` writes, each bank serves
+    its writes first (row hits first, never past an older access to the same address) until
+    ``low`` remain, as DRAMsim3 batches writes. It changes results (it is in the fingerprint).
     """
 
     name = "dram"
@@ -118,7 +121,8 @@ class DRAMSimulator(Simulator):
     def __init__(self, device: str | os.PathLike[str] | DeviceSpec = "DDR4_8Gb_x8_2400",
                  address_mapping: str | os.PathLike[str] | AddressMapping | None = None,
                  max_requests: int | None = None, chunk_size: int = 65536,
-                 workers: int | None = None) -> None:
+                 workers: int | None = None,
+                 write_drain: tuple[int, int] | None = None) -> None:
         self.device = load_device(device)
         self.mapping = get_mapping(address_mapping, self.device)
         if max_requests is not None and (isinstance(max_requests, bool) or int(max_requests) < 1):
@@ -130,12 +134,14 @@ class DRAMSimulator(Simulator):
         if workers is not None and (isinstance(workers, bool) or int(workers) < 1):
             raise ValueError(f"workers = {workers!r}: expected a positive integer or None")
         self.workers = _usable_cpus() if workers is None else int(workers)
+        self.write_drain = None if write_drain is None else check_write_drain(write_drain)
         self._trace_cache: OrderedDict[str, list[TraceChunk]] = OrderedDict()
         self._workload_keys: dict[tuple[Any, ...], str] = {}
 
     def __repr__(self) -> str:
+        drain = "" if self.write_drain is None else f", write_drain={self.write_drain}"
         return (f"DRAMSimulator(device={self.device.name!r}, address_mapping="
-                f"{self.mapping.fields!r}, max_requests={self.max_requests})")
+                f"{self.mapping.fields!r}, max_requests={self.max_requests}{drain})")
 
     # -- the Simulator contract ------------------------------------------------------------
     def evaluate(self, design: Mapping[str, Any], workload: str) -> Metrics:
@@ -143,7 +149,7 @@ class DRAMSimulator(Simulator):
         return self.simulate(design, workload).metrics
 
     #: attributes the fingerprint depends on; assigning one forgets the memoised fingerprint
-    _SETUP_ATTRIBUTES = frozenset({"device", "mapping", "max_requests"})
+    _SETUP_ATTRIBUTES = frozenset({"device", "mapping", "max_requests", "write_drain"})
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in self._SETUP_ATTRIBUTES:
@@ -162,6 +168,8 @@ class DRAMSimulator(Simulator):
             return cached
         setup = {"device": self.device.to_dict(), "mapping": self.mapping.fields,
                  "max_requests": self.max_requests}
+        if self.write_drain is not None:  # absent by default: DRAMSys-exact setups keep their key
+            setup["write_drain"] = list(self.write_drain)
         setup["device"].pop("source", None)
         digest = hashlib.sha256(json.dumps(setup, sort_keys=True).encode()).hexdigest()[:16]
         self.__dict__["_fingerprint"] = value = f"{self.identity}:{digest}"
@@ -193,7 +201,8 @@ class DRAMSimulator(Simulator):
         if configs:
             chunks = self._chunks(workload)
             raws = simulate_batch(self.device, configs, self.mapping, chunks,
-                                  max_requests=self.max_requests, workers=self.workers)
+                                  max_requests=self.max_requests, workers=self.workers,
+                                  write_drain=self.write_drain)
             for i, config, raw in zip(index, configs, raws):
                 if isinstance(raw, SimulationError):
                     results[i] = SimulationError(f"design {i}: {raw}")
@@ -240,7 +249,8 @@ class DRAMSimulator(Simulator):
         chunks = self._chunks(workload)
         try:
             raw = simulate_chunks(self.device, config, self.mapping, chunks,
-                                  record_commands=record_commands, max_requests=self.max_requests)
+                                  record_commands=record_commands, max_requests=self.max_requests,
+                                  write_drain=self.write_drain)
         except (SimulationError, ValueError):
             raise
         except Exception as exc:  # any other engine failure is a failed evaluation

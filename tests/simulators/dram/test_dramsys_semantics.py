@@ -130,3 +130,25 @@ def test_total_time_equals_dramsys_to_the_cycle(trace, design, dramsys_ns):
 
     metrics = DRAMSimulator(DDR3).evaluate(design, trace)
     assert metrics["sim_time_ns"] == pytest.approx(dramsys_ns, abs=1e-6)
+
+
+def test_write_drain_option_batches_writes_and_is_off_by_default():
+    from archgym.simulators.dram import DRAMSimulator, generate_trace
+
+    trace = generate_trace("random", 4000, seed=2, read_fraction=0.5, interval=1.0,
+                           address_space=1 << 26)
+    design = {"SchedulerBuffer": "Shared", "RequestBufferSize": 64, "RefreshPolicy": "NoRefresh"}
+    plain = DRAMSimulator(DDR3)
+    drained = DRAMSimulator(DDR3, write_drain=(24, 4))
+    assert plain.write_drain is None and plain.fingerprint() != drained.fingerprint()
+
+    def switches(sim) -> int:
+        log = sim.simulate(design, trace, record_commands=True).commands
+        cas = log["command"][np.isin(log["command"], [E.RD, E.WR, E.RDA, E.WRA])]
+        writes = np.isin(cas, [E.WR, E.WRA])
+        return int(np.count_nonzero(writes[1:] != writes[:-1]))
+
+    assert switches(drained) < 0.8 * switches(plain)  # fewer read/write turnarounds
+    for bad in [(4, 24), (8, 8), (-1, -2), ("a", 1), 5]:
+        with pytest.raises(ValueError, match="write_drain"):
+            DRAMSimulator(DDR3, write_drain=bad)
