@@ -1,53 +1,87 @@
 """The memory-controller design space: ArchGym's DRAMSys ``mcconfig`` knobs.
 
 Every knob keeps the name and the meaning DRAMSys gives it, so a design found here can be
-written into a DRAMSys ``mcconfig`` file unchanged.
+written into a DRAMSys ``mcconfig`` file unchanged. The behaviour below was read in DRAMSys
+4.0's source (tag ``v4.0`` of tukl-msd/DRAMSys, ``DRAMSys/library/src/``; paths below are
+relative to it) and is modelled in :mod:`.engine`. ``benchmarks/dram_vs_dramsys.py`` checks it
+against ArchGym's DRAMSys binary.
 
 ==========================  ==========================================================================
-knob                        semantics (as in DRAMSys; the model is in :mod:`.engine`)
+knob                        semantics (where DRAMSys implements it)
 ==========================  ==========================================================================
-``PagePolicy``              ``Open``: a row stays open after an access until a conflict forces a
-                            precharge. ``OpenAdaptive``: as Open, but the access auto-precharges
-                            (RDA/WRA) when the bank's buffer holds a further request and no further
-                            hit to the open row. ``Closed``: every access auto-precharges (RDA/WRA).
-                            ``ClosedAdaptive``: auto-precharge unless the buffer holds another hit
-                            to the same row.
-``Scheduler``               Chooses each bank's next request (banks work in parallel; the command
-                            bus takes the ready command of the oldest request). ``Fifo``: each bank
-                            serves its requests in arrival order. ``FrFcfs``: first-ready
-                            first-come-first-served — the bank's oldest row hit first, else its
-                            oldest request. ``FrFcfsGrp``: FR-FCFS that prefers row hits in the
-                            direction (read/write) of the last column command to save bus
-                            turnarounds, never passing an older request to the same address.
-``SchedulerBuffer``         How ``RequestBufferSize`` limits the controller's requests (back-pressure
-                            when the incoming request does not fit): ``Bankwise``: per bank.
-                            ``ReadWrite``: one limit for reads and one for writes. ``Shared``: one
-                            limit for all.
-``RequestBufferSize``       entries per scheduler buffer (see ``SchedulerBuffer``).
-``RespQueue``               ``Fifo``: responses (reads and writes) leave the controller in the order
-                            their data completes. ``Reorder``: in the order the controller accepted
-                            the requests (an early completion waits for older requests).
-``RefreshPolicy``           ``NoRefresh``; ``AllBank``: one REFab per tREFI per rank (ranks
-                            staggered; all banks precharged first, rank busy for tRFC); ``PerBank``:
-                            one REFpb every tREFI/banks, round-robin so each round refreshes every
-                            bank once, preferring idle banks; only that bank is busy (tRFCpb).
-``RefreshMaxPostponed``     how many refreshes may be postponed while the rank (bank) has pending
-                            requests; at the limit the refresh is forced (its banks stop issuing,
-                            are precharged and refreshed).
-``RefreshMaxPulledin``      how many refreshes may be issued ahead of schedule, right after a due
-                            refresh, while the rank (bank) stays idle.
-``Arbiter``                 ``Simple``: requests go straight to the controller (its back-pressure
-                            reaches the initiator), unlimited in flight. ``Fifo``: an arbiter queue
-                            accepts up to ``MaxActiveTransactions`` outstanding requests and forwards
-                            them in order, one per cycle. ``Reorder``: as Fifo, and also returns
-                            responses to the initiator in request order.
+``PagePolicy``              ``Open``: a row stays open until a row miss precharges it (PREPB).
+                            ``OpenAdaptive``: RDA/WRA when the bank's buffer holds a further request
+                            but no further hit to the open row. ``Closed``: always RDA/WRA.
+                            ``ClosedAdaptive``: RD/WR only while another hit to the row is buffered.
+                            (``controller/BankMachine.cpp``: ``BankMachineOpen/OpenAdaptive/Closed/
+                            ClosedAdaptive::start``; the scheduler's ``hasFurtherRowHit`` /
+                            ``hasFurtherRequest``; with ``Fifo`` "further hit" means the bank's
+                            second request.) Once a bank activated a row for a request it keeps it
+                            (``keepTrans``) and may only switch to another hit.
+``Scheduler``               Picks each bank's request (``controller/scheduler/Scheduler*.cpp``,
+                            ``getNextRequest``). ``Fifo``: the bank's oldest. ``FrFcfs``: the bank's
+                            oldest hit to the open row, else its oldest. ``FrFcfsGrp``: among the
+                            hits, the oldest in the direction (read/write) of the channel's last
+                            column command (``lastCommand``, set in ``removeRequest``, starts as
+                            read) unless an older hit has the same address; else the oldest hit,
+                            else the oldest. The command bus then takes the ready command of the
+                            oldest request, refresh first (``cmdmux/CmdMuxOldest.cpp``: earliest
+                            time, then lowest payload id; refresh payloads have id 0).
+``SchedulerBuffer``         Back-pressure when ``BufferCounter*::hasBufferSpace()`` is false
+                            (``controller/scheduler/BufferCounter*.cpp``); it never looks at the
+                            incoming request. ``Bankwise``: the bank of the request stored *last*
+                            (``lastBankID``, initially bank 0) holds fewer than ``RequestBufferSize``
+                            requests, so one full bank stops all intake. ``ReadWrite``: both the read
+                            and the write count are below the limit. ``Shared``: the total is.
+``RequestBufferSize``       the limit of the buffer counter above.
+``RespQueue``               ``Fifo``: responses leave in column-command order once their data is
+                            complete (``respqueue/RespQueueFifo.cpp``; for DDR3/DDR4 timing that is
+                            also completion order). ``Reorder``: in the order the controller accepted
+                            the requests (``RespQueueReorder.cpp``).
+``RefreshPolicy``           ``NoRefresh``; ``AllBank`` (``refresh/RefreshManagerAllBank.cpp``): one
+                            REFab per tREFI per rank, first trigger of a rank at tREFI minus its
+                            bit-reversed index x tREFI / ranks (``RefreshManagerIF::
+                            getTimeForFirstTrigger``), PREAB first when a bank is open; a trigger
+                            missed by a whole interval is skipped. ``PerBank``
+                            (``RefreshManagerPerBank.cpp``): one REFpb per tREFI / banks, each round
+                            refreshes every bank once, preferring idle banks in bank order. DRAMSys
+                            4.0 runs PerBank only for devices whose checker has REFpb (not DDR3 or
+                            DDR4: it aborts); archgym models it for every device.
+``RefreshMaxPostponed``     at a trigger while the rank (PerBank: every remaining bank) is busy the
+                            refresh is postponed until this many are outstanding; then it is forced:
+                            the rank's banks (PerBank: the chosen bank, once its REFpb is chosen) stop
+                            issuing until the refresh. PerBank counts in per-bank refreshes, i.e.
+                            the knob x banks per rank (``maxPostponed`` in the constructor).
+``RefreshMaxPulledin``      after a refresh, while the rank (a remaining bank) stays idle, further
+                            refreshes are issued ahead, up to this many (PerBank: x banks per rank);
+                            ``flexibilityCounter`` in ``updateState``. A regular refresh does not
+                            move the trigger; it moves when pulling in stops.
+``Arbiter``                 (``simulation/Arbiter.cpp``) ``Simple``: requests go straight to the
+                            controller, its back-pressure reaches the initiator, no limit in flight.
+                            ``Fifo``: the arbiter accepts up to ``MaxActiveTransactions`` requests in
+                            flight and forwards them in order, one per cycle (``END_REQ`` -> next
+                            ``BEGIN_REQ`` one cycle later). ``Reorder``: as Fifo, and responses reach
+                            the initiator in request order. A request reaching the controller with
+                            zero delay arrives in a later SystemC delta cycle than the controller's
+                            command of that cycle (``Controller::controllerMethod``), so it is stored
+                            after that command; the engine reproduces this ordering.
 ``MaxActiveTransactions``   outstanding transactions per initiator (Fifo and Reorder arbiters only;
-                            Simple ignores it, as in DRAMSys).
+                            ``ArbiterSimple`` ignores it).
 ==========================  ==========================================================================
+
+Not a knob: DRAMSys' schedulers have no write drain. DRAMsim3 batches writes; archgym offers
+that as the simulator option ``DRAMSimulator(write_drain=(high, low))``, off by default and
+part of the simulator's fingerprint, never a change to these knobs' meaning.
+
+Timing constraints follow ``controller/checker/CheckerDDR3.cpp`` / ``CheckerDDR4.cpp``
+(``timeToSatisfyConstraints``), including RDA after WR (``tWRPRE - tRTP``) and the rank-wide
+PREAB constraints.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
@@ -68,6 +102,10 @@ KNOB_VALUES: dict[str, tuple[Any, ...]] = {
     "Arbiter": ("Simple", "Fifo", "Reorder"),
     "MaxActiveTransactions": POWERS_OF_TWO_TO_128,
 }
+
+
+#: mcconfig fields DRAMSys has but archgym models at one value only
+MODELLED_FIXED: dict[str, str] = {"CmdMux": "Oldest", "PowerDownPolicy": "NoPowerDown"}
 
 
 @dataclass(frozen=True)
@@ -119,6 +157,47 @@ class ControllerConfig:
                     ) from None
             values[knob] = value
         return cls(**values)
+
+    @classmethod
+    def from_mcconfig(cls, path: str | os.PathLike[str]) -> "ControllerConfig":
+        """Read a DRAMSys ``mcconfig`` JSON file (``{"mcconfig": {...}}`` or the bare object).
+
+        The ten knobs are validated; ``CmdMux`` and ``PowerDownPolicy`` may only take the values
+        archgym models (``Oldest``, ``NoPowerDown``); any other key, or a bad value, raises
+        ``ValueError`` naming the file and the field.
+        """
+        where = str(os.fspath(path))
+        try:
+            with open(path, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"cannot read DRAMSys mcconfig {where!r}: {exc}") from None
+        if isinstance(data, dict) and isinstance(data.get("mcconfig"), dict):
+            data = data["mcconfig"]
+        if not isinstance(data, dict):
+            raise ValueError(f"DRAMSys mcconfig {where!r}: expected a JSON object")
+        design: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in MODELLED_FIXED:
+                if value != MODELLED_FIXED[key]:
+                    raise ValueError(
+                        f"DRAMSys mcconfig {where!r}: field {key!r} = {value!r}: archgym models "
+                        f"only {MODELLED_FIXED[key]!r}")
+            elif key in KNOB_VALUES:
+                allowed = KNOB_VALUES[key]
+                ok = (value in allowed and not isinstance(value, bool)
+                      and isinstance(value, type(allowed[0])))
+                if not ok:
+                    raise ValueError(
+                        f"DRAMSys mcconfig {where!r}: field {key!r} = {value!r}: expected one of "
+                        f"{', '.join(map(str, allowed))}")
+                design[key] = value
+            else:
+                raise ValueError(
+                    f"DRAMSys mcconfig {where!r}: field {key!r} is not modelled by archgym; "
+                    f"expected the knobs {', '.join(KNOB_VALUES)} (and "
+                    f"{', '.join(f'{k}={v}' for k, v in MODELLED_FIXED.items())})")
+        return cls(**design)
 
     def to_design(self) -> dict[str, Any]:
         return asdict(self)

@@ -64,6 +64,12 @@ _TIMING_FIELDS = ("CL", "CWL", "tRCD", "tRP", "tRAS", "tRFC", "tREFI", "tRRD_S",
                   "tWTR_S", "tWTR_L", "tFAW", "tWR", "tRTP", "tCCD_S", "tCCD_L", "tRTRS", "tRFCpb")
 #: Timings that must be at least one cycle (the others may be 0).
 _POSITIVE_TIMINGS = ("CL", "tRCD", "tRP", "tRAS", "tRFC", "tREFI", "tCCD_S", "tCCD_L", "tRFCpb")
+#: Upper bounds: a timing above 2**20 cycles (CL = 10**12, say) or an absurd geometry would
+#: make one simulation run for hours or allocate gigabytes; real devices stay far below.
+MAX_TIMING_CYCLES = 1 << 20
+_POW2_LIMITS = {"channels": 64, "ranks": 16, "bankgroups": 16, "banks_per_group": 64,
+                "rows": 1 << 24, "columns": 1 << 16, "device_width": 1024, "bus_width": 4096,
+                "burst_length": 64}
 _CURRENT_FIELDS = ("IDD0", "IDD2N", "IDD3N", "IDD4R", "IDD4W", "IDD5AB", "IPP0")
 
 
@@ -142,19 +148,19 @@ class DeviceSpec:
             )
         for name in _POW2_FIELDS:
             value = self._coerce_int(name)
-            if not _is_pow2(value):
+            if not _is_pow2(value) or value > _POW2_LIMITS[name]:
                 raise UserError(
                     f"DeviceSpec {self.name!r}: field {name!r} = {value!r}: expected a positive "
-                    "power of two"
+                    f"power of two, at most {_POW2_LIMITS[name]}"
                 )
         for name in _TIMING_FIELDS:
             value = self._coerce_int(name)
             minimum = 1 if name in _POSITIVE_TIMINGS else 0
-            if value < minimum:
+            if value < minimum or value > MAX_TIMING_CYCLES:
                 what = "a positive" if minimum else "a non-negative"
                 raise UserError(
                     f"DeviceSpec {self.name!r}: field {name!r} = {value!r}: expected {what} "
-                    "integer number of clock cycles"
+                    f"integer number of clock cycles, at most {MAX_TIMING_CYCLES} (2**20)"
                 )
         self._check_real("tCK", positive=True)
         self._check_real("VDD", positive=True)
@@ -360,6 +366,13 @@ def _device_from_json(data: Any, *, origin: str, default_name: str) -> DeviceSpe
         raise UserError(f"DRAM device {origin}: {exc}") from None
 
 
+#: first memspec timing key -> DeviceSpec field (for error messages)
+_TIMING_OF = {"RL": "CL", "WL": "CWL", "RCD": "tRCD", "RP": "tRP", "RAS": "tRAS", "RFC": "tRFC",
+              "REFI": "tREFI", "RRD_S": "tRRD_S", "RRD_L": "tRRD_L", "WTR_S": "tWTR_S",
+              "WTR_L": "tWTR_L", "FAW": "tFAW", "WR": "tWR", "RTP": "tRTP", "CCD_S": "tCCD_S",
+              "CCD_L": "tCCD_L"}
+
+
 def device_from_memspec(memspec: Mapping[str, Any], *, name: str | None = None,
                         origin: str = "memspec") -> DeviceSpec:
     """Convert a parsed DRAMSys memspec (DDR3 or DDR4) into a :class:`DeviceSpec`.
@@ -414,7 +427,13 @@ def device_from_memspec(memspec: Mapping[str, Any], *, name: str | None = None,
     if clk_mhz <= 0:
         raise UserError(f"DRAMSys {origin}: memtimingspec.clkMhz = {clk_mhz}: expected > 0")
 
+    used: dict[str, str] = {}  # DeviceSpec field -> the memspec key it came from
+
     def t(*keys: str) -> Any:
+        for key in keys:
+            if key in timing:
+                used[f"'{_TIMING_OF.get(keys[0], keys[0])}'"] = f"memtimingspec.{key}"
+                break
         return get(timing, "memtimingspec", *keys)
 
     tRFC = t("RFC", "RFC1")
@@ -463,4 +482,9 @@ def device_from_memspec(memspec: Mapping[str, Any], *, name: str | None = None,
     try:
         return DeviceSpec(**values)
     except ValueError as exc:
-        raise UserError(f"DRAMSys {origin}: {exc}") from None
+        message = str(exc)
+        for field_name, key in used.items():
+            if f"field {field_name} " in message:
+                message = f"{key}: {message}"
+                break
+        raise UserError(f"DRAMSys {origin}: {message}") from None

@@ -1,8 +1,9 @@
 """The cycle-level DDR memory-controller model: a numba-compiled, event-skipping core.
 
-This module replaces the C++ DRAMSys controller ArchGym drives. It is written from DRAMSys'
-documented behaviour (bank machines, schedulers, buffer counters, response queues, refresh
-managers, arbiters), not from its code.
+This module replaces the C++ DRAMSys controller ArchGym drives. It models the behaviour of
+DRAMSys 4.0 (bank machines, schedulers, buffer counters, response queues, refresh managers,
+arbiters, timing checkers) as read in its source; :mod:`.config` names the DRAMSys file and
+function behind each knob. It is archgym's own code, not a translation.
 
 Model and assumptions
 =====================
@@ -18,13 +19,20 @@ and never out of order. If the memory system cannot take it, the initiator waits
 (**back-pressure**) and every later request is delayed with it; the delay is reported as
 ``backpressure`` (mean of acceptance cycle minus trace cycle), not as latency.
 
-* ``Arbiter=Simple``: the request goes straight to the controller, which accepts it when the
-  scheduler buffer that would hold it has room (see ``SchedulerBuffer``). No limit on requests in
-  flight.
+* ``Arbiter=Simple``: the request goes straight to the controller, which accepts it when its
+  buffer counter has space (see ``SchedulerBuffer``: DRAMSys' rule ignores the incoming
+  request). No limit on requests in flight.
 * ``Arbiter=Fifo``: the arbiter accepts the request at once if fewer than
   ``MaxActiveTransactions`` requests are in flight (accepted but not yet answered), queues it and
   forwards the queue to the controller in order, one per cycle, as buffer space allows.
 * ``Arbiter=Reorder``: as Fifo, and responses reach the initiator in request order.
+
+Order within a cycle follows DRAMSys' SystemC delta cycles: a request handed to the controller
+with zero delay in cycle *t* (the trace player's request through the Simple arbiter, the Fifo
+arbiter forwarding from an empty queue) is stored after the command the controller issues in
+*t*, and competes in *t* only when no command was issued; a request the arbiter forwards one
+cycle after the previous one's acceptance arrives before the command selection. A backpressured
+request is stored right after the column command that frees space.
 
 **Controller** (per channel). A request accepted by the controller is stored in its bank's
 queue (buffers are *counted* per bank, per direction or shared, as DRAMSys' buffer counters do,
@@ -82,23 +90,28 @@ response reaches the initiator for ``watchdog`` cycles while requests are in fli
 no further event exists while work is pending; :mod:`.simulator` turns both into
 :class:`~archgym.simulator.SimulationError`.
 
+Multi-rank timing applies the other-rank constraints (tRTRS) after every earlier column
+command; DRAMSys' checkers look only at the channel's last RD/WR (identical for one rank).
+
 Known simplifications: no power-down or self-refresh (a rank is always in active or precharge
 standby), no additive latency, no write data masking, no ECC; every request is one burst (the
 trace reader splits longer ones); DRAMSys' per-request pipeline delays (``thinkDelay``,
 ``phyDelay``, ``arbitrationDelay``) are zero; the trace player has no outstanding-request limit
-of its own (DRAMSys' ``maxPendingReadRequests``); DRAMSys' Bankwise buffer counter is modelled as
-a true per-bank limit (DRAMSys checks only the bank of the most recently stored request) and its
-ReadWrite counter checks only the incoming request's direction (DRAMSys checks both).
+of its own (DRAMSys' ``maxPendingReadRequests``).
 """
 
 from __future__ import annotations
 
+import itertools
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 from numba import njit
 
 from archgym.simulator import SimulationError
+
+from .traces import MAX_TRACE_CYCLE
 
 if TYPE_CHECKING:
     from .config import ControllerConfig
@@ -198,7 +211,9 @@ P_LOGCAP = 35
 P_WATCHDOG = 36
 P_REFI_PB = 37
 P_RTW = 38  # RD -> WR same rank
-N_P = 39
+P_WD_HI = 39  # write drain (not a DRAMSys knob; 0 = off): enter at this many buffered writes
+P_WD_LO = 40  # ... and leave at this many
+N_P = 41
 
 # --------------------------------------------------------------------------------------------
 # Scalar state S
@@ -253,7 +268,9 @@ SL_WRITE = 5
 SL_DONE = 6
 SL_CRESP = 7
 SL_TCYC = 8
-N_SL = 9
+SL_AVAIL = 9  # arbiter queue head: first cycle its BEGIN_REQ can reach the controller
+SL_LATE = 10  # 1: in that cycle only after the controller chose its command (a later delta)
+N_SL = 11
 
 # bank fields
 BK_OPEN = 0
@@ -272,7 +289,8 @@ BK_DIRTY = 12
 BK_QLEN = 13
 BK_CASN = 14
 BK_READY = 15
-N_BK = 16
+BK_NRDA = 16  # earliest RDA: its auto-precharge must respect the write recovery of a WR
+N_BK = 17
 
 # bank-group fields
 GR_NACT = 0
@@ -299,7 +317,8 @@ RK_SEGE = 17  # latest effective close time seen in the interval
 RK_ACTCYC = 18
 RK_PEND = 19  # requests in the scheduler buffers for this rank
 RK_BLOCKED = 20
-N_RK = 21
+RK_NPREA = 21  # earliest PREA: the rank's last ACT + tRAS, RD(A) + tRTP, WR(A) + tWR recovery
+N_RK = 22
 
 # channel fields
 CH_QTOTAL = 0
@@ -309,7 +328,9 @@ CH_LASTCMD = 3
 CH_LASTACC = 4
 CH_LASTCRESP = 5
 CH_LASTDIR = 6
-N_CH = 7
+CH_LASTBANK = 7  # bank of the request stored last (DRAMSys' BufferCounterBankwise::lastBankID)
+CH_DRAIN = 8  # 1 while the channel drains its writes (write_drain option)
+N_CH = 9
 
 # rings per channel
 RQ_ARB = 0
@@ -329,25 +350,25 @@ LOG_FIELDS = 8  # cycle, command, channel, rank, bankgroup, bank, row, column
 # --------------------------------------------------------------------------------------------
 # small helpers
 # --------------------------------------------------------------------------------------------
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _push(RING, RH, RT, k, v):
     RING[k, RT[k] % RING.shape[1]] = v
     RT[k] += 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _pop(RING, RH, RT, k):
     v = RING[k, RH[k] % RING.shape[1]]
     RH[k] += 1
     return v
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _head(RING, RH, k):
     return RING[k, RH[k] % RING.shape[1]]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _hist_bin(lat):
     if lat < HIST_FINE:
         return lat
@@ -357,7 +378,7 @@ def _hist_bin(lat):
     return b
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _log(P, S, LOG, t, cmd, rank, bank, row, col):
     n = S[S_LOGN]
     if n < LOG.shape[0]:
@@ -381,7 +402,7 @@ def _log(P, S, LOG, t, cmd, rank, bank, row, col):
         S[S_LOGDROP] += 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _rank_open(RK, r, t):
     if RK[RK_NOPEN, r] == 0:
         if RK[RK_SEGS, r] >= 0 and t <= RK[RK_SEGE, r]:
@@ -394,7 +415,7 @@ def _rank_open(RK, r, t):
     RK[RK_NOPEN, r] += 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _rank_close(RK, r, te):
     RK[RK_NOPEN, r] -= 1
     if te > RK[RK_SEGE, r]:
@@ -404,20 +425,22 @@ def _rank_close(RK, r, te):
 # --------------------------------------------------------------------------------------------
 # controller buffers
 # --------------------------------------------------------------------------------------------
-@njit(cache=True, inline="always")
-def _ctrl_has_space(P, BK, CH, ch, bank, is_write):
+@njit(cache=True, error_model="numpy", inline="always")
+def _ctrl_has_space(P, BK, CH, ch):
+    """DRAMSys' ``BufferCounter*::hasBufferSpace()``: whether the controller of channel ``ch``
+    takes a request now. It does not look at the incoming request: ``Bankwise`` checks the bank
+    of the request stored *last* (``lastBankID``), ``ReadWrite`` needs both the read and the
+    write count below the limit, ``Shared`` the total."""
     mode = P[P_SBUF]
     size = P[P_BUFSZ]
     if mode == BUF_BANKWISE:
-        return BK[BK_QLEN, bank] < size
+        return BK[BK_QLEN, CH[CH_LASTBANK, ch]] < size
     if mode == BUF_READWRITE:
-        if is_write:
-            return CH[CH_QWRITE, ch] < size
-        return CH[CH_QREAD, ch] < size
+        return CH[CH_QREAD, ch] < size and CH[CH_QWRITE, ch] < size
     return CH[CH_QTOTAL, ch] < size
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _ctrl_store(P, S, SL, BK, BQ, RK, CH, RING, RH, RT, slot, now):
     bank = SL[SL_BANK, slot]
     bpr = P[P_BPR]
@@ -436,22 +459,43 @@ def _ctrl_store(P, S, SL, BK, BQ, RK, CH, RING, RH, RT, slot, now):
         CH[CH_QREAD, ch] += 1
     RK[RK_PEND, r] += 1
     CH[CH_LASTACC, ch] = now
+    CH[CH_LASTBANK, ch] = bank
+    _drain_update(P, BK, CH, ch)
     if P[P_RESPQ] == RESP_REORDER:
         _push(RING, RH, RT, ch * N_RQ + RQ_ACC, slot)
 
 
-@njit(cache=True)
-def _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now):
-    """Hand requests over: initiator -> arbiter/controller, arbiter queue -> controller."""
+@njit(cache=True, error_model="numpy", inline="always")
+def _arb_head_ready(SL, slot, now, late):
+    """Whether the arbiter's request ``slot`` reaches the controller in this phase of ``now``."""
+    a = SL[SL_AVAIL, slot]
+    return a < now or (a == now and (late != 0 or SL[SL_LATE, slot] == 0))
+
+
+@njit(cache=True, error_model="numpy")
+def _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now, late):
+    """Hand requests over: initiator -> arbiter/controller, arbiter queue -> controller.
+
+    ``late`` = 0 is the intake before the controller chooses this cycle's command, 1 the
+    intake after it. DRAMSys delivers a request whose ``BEGIN_REQ`` was sent in the same cycle
+    with zero delay (the trace player's new request through the Simple arbiter, a request the
+    Fifo/Reorder arbiter forwards from an empty queue) in a later SystemC delta cycle than the
+    ``controllerMethod`` that issues the cycle's command, so such a request is stored after
+    that command (and competes in the cycle only when no command was issued). Requests whose
+    ``BEGIN_REQ`` was sent with a one-cycle delay (the next request of the arbiter queue
+    after an ``END_REQ``) arrive before it. Returns a bit mask of the channels that stored a
+    request in this call."""
     nr = P[P_NRANK]
     bpr = P[P_BPR]
     arb = P[P_ARB]
+    stored = 0
     if S[S_HELD] == 1 and S[S_H_OFFER] <= now and S[S_NFREE] > 0:
         bank = S[S_H_BANK]
         ch = (bank // bpr) // nr
         ok = False
         if arb == ARB_SIMPLE:
-            ok = CH[CH_LASTACC, ch] < now and _ctrl_has_space(P, BK, CH, ch, bank, S[S_H_WRITE])
+            ok = (CH[CH_LASTACC, ch] < now and (late != 0 or S[S_H_OFFER] < now)
+                  and _ctrl_has_space(P, BK, CH, ch))
         else:
             ok = S[S_ACTIVE] < P[P_MAXACT]
         if ok:
@@ -476,8 +520,19 @@ def _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now):
             S[S_HELD] = 0
             if arb == ARB_SIMPLE:
                 _ctrl_store(P, S, SL, BK, BQ, RK, CH, RING, RH, RT, slot, now)
+                stored |= 1 << ch
             else:
-                _push(RING, RH, RT, ch * N_RQ + RQ_ARB, slot)
+                k = ch * N_RQ + RQ_ARB
+                if RT[k] == RH[k]:
+                    # an idle channel port: BEGIN_REQ now (a delta later), or one cycle later
+                    # when the controller took a request in this cycle (ArbiterFifo lastEndReq)
+                    if CH[CH_LASTACC, ch] == now:
+                        SL[SL_AVAIL, slot] = now + 1
+                        SL[SL_LATE, slot] = 0
+                    else:
+                        SL[SL_AVAIL, slot] = now
+                        SL[SL_LATE, slot] = 1
+                _push(RING, RH, RT, k, slot)
                 if arb == ARB_REORDER:
                     _push(RING, RH, RT, S[S_INITQ], slot)
     if arb != ARB_SIMPLE:
@@ -485,12 +540,18 @@ def _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now):
             k = ch * N_RQ + RQ_ARB
             if RT[k] > RH[k] and CH[CH_LASTACC, ch] < now:
                 slot = _head(RING, RH, k)
-                if _ctrl_has_space(P, BK, CH, ch, SL[SL_BANK, slot], SL[SL_WRITE, slot]):
+                if _arb_head_ready(SL, slot, now, late) and _ctrl_has_space(P, BK, CH, ch):
                     _pop(RING, RH, RT, k)
                     _ctrl_store(P, S, SL, BK, BQ, RK, CH, RING, RH, RT, slot, now)
+                    stored |= 1 << ch
+                    if RT[k] > RH[k]:  # the next one follows after END_REQ, one cycle later
+                        nxt = _head(RING, RH, k)
+                        SL[SL_AVAIL, nxt] = now + 1
+                        SL[SL_LATE, nxt] = 0
+    return stored
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _frontend_wake(P, S, SL, BK, CH, RING, RH, RT, now, more):
     """Earliest future cycle at which the front end could act on its own (INF if none)."""
     t = INF
@@ -501,7 +562,7 @@ def _frontend_wake(P, S, SL, BK, CH, RING, RH, RT, now, more):
             bank = S[S_H_BANK]
             ch = (bank // P[P_BPR]) // P[P_NRANK]
             if P[P_ARB] == ARB_SIMPLE:
-                if _ctrl_has_space(P, BK, CH, ch, bank, S[S_H_WRITE]):
+                if _ctrl_has_space(P, BK, CH, ch):
                     t = now + 1
             elif S[S_ACTIVE] < P[P_MAXACT]:
                 t = now + 1
@@ -511,17 +572,19 @@ def _frontend_wake(P, S, SL, BK, CH, RING, RH, RT, now, more):
         for ch in range(P[P_NCH]):
             k = ch * N_RQ + RQ_ARB
             if RT[k] > RH[k]:
-                slot = _head(RING, RH, k)
-                if _ctrl_has_space(P, BK, CH, ch, SL[SL_BANK, slot], SL[SL_WRITE, slot]):
-                    if now + 1 < t:
-                        t = now + 1
+                if _ctrl_has_space(P, BK, CH, ch):
+                    a = SL[SL_AVAIL, _head(RING, RH, k)]
+                    if a <= now:
+                        a = now + 1
+                    if a < t:
+                        t = a
     return t
 
 
 # --------------------------------------------------------------------------------------------
 # responses
 # --------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _responses(P, S, SL, FREE, RING, RH, RT, HIST, CH, now):
     nch = P[P_NCH]
     arb = P[P_ARB]
@@ -584,7 +647,7 @@ def _responses(P, S, SL, FREE, RING, RH, RT, HIST, CH, now):
             S[S_END] = now
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _responses_wake(P, S, SL, RING, RH, RT, CH, now):
     t = INF
     for ch in range(P[P_NCH]):
@@ -619,11 +682,57 @@ def _responses_wake(P, S, SL, RING, RH, RT, CH, now):
 # --------------------------------------------------------------------------------------------
 # bank machines
 # --------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
+def _pick_write(P, SL, BK, BQ, b):
+    """Write drain (archgym option, DRAMsim3-style): the bank's oldest write that hits the open
+    row, else its oldest write; never one with an older request to the same address before it.
+    -1 when the bank holds no such write."""
+    q = BK[BK_QLEN, b]
+    row = BK[BK_ROW, b]
+    is_open = BK[BK_OPEN, b] != 0
+    first = -1
+    for i in range(q):
+        s = BQ[b, i]
+        if SL[SL_WRITE, s] == 0:
+            continue
+        hazard = False
+        for j in range(i):
+            o = BQ[b, j]
+            if SL[SL_ROW, o] == SL[SL_ROW, s] and SL[SL_COL, o] == SL[SL_COL, s]:
+                hazard = True
+                break
+        if hazard:
+            continue
+        if is_open and SL[SL_ROW, s] == row:
+            return s
+        if first < 0:
+            first = s
+    return first
+
+
+@njit(cache=True, error_model="numpy")
+def _drain_update(P, BK, CH, ch):
+    """Enter / leave write-drain mode by the channel's buffered writes (hysteresis)."""
+    if P[P_WD_HI] <= 0:
+        return
+    w = CH[CH_QWRITE, ch]
+    d = CH[CH_DRAIN, ch]
+    if (d == 0 and w >= P[P_WD_HI]) or (d != 0 and w <= P[P_WD_LO]):
+        CH[CH_DRAIN, ch] = 1 - d
+        bpc = P[P_BPR] * P[P_NRANK]
+        for o in range(ch * bpc, (ch + 1) * bpc):
+            BK[BK_DIRTY, o] = 1
+
+
+@njit(cache=True, error_model="numpy")
 def _pick(P, SL, BK, BQ, CH, b):
     """The scheduler's choice for bank ``b`` (a slot), DRAMSys' Fifo / FrFcfs / FrFcfsGrp."""
     sched = P[P_SCHED]
     q = BK[BK_QLEN, b]
+    if P[P_WD_HI] > 0 and CH[CH_DRAIN, (b // P[P_BPR]) // P[P_NRANK]] != 0:
+        s = _pick_write(P, SL, BK, BQ, b)
+        if s >= 0:
+            return s
     if sched == SCHED_FIFO or BK[BK_OPEN, b] == 0:
         return BQ[b, 0]
     row = BK[BK_ROW, b]
@@ -658,7 +767,7 @@ def _pick(P, SL, BK, BQ, CH, b):
     return BQ[b, 0]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _further_row_hit(P, SL, BK, BQ, b, row):
     """DRAMSys' hasFurtherRowHit: another buffered request (besides one) hits ``row``."""
     q = BK[BK_QLEN, b]
@@ -673,7 +782,7 @@ def _further_row_hit(P, SL, BK, BQ, b, row):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _bank_eval(P, SL, BK, BQ, CH, b):
     BK[BK_CMD, b] = CMD_NONE
     if BK[BK_BLOCK, b] != 0 or BK[BK_QLEN, b] == 0:
@@ -707,7 +816,7 @@ def _bank_eval(P, SL, BK, BQ, CH, b):
         BK[BK_CMD, b] = RDA if auto else RD
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _bank_ready(P, BK, GR, RK, b):
     cmd = BK[BK_CMD, b]
     g = b // P[P_BPG]
@@ -726,6 +835,8 @@ def _bank_ready(P, BK, GR, RK, b):
         return BK[BK_NPRE, b]
     if cmd == RD or cmd == RDA:
         t = BK[BK_NRD, b]
+        if cmd == RDA and BK[BK_NRDA, b] > t:
+            t = BK[BK_NRDA, b]
         if GR[GR_NRD, g] > t:
             t = GR[GR_NRD, g]
         if RK[RK_NRD, r] > t:
@@ -742,7 +853,7 @@ def _bank_ready(P, BK, GR, RK, b):
 # --------------------------------------------------------------------------------------------
 # refresh managers
 # --------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _refresh_eval(P, BK, RK, r, now):
     RK[RK_RCMD, r] = CMD_NONE
     if now < RK[RK_REFT, r]:
@@ -750,6 +861,10 @@ def _refresh_eval(P, BK, RK, r, now):
     bpr = P[P_BPR]
     b0 = r * bpr
     if P[P_REFPOL] == REF_ALLBANK:
+        if now >= RK[RK_REFT, r] + P[P_REFI]:
+            # a whole interval late (DRAMSys: skip to the next trigger, back to regular)
+            RK[RK_REFT, r] += P[P_REFI]
+            RK[RK_STATE, r] = 0
         busy = RK[RK_PEND, r] > 0
         if RK[RK_STATE, r] == 0:
             if RK[RK_FLEX, r] >= P[P_MAXPOST]:
@@ -768,8 +883,11 @@ def _refresh_eval(P, BK, RK, r, now):
             return
         RK[RK_RCMD, r] = PREA if RK[RK_NOPEN, r] > 0 else REFAB
         return
-    # per-bank refresh
+    # per-bank refresh (DRAMSys' RefreshManagerPerBank::start)
     interval = P[P_REFI_PB]
+    if now >= RK[RK_REFT, r] + interval:
+        RK[RK_REFT, r] += interval
+        RK[RK_STATE, r] = 0
     remain = RK[RK_REMAIN, r]
     sel = -1
     if RK[RK_STATE, r] == 0:
@@ -790,7 +908,7 @@ def _refresh_eval(P, BK, RK, r, now):
                     if (remain >> i) & 1:
                         sel = b0 + i
                         break
-            if forced:
+            if forced and BK[BK_OPEN, sel] == 0:  # blocked once its REFpb is chosen
                 BK[BK_BLOCK, sel] = 1
                 BK[BK_DIRTY, sel] = 1
                 RK[RK_SKIP, r] = 1
@@ -807,16 +925,15 @@ def _refresh_eval(P, BK, RK, r, now):
     RK[RK_RCMD, r] = PRE if BK[BK_OPEN, sel] != 0 else REFPB
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _refresh_ready(P, BK, RK, r):
     cmd = RK[RK_RCMD, r]
     bpr = P[P_BPR]
     b0 = r * bpr
     t = 0
     if cmd == PREA:
-        for b in range(b0, b0 + bpr):
-            if BK[BK_OPEN, b] != 0 and BK[BK_NPRE, b] > t:
-                t = BK[BK_NPRE, b]
+        # DRAMSys' CheckerDDR3/4 (PREAB): rank-wide, auto-precharged banks included
+        t = RK[RK_NPREA, r]
     elif cmd == REFAB:
         for b in range(b0, b0 + bpr):
             if BK[BK_NACT, b] > t:
@@ -830,7 +947,7 @@ def _refresh_ready(P, BK, RK, r):
     return t
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _refresh_done(P, RK, r, interval):
     if RK[RK_STATE, r] == 1:
         RK[RK_FLEX, r] -= 1
@@ -841,7 +958,7 @@ def _refresh_done(P, RK, r, interval):
         RK[RK_REFT, r] += interval
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _issue_refresh(P, S, BK, RK, LOG, r, now):
     cmd = RK[RK_RCMD, r]
     bpr = P[P_BPR]
@@ -849,12 +966,13 @@ def _issue_refresh(P, S, BK, RK, LOG, r, now):
     RK[RK_RCMD, r] = CMD_NONE
     if cmd == PREA:
         for b in range(b0, b0 + bpr):
+            # ACT after PREAB: tRP on every bank of the rank (DRAMSys' checkers)
+            if now + P[P_RP] > BK[BK_NACT, b]:
+                BK[BK_NACT, b] = now + P[P_RP]
+            BK[BK_DIRTY, b] = 1
             if BK[BK_OPEN, b] != 0:
                 BK[BK_OPEN, b] = 0
                 BK[BK_KEEP, b] = 0
-                if now + P[P_RP] > BK[BK_NACT, b]:
-                    BK[BK_NACT, b] = now + P[P_RP]
-                BK[BK_DIRTY, b] = 1
                 _rank_close(RK, r, now)
         S[S_PREA] += 1
         _log(P, S, LOG, now, PREA, r, -1, -1, -1)
@@ -904,7 +1022,7 @@ def _issue_refresh(P, S, BK, RK, LOG, r, now):
 # --------------------------------------------------------------------------------------------
 # command issue
 # --------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
     cmd = BK[BK_CMD, b]
     slot = BK[BK_CSLOT, b]
@@ -922,6 +1040,8 @@ def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
         t = now + P[P_RAS]
         if t > BK[BK_NPRE, b]:
             BK[BK_NPRE, b] = t
+        if t > RK[RK_NPREA, r]:
+            RK[RK_NPREA, r] = t
         t = now + P[P_RCD]
         if t > BK[BK_NRD, b]:
             BK[BK_NRD, b] = t
@@ -965,6 +1085,11 @@ def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
         t = now + cwl + burst + P[P_WR]
         if t > BK[BK_NPRE, b]:
             BK[BK_NPRE, b] = t
+        # RDA after WR: WR + tWRPRE - tRTP (DRAMSys' CheckerDDR3/4)
+        if t - P[P_RTP] > BK[BK_NRDA, b]:
+            BK[BK_NRDA, b] = t - P[P_RTP]
+        if t > RK[RK_NPREA, r]:
+            RK[RK_NPREA, r] = t
         t = now + P[P_CCDL]
         if t > GR[GR_NWR, g]:
             GR[GR_NWR, g] = t
@@ -991,6 +1116,8 @@ def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
         t = now + P[P_RTP]
         if t > BK[BK_NPRE, b]:
             BK[BK_NPRE, b] = t
+        if t > RK[RK_NPREA, r]:
+            RK[RK_NPREA, r] = t
         t = now + P[P_CCDL]
         if t > GR[GR_NRD, g]:
             GR[GR_NRD, g] = t
@@ -1029,6 +1156,7 @@ def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
     else:
         CH[CH_QREAD, ch] -= 1
     RK[RK_PEND, r] -= 1
+    _drain_update(P, BK, CH, ch)
     SL[SL_DONE, slot] = done
     if P[P_RESPQ] == RESP_FIFO:
         _push(RING, RH, RT, ch * N_RQ + (RQ_WR if is_write else RQ_RD), slot)
@@ -1042,10 +1170,13 @@ def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
             pre = now + cwl + burst + P[P_WR]
         else:
             pre = now + P[P_RTP]
-        if BK[BK_ACTT, b] + P[P_RAS] > pre:
-            pre = BK[BK_ACTT, b] + P[P_RAS]
+        # ACT after RDA/WRA: RDA + tRTP + tRP or WRA + tWRPRE + tRP (tRC from the ACT is
+        # already in BK_NACT), as DRAMSys' checkers; the bank counts as open (energy) until
+        # its internal precharge, which also waits for tRAS
         if pre + P[P_RP] > BK[BK_NACT, b]:
             BK[BK_NACT, b] = pre + P[P_RP]
+        if BK[BK_ACTT, b] + P[P_RAS] > pre:
+            pre = BK[BK_ACTT, b] + P[P_RAS]
         BK[BK_OPEN, b] = 0
         _rank_close(RK, r, pre)
         S[S_PRES] += 1
@@ -1059,7 +1190,7 @@ def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
 # --------------------------------------------------------------------------------------------
 # the main loop
 # --------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", nogil=True)
 def run(P, S, SL, FREE, BK, BQ, GR, RK, CH, RING, RH, RT, HIST, LOG,
         tcyc, twrite, tbank, trow, tcol, final):
     """Advance the simulation over one chunk of requests.
@@ -1104,7 +1235,7 @@ def run(P, S, SL, FREE, BK, BQ, GR, RK, CH, RING, RH, RT, HIST, LOG,
             return ST_WATCHDOG
         # -- 1. responses, 2. requests
         _responses(P, S, SL, FREE, RING, RH, RT, HIST, CH, now)
-        _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now)
+        _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now, 0)
         # -- 3. refresh managers
         if refpol != REF_NONE:
             for r in range(nrk):
@@ -1120,6 +1251,8 @@ def run(P, S, SL, FREE, BK, BQ, GR, RK, CH, RING, RH, RT, HIST, LOG,
         issued = False
         for ch in range(nch):
             iss_kind[ch] = ISS_NONE
+            if CH[CH_LASTCMD, ch] == now:  # a second pass over this cycle (see below)
+                continue
             if refpol != REF_NONE:
                 for r in range(ch * P[P_NRANK], (ch + 1) * P[P_NRANK]):
                     if RK[RK_RCMD, r] != CMD_NONE and _refresh_ready(P, BK, RK, r) <= now:
@@ -1147,9 +1280,13 @@ def run(P, S, SL, FREE, BK, BQ, GR, RK, CH, RING, RH, RT, HIST, LOG,
                     CH[CH_LASTCMD, ch] = now
             if iss_kind[ch] != ISS_NONE:
                 issued = True
-        if issued:
-            # buffer space may have been freed this cycle (DRAMSys re-runs its request intake)
-            _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now)
+        # -- intake after the command: requests that arrive in a later delta cycle, and buffer
+        # space freed by a column command (DRAMSys re-runs its request intake after a CAS)
+        stored = _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now, 1)
+        again = False
+        for ch in range(nch):
+            if (stored >> ch) & 1 and CH[CH_LASTCMD, ch] != now:
+                again = True  # nothing issued yet: the new request competes in this cycle
         # -- 6. next event
         t_next = INF
         for b in range(nb):
@@ -1202,7 +1339,9 @@ def run(P, S, SL, FREE, BK, BQ, GR, RK, CH, RING, RH, RT, HIST, LOG,
             if final != 0 and ptr >= n:
                 return ST_DONE
             t_next = now + 1
-        S[S_NOW] = t_next if t_next > now else now + 1
+        if again:
+            t_next = now
+        S[S_NOW] = t_next if (t_next > now or again) else now + 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -1227,6 +1366,31 @@ COMMAND_DTYPE = np.dtype([("cycle", np.int64), ("command", np.int8), ("channel",
 DEFAULT_LOG_CAPACITY = 1 << 18
 #: in-flight requests whose responses the controller can hold beyond its scheduler buffers
 RESPONSE_BUFFER = 1024
+
+
+def check_write_drain(write_drain: tuple[int, int]) -> tuple[int, int]:
+    """Validate a ``(high, low)`` write-drain watermark pair: integers, 0 <= low < high."""
+    try:
+        high, low = (int(v) for v in write_drain)
+        ok = all(float(v) == int(v) and not isinstance(v, bool) for v in write_drain)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or not 0 <= low < high:
+        raise ValueError(f"write_drain = {write_drain!r}: expected (high, low) buffered-write "
+                         "watermarks, integers with 0 <= low < high, or None")
+    return high, low
+
+
+def first_refresh_trigger(interval: int, rank: int, ranks: int) -> int:
+    """Cycle of a rank's first refresh trigger: DRAMSys' ``RefreshManagerIF::
+    getTimeForFirstTrigger`` staggers the ranks of a channel over one interval in bit-reversed
+    rank order (``interval - reverse(rank) * interval / ranks``, rounded up)."""
+    bits = max(int(ranks).bit_length() - 1, 0)
+    reverse = 0
+    for i in range(bits):
+        if (rank >> i) & 1:
+            reverse |= 1 << (bits - 1 - i)
+    return -((-(interval * ranks - reverse * interval)) // ranks)
 
 
 def hist_bin_edges() -> np.ndarray:
@@ -1304,6 +1468,32 @@ def encode_config(config: "ControllerConfig") -> dict[str, int]:
     }
 
 
+
+
+def decode_chunk(device: "DeviceSpec", mapping: "AddressMapping", chunk: "TraceChunk",
+                 last_cycle: int = -1) -> tuple[np.ndarray, ...]:
+    """Check a chunk (cycles non-negative, non-decreasing after ``last_cycle``, at most
+    :data:`MAX_TRACE_CYCLE`) and decode it into the engine's arrays: cycle, is_write, flat
+    bank index, row, column (all ``int64``)."""
+    cycle = np.ascontiguousarray(chunk.cycle, dtype=np.int64)
+    is_write = np.ascontiguousarray(chunk.is_write, dtype=np.int64)
+    if cycle.shape != is_write.shape or cycle.shape != np.shape(chunk.address):
+        raise ValueError("trace chunk arrays must have the same length")
+    if cycle.size:
+        if cycle[0] < 0:
+            raise ValueError(f"trace cycles must be non-negative, got {int(cycle[0])}")
+        if cycle[0] < last_cycle or (cycle.size > 1 and np.any(np.diff(cycle) < 0)):
+            raise ValueError("trace cycles must be non-decreasing (within and across chunks)")
+        if cycle[-1] > MAX_TRACE_CYCLE:
+            raise ValueError(f"trace cycle {int(cycle[-1])} is beyond the supported maximum "
+                             f"{MAX_TRACE_CYCLE} (2**36)")
+    ch, rank, bg, bank, row, col = mapping.decode(chunk.address)
+    d = device
+    flat = ((ch * d.ranks + rank) * d.bankgroups + bg) * d.banks_per_group + bank
+    return (cycle, is_write, np.ascontiguousarray(flat, dtype=np.int64),
+            np.ascontiguousarray(row, dtype=np.int64), np.ascontiguousarray(col, dtype=np.int64))
+
+
 class Engine:
     """One simulation: feed trace chunks in order with :meth:`feed`, then call :meth:`finish`.
 
@@ -1313,7 +1503,8 @@ class Engine:
     """
 
     def __init__(self, device: "DeviceSpec", config: "ControllerConfig",
-                 mapping: "AddressMapping", *, record_commands: bool | int = False) -> None:
+                 mapping: "AddressMapping", *, record_commands: bool | int = False,
+                 write_drain: tuple[int, int] | None = None) -> None:
         self.device = device
         self.config = config
         self.mapping = mapping
@@ -1348,8 +1539,12 @@ class Engine:
         P[P_RESPQ], P[P_REFPOL], P[P_MAXPOST], P[P_MAXPULL] = (k["respq"], k["refpol"],
                                                               k["maxpost"], k["maxpull"])
         P[P_ARB], P[P_MAXACT], P[P_POOL], P[P_LOGCAP] = k["arb"], k["maxact"], pool, logcap
+        if k["refpol"] == REF_PERBANK:  # counted in per-bank refreshes (RefreshManagerPerBank)
+            P[P_MAXPOST], P[P_MAXPULL] = k["maxpost"] * bpr, k["maxpull"] * bpr
         P[P_REFI_PB] = max(1, d.tREFI // bpr)
         P[P_RTW] = d.CL + d.burst_cycles + 2 - d.CWL
+        if write_drain is not None:
+            P[P_WD_HI], P[P_WD_LO] = check_write_drain(write_drain)
         per_request = d.tRC + d.CL + d.CWL + d.burst_cycles + d.tWR + d.tRTRS + d.tCCD_L
         P[P_WATCHDOG] = (8 * (pool + 16) * per_request
                          + 4 * (k["maxpost"] + k["maxpull"] + 2) * (d.tREFI + d.tRFC))
@@ -1379,13 +1574,13 @@ class Engine:
         RK[RK_REMAIN] = (1 << bpr) - 1
         interval = d.tREFI if k["refpol"] != REF_PERBANK else int(P[P_REFI_PB])
         for r in range(nrk):
-            local = r % nr  # stagger the ranks of a channel over one interval
-            RK[RK_REFT, r] = interval - (interval // nr) * (nr - 1 - local)
+            RK[RK_REFT, r] = first_refresh_trigger(interval, r % nr, nr)
         self.RK = RK
         CH = np.zeros((N_CH, nch), np.int64)
         CH[CH_LASTCMD] = -1
         CH[CH_LASTACC] = -1
         CH[CH_LASTCRESP] = -1
+        CH[CH_LASTBANK] = np.arange(nch, dtype=np.int64) * (nr * bpr)  # DRAMSys starts at bank 0
         self.CH = CH
         nring = nch * N_RQ + 1
         self.RING = np.zeros((nring, pool), np.int64)
@@ -1397,21 +1592,19 @@ class Engine:
 
     # -- feeding ---------------------------------------------------------------------------
     def _decode(self, chunk: "TraceChunk") -> tuple[np.ndarray, ...]:
-        cycle = np.ascontiguousarray(chunk.cycle, dtype=np.int64)
-        is_write = np.ascontiguousarray(chunk.is_write, dtype=np.int64)
-        if cycle.shape != is_write.shape or cycle.shape != np.shape(chunk.address):
-            raise ValueError("trace chunk arrays must have the same length")
-        if cycle.size:
-            if cycle[0] < 0:
-                raise ValueError(f"trace cycles must be non-negative, got {int(cycle[0])}")
-            if cycle[0] < self.S[S_LAST_TRACE_CYC] or (cycle.size > 1 and np.any(np.diff(cycle) < 0)):
-                raise ValueError("trace cycles must be non-decreasing (within and across chunks)")
-            self.S[S_LAST_TRACE_CYC] = cycle[-1]
-        ch, rank, bg, bank, row, col = self.mapping.decode(chunk.address)
-        d = self.device
-        flat = ((ch * d.ranks + rank) * d.bankgroups + bg) * d.banks_per_group + bank
-        return (cycle, is_write, np.ascontiguousarray(flat, dtype=np.int64),
-                np.ascontiguousarray(row, dtype=np.int64), np.ascontiguousarray(col, dtype=np.int64))
+        arrays = decode_chunk(self.device, self.mapping, chunk, int(self.S[S_LAST_TRACE_CYC]))
+        if arrays[0].size:
+            self.S[S_LAST_TRACE_CYC] = arrays[0][-1]
+        return arrays
+
+    def feed_decoded(self, arrays: tuple[np.ndarray, ...]) -> None:
+        """:meth:`feed` for arrays from :func:`decode_chunk` (decoded once, shared by many
+        engines of one batch; the caller keeps chunks in order)."""
+        if self._finished:
+            raise RuntimeError("Engine.feed_decoded() after finish()")
+        if arrays[0].size:
+            self.S[S_LAST_TRACE_CYC] = arrays[0][-1]
+            self._run(arrays, final=False)
 
     def _run(self, arrays: tuple[np.ndarray, ...], final: bool) -> None:
         status = run(self.P, self.S, self.SL, self.FREE, self.BK, self.BQ, self.GR, self.RK,
@@ -1466,9 +1659,11 @@ class Engine:
 
 def simulate_chunks(device: "DeviceSpec", config: "ControllerConfig", mapping: "AddressMapping",
                     chunks: Iterable["TraceChunk"], *, record_commands: bool | int = False,
-                    max_requests: int | None = None) -> EngineResult:
+                    max_requests: int | None = None,
+                    write_drain: tuple[int, int] | None = None) -> EngineResult:
     """Run one simulation over an iterable of trace chunks (at most ``max_requests``)."""
-    engine = Engine(device, config, mapping, record_commands=record_commands)
+    engine = Engine(device, config, mapping, record_commands=record_commands,
+                    write_drain=write_drain)
     left = max_requests
     for chunk in chunks:
         if left is not None:
@@ -1479,3 +1674,66 @@ def simulate_chunks(device: "DeviceSpec", config: "ControllerConfig", mapping: "
             left -= chunk.cycle.shape[0]
         engine.feed(chunk)
     return engine.finish()
+
+
+def _limited(chunks: Iterable["TraceChunk"], max_requests: int | None) -> Iterable["TraceChunk"]:
+    left = max_requests
+    for chunk in chunks:
+        if left is not None:
+            if left <= 0:
+                return
+            if chunk.cycle.shape[0] > left:
+                chunk = type(chunk)(*(a[:left] for a in chunk))
+            left -= chunk.cycle.shape[0]
+        yield chunk
+
+
+def simulate_batch(device: "DeviceSpec", configs: "list[ControllerConfig]",
+                   mapping: "AddressMapping", chunks: Iterable["TraceChunk"], *,
+                   max_requests: int | None = None, workers: int = 1,
+                   write_drain: tuple[int, int] | None = None
+                   ) -> list["EngineResult | SimulationError"]:
+    """Simulate many controller configurations on one trace.
+
+    Each chunk is checked and decoded once and fed to every configuration's engine; the
+    compiled core releases the GIL, so ``workers`` threads simulate configurations in
+    parallel. A configuration that fails (stall, watchdog) gets its
+    :class:`~archgym.simulator.SimulationError` in its place of the result; the others go
+    on. A bad trace (e.g. decreasing cycles) raises ``ValueError`` for the whole batch.
+    """
+    engines: list[Engine | None] = [Engine(device, c, mapping, write_drain=write_drain)
+                                    for c in configs]
+    results: list[EngineResult | SimulationError | None] = [None] * len(configs)
+
+    def step(i: int, arrays: tuple[np.ndarray, ...] | None) -> None:
+        engine = engines[i]
+        if engine is None:
+            return
+        try:
+            if arrays is None:
+                results[i] = engine.finish()
+            else:
+                engine.feed_decoded(arrays)
+        except SimulationError as exc:
+            results[i], engines[i] = exc, None
+
+    workers = max(1, min(int(workers), len(configs)))
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    try:
+        last = -1
+        for chunk in itertools.chain(_limited(chunks, max_requests), [None]):
+            arrays = None
+            if chunk is not None:
+                if chunk.cycle.shape[0] == 0:
+                    continue
+                arrays = decode_chunk(device, mapping, chunk, last)
+                last = int(arrays[0][-1])
+            if pool is None:
+                for i in range(len(configs)):
+                    step(i, arrays)
+            else:
+                list(pool.map(lambda i: step(i, arrays), range(len(configs))))
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return results  # type: ignore[return-value]

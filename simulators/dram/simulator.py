@@ -29,7 +29,7 @@ import math
 import os
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -38,7 +38,7 @@ from archgym.simulator import Metric, Metrics, SimulationError, Simulator
 
 from .config import ControllerConfig
 from .device import DeviceSpec, load_device
-from .engine import EngineResult, simulate_chunks
+from .engine import EngineResult, check_write_drain, simulate_batch, simulate_chunks
 from .mapping import AddressMapping, get_mapping
 from .power import EnergyBreakdown, energy
 from .traces import TraceChunk, open_workload, workload_fingerprint
@@ -46,6 +46,19 @@ from .traces import TraceChunk, open_workload, workload_fingerprint
 __all__ = ["DRAMSimulator", "SimulationResult"]
 
 log = logging.getLogger(__name__)
+
+
+def _usable_cpus() -> int:
+    """CPUs this process may use, capped by ``NUMBA_NUM_THREADS`` when set (the knob users
+    already turn to keep numba code from oversubscribing a shared machine)."""
+    try:
+        cpus = max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        cpus = max(1, os.cpu_count() or 1)
+    cap = os.environ.get("NUMBA_NUM_THREADS", "")
+    if cap.isdigit() and int(cap) > 0:
+        cpus = min(cpus, int(cap))
+    return cpus
 
 
 @dataclass(frozen=True)
@@ -70,10 +83,16 @@ class DRAMSimulator(Simulator):
     field string, a DRAMSys mapping JSON/name or an :class:`AddressMapping` (``None``: the
     device's default). ``max_requests``: simulate at most this many requests of each workload.
     ``chunk_size``: requests read from the trace at a time (does not change results).
+    ``workers``: threads :meth:`evaluate_batch` simulates designs on (default: the CPUs this
+    process may use, at most ``NUMBA_NUM_THREADS`` when that is set); results do not depend
+    on it. ``write_drain``: ``(high, low)`` — not a DRAMSys knob, and off by default (DRAMSys'
+    schedulers have no write drain): when a channel buffers ``high`` writes, each bank serves
+    its writes first (row hits first, never past an older access to the same address) until
+    ``low`` remain, as DRAMsim3 batches writes. It changes results (it is in the fingerprint).
     """
 
     name = "dram"
-    version = "1.1"
+    version = "1.2"
     metrics = (
         Metric("avg_read_latency_ns", "ns", "minimize", "mean read latency"),
         Metric("avg_read_latency_cycles", "cycles", "minimize", "mean read latency"),
@@ -102,7 +121,9 @@ class DRAMSimulator(Simulator):
 
     def __init__(self, device: str | os.PathLike[str] | DeviceSpec = "DDR4_8Gb_x8_2400",
                  address_mapping: str | os.PathLike[str] | AddressMapping | None = None,
-                 max_requests: int | None = None, chunk_size: int = 65536) -> None:
+                 max_requests: int | None = None, chunk_size: int = 65536,
+                 workers: int | None = None,
+                 write_drain: tuple[int, int] | None = None) -> None:
         self.device = load_device(device)
         self.mapping = get_mapping(address_mapping, self.device)
         if max_requests is not None and (isinstance(max_requests, bool) or int(max_requests) < 1):
@@ -111,28 +132,113 @@ class DRAMSimulator(Simulator):
         if isinstance(chunk_size, bool) or int(chunk_size) < 1:
             raise UserError(f"chunk_size = {chunk_size!r}: expected a positive integer")
         self.chunk_size = int(chunk_size)
+        if workers is not None and (isinstance(workers, bool) or int(workers) < 1):
+            raise ValueError(f"workers = {workers!r}: expected a positive integer or None")
+        self.workers = _usable_cpus() if workers is None else int(workers)
+        self.write_drain = None if write_drain is None else check_write_drain(write_drain)
         self._trace_cache: OrderedDict[str, list[TraceChunk]] = OrderedDict()
+        self._workload_keys: dict[tuple[Any, ...], str] = {}
 
     def __repr__(self) -> str:
+        drain = "" if self.write_drain is None else f", write_drain={self.write_drain}"
         return (f"DRAMSimulator(device={self.device.name!r}, address_mapping="
-                f"{self.mapping.fields!r}, max_requests={self.max_requests})")
+                f"{self.mapping.fields!r}, max_requests={self.max_requests}{drain})")
 
     # -- the Simulator contract ------------------------------------------------------------
     def evaluate(self, design: Mapping[str, Any], workload: str) -> Metrics:
         """Simulate ``workload`` under ``design``; unknown knobs/values raise ``ValueError``."""
         return self.simulate(design, workload).metrics
 
+    #: attributes the fingerprint depends on; assigning one forgets the memoised fingerprint
+    _SETUP_ATTRIBUTES = frozenset({"device", "mapping", "max_requests", "write_drain"})
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self._SETUP_ATTRIBUTES:
+            self.__dict__.pop("_fingerprint", None)
+        super().__setattr__(name, value)
+
     def fingerprint(self) -> str:
-        """``dram@version`` plus a hash of the device, the mapping and ``max_requests``."""
+        """``dram@version`` plus a hash of the device, the mapping and ``max_requests``.
+
+        Memoised (an environment asks for it on every step): hashing the device description
+        costs far more than a cached step. Reassigning ``device``, ``mapping`` or
+        ``max_requests`` recomputes it.
+        """
+        cached = self.__dict__.get("_fingerprint")
+        if cached is not None:
+            return cached
         setup = {"device": self.device.to_dict(), "mapping": self.mapping.fields,
                  "max_requests": self.max_requests}
+        if self.write_drain is not None:  # absent by default: DRAMSys-exact setups keep their key
+            setup["write_drain"] = list(self.write_drain)
         setup["device"].pop("source", None)
         digest = hashlib.sha256(json.dumps(setup, sort_keys=True).encode()).hexdigest()[:16]
-        return f"{self.identity}:{digest}"
+        self.__dict__["_fingerprint"] = value = f"{self.identity}:{digest}"
+        return value
+
+    def evaluate_batch(self, designs: Sequence[Mapping[str, Any]],
+                       workload: str) -> list[Metrics | SimulationError]:  # type: ignore[override]
+        """Evaluate many designs on one workload in one pass over the trace.
+
+        The trace is decoded once and shared; the designs are simulated side by side on
+        :attr:`workers` threads (the compiled engine runs without the GIL). Results come in
+        the order of ``designs`` and equal :meth:`evaluate`'s. A design that cannot be
+        evaluated (unknown knob, bad value, a stalled simulation) does not fail the batch: its
+        entry is the :class:`~archgym.simulator.SimulationError` (not raised) naming the design's
+        index and the reason; check entries with ``isinstance(r, Exception)``. An unknown or
+        malformed workload raises for the whole batch.
+        """
+        results: list[Metrics | SimulationError | None] = [None] * len(designs)
+        configs: list[ControllerConfig] = []
+        index: list[int] = []
+        for i, design in enumerate(designs):
+            try:
+                config = design if isinstance(design, ControllerConfig) else ControllerConfig.from_design(design)
+            except (TypeError, ValueError) as exc:
+                results[i] = SimulationError(f"design {i}: {exc}")
+                continue
+            configs.append(config)
+            index.append(i)
+        if configs:
+            chunks = self._chunks(workload)
+            raws = simulate_batch(self.device, configs, self.mapping, chunks,
+                                  max_requests=self.max_requests, workers=self.workers,
+                                  write_drain=self.write_drain)
+            for i, config, raw in zip(index, configs, raws):
+                if isinstance(raw, SimulationError):
+                    results[i] = SimulationError(f"design {i}: {raw}")
+                    continue
+                try:
+                    results[i] = self._result(raw, config, workload).metrics
+                except SimulationError as exc:
+                    results[i] = SimulationError(f"design {i}: {exc}")
+        return results  # type: ignore[return-value]
 
     def workload_key(self, workload: str) -> str:
         """The workload's content fingerprint; an unknown workload raises ``ValueError``."""
-        return workload_fingerprint(workload)
+        return self._workload_key(workload)
+
+    def _workload_key(self, workload: str | os.PathLike[str]) -> str:
+        """:func:`.traces.workload_fingerprint`, remembered per file identity.
+
+        A shipped trace or generator spec never changes; a file is re-hashed when its path,
+        size or modification time changes (a stat costs microseconds, hashing a trace about
+        a millisecond per 10,000 requests).
+        """
+        ident: tuple[Any, ...]
+        path = os.fspath(workload) if isinstance(workload, (str, os.PathLike)) else None
+        if path is not None and os.path.isfile(path):
+            st = os.stat(path)
+            ident = ("file", os.path.abspath(path), st.st_size, st.st_mtime_ns)
+        else:
+            ident = ("name", workload)
+        key = self._workload_keys.get(ident)
+        if key is None:
+            key = workload_fingerprint(workload)
+            if len(self._workload_keys) > 1024:
+                self._workload_keys.clear()
+            self._workload_keys[ident] = key
+        return key
 
     # -- richer entry point ----------------------------------------------------------------
     def simulate(self, design: Mapping[str, Any] | ControllerConfig,
@@ -144,11 +250,15 @@ class DRAMSimulator(Simulator):
         chunks = self._chunks(workload)
         try:
             raw = simulate_chunks(self.device, config, self.mapping, chunks,
-                                  record_commands=record_commands, max_requests=self.max_requests)
+                                  record_commands=record_commands, max_requests=self.max_requests,
+                                  write_drain=self.write_drain)
         except (SimulationError, ValueError):
             raise
         except Exception as exc:  # any other engine failure is a failed evaluation
             raise SimulationError(f"DRAM simulation failed: {type(exc).__name__}: {exc}") from exc
+        return self._result(raw, config, workload)
+
+    def _result(self, raw: EngineResult, config: ControllerConfig, workload: Any) -> SimulationResult:
         if raw.requests == 0:
             log.warning("DRAM workload %r contains no requests", workload)
         breakdown = energy(
@@ -174,7 +284,7 @@ class DRAMSimulator(Simulator):
         for at most :attr:`TRACE_CACHE_REQUESTS` requests in all (least recently used first out);
         a larger workload is streamed from disk on every evaluation as before.
         """
-        key = workload_fingerprint(workload)
+        key = self._workload_key(workload)
         cached = self._trace_cache.get(key)
         if cached is not None:
             self._trace_cache.move_to_end(key)
@@ -200,6 +310,7 @@ class DRAMSimulator(Simulator):
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_trace_cache"] = OrderedDict()  # decoded traces are re-read in the receiving process
+        state["_workload_keys"] = {}
         return state
 
     def _metrics(self, raw: EngineResult, e: EnergyBreakdown) -> dict[str, float]:

@@ -40,7 +40,9 @@ kinds raise ``ValueError``.
   no device is given). A request whose length field exceeds that becomes
   ``ceil(length / bytes_per_burst)`` requests with the same cycle and command at consecutive
   burst-aligned addresses, starting at the burst holding the request's address; a shorter or
-  absent length is one burst. Lengths above 16 MiB are rejected as malformed.
+  absent length is one burst. Lengths above 1 MiB are rejected as malformed, and long requests
+  are split lazily, so memory stays bounded by ``chunk_size`` bursts whatever the lengths.
+  Request cycles above :data:`MAX_TRACE_CYCLE` (2**36) are rejected, naming the file and line.
 * *Alignment*: emitted addresses are aligned down to the burst size (the low bits select bytes
   within a burst and never reach the DRAM).
 * *Chunks*: each chunk holds between 1 and ``chunk_size`` requests (reading at most
@@ -86,7 +88,10 @@ _TRACE_DIR = "traces"
 _GEN_PREFIX = "gen:"
 _GEN_BLOCK = 1 << 16  # generators draw in fixed blocks so results do not depend on chunk_size
 _GEN_BURST = 64  # generator address granularity
-_MAX_LENGTH = 1 << 24  # bytes in one trace request (16 MiB); longer is surely a typo
+_MAX_LENGTH = 1 << 20  # bytes in one trace request (1 MiB); longer is surely a typo
+#: largest request cycle a trace may hold (2**36 cycles, 86 s at 800 MHz); the engine still
+#: runs refresh every tREFI over idle time, so a cycle of 10**18 would never finish
+MAX_TRACE_CYCLE = 1 << 36
 _COMMON_KEYS = ("n", "seed", "read_fraction", "interval", "address_space", "start")
 _KIND_KEYS = {"sequential": (), "random": (), "strided": ("stride",), "mixed": ("run_length",)}
 _GEN_DEFAULTS: dict[str, Any] = {"n": 10_000, "seed": 0, "read_fraction": 1.0, "interval": 1.0,
@@ -557,9 +562,16 @@ def _parse_file(src: _Source, fmt: str | None, chunk_size: int, bpb: int
                         src.label, n, lines[n - first],
                         f"cycle {int(cycles[j])} is earlier than the previous request's "
                         f"cycle {prev} (cycles must be non-decreasing)")
+            if cycles.size and int(cycles[-1]) > MAX_TRACE_CYCLE:  # non-decreasing: last is max
+                j = int(np.flatnonzero(cycles > MAX_TRACE_CYCLE)[0])
+                n = numbers[j] if numbers is not None else first + j
+                raise TraceFormatError(
+                    src.label, n, lines[n - first],
+                    f"cycle {int(cycles[j])} is beyond the supported maximum {MAX_TRACE_CYCLE} "
+                    "(2**36 cycles)")
             last_cycle = int(cycles[-1])
-            yield from _split_chunk(_expand(TraceChunk(cycles, is_write, addresses), lengths, bpb),
-                                    chunk_size)
+            yield from _expand_chunks(TraceChunk(cycles, is_write, addresses), lengths, bpb,
+                                      chunk_size)
 
 
 def _expand(chunk: TraceChunk, lengths: np.ndarray | None, bpb: int) -> TraceChunk:
@@ -575,6 +587,25 @@ def _expand(chunk: TraceChunk, lengths: np.ndarray | None, bpb: int) -> TraceChu
     step = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(starts, counts)
     return TraceChunk(np.repeat(chunk.cycle, counts), np.repeat(chunk.is_write, counts),
                       np.repeat(address, counts) + step.astype(np.uint64) * np.uint64(bpb))
+
+
+def _expand_chunks(chunk: TraceChunk, lengths: np.ndarray | None, bpb: int, chunk_size: int
+                   ) -> Iterator[TraceChunk]:
+    """:func:`_expand` in pieces of at most ``chunk_size`` bursts (one request longer than
+    that is one piece), so a few long requests never allocate more than a chunk; a consumer
+    that stops early (``max_requests``) never expands the rest."""
+    if lengths is None:
+        yield from _split_chunk(_expand(chunk, None, bpb), chunk_size)
+        return
+    ends = np.cumsum(np.maximum(1, -(-lengths // bpb)))
+    i, n, done = 0, chunk.size, 0
+    while i < n:
+        j = int(np.searchsorted(ends, done + chunk_size, side="right"))
+        j = max(j, i + 1)
+        yield from _split_chunk(_expand(TraceChunk(*(a[i:j] for a in chunk)), lengths[i:j], bpb),
+                                chunk_size)
+        done = int(ends[j - 1])
+        i = j
 
 
 def _split_chunk(chunk: TraceChunk, chunk_size: int) -> Iterator[TraceChunk]:

@@ -149,7 +149,7 @@ def test_load_device_passthrough_and_case_insensitive():
         ("IDD0", -1.0, "non-negative"),
         ("tREFI", 100, "tRFC"),
         ("address_mapping", "rorochbabgco", "twice"),
-        ("burst_length", 2048, "columns"),
+        ("burst_length", 2048, "at most 64"),
     ],
 )
 def test_validation_names_field_value_and_expectation(field, value, expected):

@@ -322,13 +322,19 @@ def test_busy_rank_postpones_then_forces_refresh():
     assert triggers - d.ranks * 9 <= r.refreshes_all_bank <= triggers - d.ranks * 7 + 1
 
 
-def test_per_bank_refresh_rate_and_no_refresh():
+@pytest.mark.parametrize("post,pull", [(8, 8), (1, 1)])
+def test_per_bank_refresh_rate_and_no_refresh(post, pull):
     d = load_device(DDR4)
     trace = mixed_trace(n=10000, interval=12.0)
-    r = simulate(trace, RefreshPolicy="PerBank", record=True)
+    r = simulate(trace, RefreshPolicy="PerBank", RefreshMaxPostponed=post,
+                 RefreshMaxPulledin=pull, record=True)
     assert r.refreshes_all_bank == 0
     expected = d.ranks * r.sim_cycles / (d.tREFI // d.banks_per_rank)
-    assert abs(r.refreshes_per_bank - expected) <= d.ranks * 9
+    # DRAMSys' RefreshManagerPerBank counts the slack in per-bank refreshes: up to
+    # RefreshMaxPostponed x banks postponed and RefreshMaxPulledin x banks pulled in per rank
+    bpr = d.banks_per_rank
+    assert expected - d.ranks * (post * bpr + 1) <= r.refreshes_per_bank
+    assert r.refreshes_per_bank <= expected + d.ranks * (pull * bpr + 1)
     assert check_commands(r.commands, d) == []
     none = simulate(trace, RefreshPolicy="NoRefresh", record=False)
     assert none.refreshes_all_bank == none.refreshes_per_bank == 0

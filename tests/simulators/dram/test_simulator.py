@@ -251,3 +251,69 @@ def test_fingerprint_and_workload_key():
     assert a.workload_key("stream") == b.workload_key("stream")
     with pytest.raises(ValueError, match="stream"):
         a.workload_key("no-such-trace")
+
+
+# --------------------------------------------------------------------------------------------
+# evaluate_batch
+# --------------------------------------------------------------------------------------------
+def test_evaluate_batch_equals_evaluate_and_isolates_bad_designs():
+    from archgym.simulator import SimulationError
+
+    sim = DRAMSimulator("MICRON_1Gb_DDR3-1600_8bit_G", max_requests=600, workers=2)
+    designs = [
+        {},
+        {"PagePolicy": "Closed", "Scheduler": "Fifo", "RefreshPolicy": "NoRefresh"},
+        {"PagePolicy": "Bogus"},  # invalid value
+        {"SchedulerBuffer": "Bankwise", "RequestBufferSize": 1, "Arbiter": "Fifo",
+         "MaxActiveTransactions": 2},
+        {"NoSuchKnob": 1},  # unknown knob
+    ]
+    batch = sim.evaluate_batch(designs, "random")
+    assert len(batch) == len(designs)
+    for i in (0, 1, 3):
+        assert batch[i] == sim.evaluate(designs[i], "random")
+    for i, word in ((2, "Bogus"), (4, "NoSuchKnob")):
+        assert isinstance(batch[i], SimulationError)
+        assert f"design {i}" in str(batch[i]) and word in str(batch[i])
+    assert sim.evaluate_batch([], "random") == []
+    one_thread = DRAMSimulator("MICRON_1Gb_DDR3-1600_8bit_G", max_requests=600, workers=1)
+    assert one_thread.evaluate_batch(designs, "random")[:2] == batch[:2]
+
+
+def test_evaluate_batch_stalled_design_fails_alone(monkeypatch):
+    from archgym.simulator import SimulationError
+    from archgym.simulators.dram import engine as E
+
+    real = E.Engine._run
+
+    def stall_closed(self, arrays, final):  # a mock stall for one configuration only
+        if self.config.PagePolicy == "Closed":
+            raise SimulationError("mock stall")
+        return real(self, arrays, final)
+
+    monkeypatch.setattr(E.Engine, "_run", stall_closed)
+    sim = DRAMSimulator("MICRON_1Gb_DDR3-1600_8bit_G", max_requests=300, workers=2)
+    out = sim.evaluate_batch([{"PagePolicy": "Closed"}, {"PagePolicy": "Open"}], "stream")
+    assert isinstance(out[0], SimulationError) and "mock stall" in str(out[0])
+    assert isinstance(out[1], dict) and out[1]["reads"] == 300
+
+
+def test_fingerprint_is_memoised_and_follows_setup_changes():
+    sim = DRAMSimulator("MICRON_1Gb_DDR3-1600_8bit_G")
+    first = sim.fingerprint()
+    assert sim.fingerprint() is first
+    sim.max_requests = 10
+    assert sim.fingerprint() != first
+    assert DRAMSimulator("MICRON_1Gb_DDR3-1600_8bit_G", max_requests=10).fingerprint() == sim.fingerprint()
+
+
+def test_workload_key_follows_file_edits(tmp_path):
+    import os
+
+    sim = DRAMSimulator("MICRON_1Gb_DDR3-1600_8bit_G")
+    path = tmp_path / "t.stl"
+    path.write_text("0:\tread\t0x0\n")
+    first = sim.workload_key(str(path))
+    path.write_text("0:\tread\t0x40\n1:\tread\t0x80\n")
+    os.utime(path, ns=(1, 10**18))
+    assert sim.workload_key(str(path)) != first
