@@ -312,10 +312,11 @@ class DSEEnv(gym.Env):
         start = time.perf_counter()
         try:
             batch: list[tuple[dict[str, float], str | None]] = [
-                ({k: float(v) for k, v in metrics.items()}, None)
-                for metrics in self.simulator.evaluate_batch(unique, self.workload)
+                ({}, f"{type(result).__name__}: {result}") if isinstance(result, SimulationError)
+                else ({k: float(v) for k, v in result.items()}, None)
+                for result in self.simulator.evaluate_batch(unique, self.workload)
             ]
-        except SimulationError:  # find which designs fail: one by one
+        except SimulationError:  # a batch that raises: find which designs fail, one by one
             batch = [self._simulate(design) for design in unique]
         share = (time.perf_counter() - start) / len(unique)
         for (key, indices), (metrics, error) in zip(todo.items(), batch):

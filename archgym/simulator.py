@@ -60,8 +60,13 @@ class Simulator(abc.ABC):
     def evaluate(self, design: Mapping[str, Any], workload: str) -> Metrics:
         """Evaluate one design on one workload; raise :class:`SimulationError` on failure."""
 
-    def evaluate_batch(self, designs: Sequence[Mapping[str, Any]], workload: str) -> list[Metrics]:
-        """Evaluate many designs; the default loops over :meth:`evaluate`."""
+    def evaluate_batch(self, designs: Sequence[Mapping[str, Any]], workload: str) -> list[Metrics | SimulationError]:
+        """Evaluate many designs; the default loops over :meth:`evaluate` (and raises at the first failure).
+
+        An override may instead return, in a failed design's slot, the :class:`SimulationError`
+        itself (not raised), so one bad design never fails the batch (the DRAM simulator does);
+        :class:`~archgym.env.DSEEnv` accepts both: a batch that raises is re-run design by design.
+        """
         return [self.evaluate(design, workload) for design in designs]
 
     def fingerprint(self) -> str:

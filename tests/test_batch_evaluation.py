@@ -53,6 +53,26 @@ def test_evaluate_many_batches_uncached_designs_once_with_per_design_errors(spac
     assert info["feasible"] is False and env.unwrapped.last_evaluation.cached
 
 
+def test_a_batch_may_return_the_error_of_one_design_in_its_slot(space, simulator):
+    """The DRAM simulator's convention: a failed design's entry is its SimulationError, not raised."""
+
+    class SlotErrorSimulator(type(simulator)):
+        batch_sizes: list[int] = []
+
+        def evaluate_batch(self, designs, workload):
+            self.batch_sizes.append(len(designs))
+            return [SimulationError(f"design {i}: no such mode") if d["mode"] == "fail" else self.evaluate(d, workload)
+                    for i, d in enumerate(designs)]
+
+    sim = SlotErrorSimulator()
+    env = DSEEnv(sim, space, "light", targets={"cost": 1.0})
+    out = env.evaluate_many([FAST, FAIL, SLOW])
+    assert sim.batch_sizes == [3]  # one call, nothing re-run one by one
+    assert [info["feasible"] for _, info in out] == [True, False, True]
+    assert out[1][1]["error"] == "SimulationError: design 1: no such mode"
+    assert out[1][0] == env.objective.failure_reward
+
+
 def test_prefetched_steps_are_served_from_the_batch_and_still_recorded(space, tmp_path, batch_simulator):
     sim = batch_simulator
     env = DSEEnv(sim, space, "light", targets={"cost": 1.0})

@@ -171,16 +171,16 @@ class ControllerConfig:
             with open(path, encoding="utf-8") as handle:
                 data = json.load(handle)
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"cannot read DRAMSys mcconfig {where!r}: {exc}") from None
+            raise UserError(f"cannot read DRAMSys mcconfig {where!r}: {exc}") from None
         if isinstance(data, dict) and isinstance(data.get("mcconfig"), dict):
             data = data["mcconfig"]
         if not isinstance(data, dict):
-            raise ValueError(f"DRAMSys mcconfig {where!r}: expected a JSON object")
+            raise UserError(f"DRAMSys mcconfig {where!r}: expected a JSON object")
         design: dict[str, Any] = {}
         for key, value in data.items():
             if key in MODELLED_FIXED:
                 if value != MODELLED_FIXED[key]:
-                    raise ValueError(
+                    raise UserError(
                         f"DRAMSys mcconfig {where!r}: field {key!r} = {value!r}: archgym models "
                         f"only {MODELLED_FIXED[key]!r}")
             elif key in KNOB_VALUES:
@@ -188,12 +188,12 @@ class ControllerConfig:
                 ok = (value in allowed and not isinstance(value, bool)
                       and isinstance(value, type(allowed[0])))
                 if not ok:
-                    raise ValueError(
+                    raise UserError(
                         f"DRAMSys mcconfig {where!r}: field {key!r} = {value!r}: expected one of "
                         f"{', '.join(map(str, allowed))}")
                 design[key] = value
             else:
-                raise ValueError(
+                raise UserError(
                     f"DRAMSys mcconfig {where!r}: field {key!r} is not modelled by archgym; "
                     f"expected the knobs {', '.join(KNOB_VALUES)} (and "
                     f"{', '.join(f'{k}={v}' for k, v in MODELLED_FIXED.items())})")
