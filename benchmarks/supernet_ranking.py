@@ -37,7 +37,6 @@ import itertools
 import json
 import tempfile
 import time
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
