@@ -90,12 +90,14 @@ def test_bad_budget_and_non_archgym_env_are_rejected(name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [a for a in FAST_AGENTS if a not in ("random", "optuna_qmc")])
+@pytest.mark.parametrize("name", [a for a in FAST_AGENTS if a not in ("random", "optuna_qmc", "bo")])
 def test_finds_designs_far_better_than_the_median(name):
     """On the known-optimum env, 300 evaluations beat the design-space median by far.
 
     ``random`` is the baseline the others must beat, and ``optuna_qmc`` is quasi-random
-    search (no learning), so they are not held to this bar.
+    search (no learning), so they are not held to this bar. ``bo`` (~0.3-1 s per step at
+    hundreds of points) is checked against random search in tests/agents/test_bayesian.py and
+    against its goals in benchmarks/bo_goal.py instead.
     """
     env = synthetic_env(name)
     env.reset(seed=0)
