@@ -1,6 +1,7 @@
 """The README's code runs as shown."""
 
 import re
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -91,8 +92,6 @@ def test_every_benchmark_named_in_the_readme_exists():
     assert not absent, f"README names raw results that do not exist: {absent}"
 
     if (ROOT / ".git").exists():
-        import subprocess
-
         tracked = set(subprocess.run(["git", "ls-files", "benchmarks/results"], cwd=ROOT, capture_output=True,
                                      text=True, check=True).stdout.split())
         def committed(path: Path) -> bool:
