@@ -1,4 +1,4 @@
-"""Validate the DRAM simulator against published DRAMsim3 / Ramulator 2 figures.
+"""Validate the DRAM simulator against DRAMsim3 / Ramulator 2 reference figures.
 
 Setup (what the reference simulators ran): DDR4_8Gb_x8_2400 (Micron MT40A1G8, DDR4-2400, two
 ranks of eight x8 chips on a 64-bit channel, 16 GiB; DRAMsim3's ``DDR4_8Gb_x8_2400.ini``),
@@ -8,7 +8,8 @@ column, column in the lowest bits), open-page FR-FCFS, 100,000-request traces:
 * sequential: 64-B-stride reads, one request per cycle;
 * random: uniform over 16 GiB, 2 reads : 1 write, one request per cycle.
 
-Reference figures (from the project issue; both simulators on the same traces): sequential
+Reference figures (measured by an earlier session of this project with DRAMsim3 and Ramulator 2 on
+the same traces and handed over in the project's issue 2; simulator versions not recorded): sequential
 DRAMsim3 14.96 GB/s, Ramulator 2 12.16 GB/s, row-hit rate ~99 %; random DRAMsim3 15.61 GB/s,
 Ramulator 2 16.47 GB/s, row hits ~0.
 
@@ -35,12 +36,15 @@ Why the numbers land where they do (printed below as a sensitivity table):
   buffer), so WR->RD turnarounds (CWL + BL/2 + tWTR_S = 19 cycles) are paid more often —
   reads-only random reaches ~17.4 GB/s with refresh.
 
-Run: ``python benchmarks/dram_validation.py`` (about a minute).
+Run: ``python benchmarks/dram_validation.py`` (about a minute); raw results in
+``benchmarks/results/dram_validation.json``.
 """
 
 from __future__ import annotations
 
 import time
+
+from results_io import save_results  # benchmarks/results_io.py, beside this script
 
 from archgym.simulators.dram import DRAMSimulator, generate_trace
 
@@ -74,6 +78,11 @@ def traces() -> dict:
     }
 
 
+def _brief(metrics: dict) -> dict:
+    """The two figures the sensitivity table prints."""
+    return {"bandwidth_gbps": metrics["bandwidth_gbps"], "row_hit_rate": metrics["row_hit_rate"]}
+
+
 def main() -> None:
     sim = DRAMSimulator(DEVICE, address_mapping=MAPPING)
     peak = sim.device.peak_bandwidth_gbps
@@ -87,6 +96,8 @@ def main() -> None:
               f"{'rd lat ns':>10} {'p99 ns':>8} {'refreshes':>9}")
     print(header)
     print("-" * len(header))
+    results: dict = {"device": DEVICE, "mapping": MAPPING, "requests": N, "config": BASE,
+                     "references_gbps": REFERENCES, "traces": {}, "sensitivity": {}}
     for name, trace in work.items():
         m = sim.evaluate(BASE, trace)
         ref = REFERENCES[name]
@@ -98,29 +109,36 @@ def main() -> None:
         lo, hi = sorted((ref["DRAMsim3"], ref["Ramulator 2"]))
         where = "inside" if lo <= bw <= hi else f"{min(abs(bw - lo), abs(bw - hi)) / lo:.1%} outside"
         print(f"{'':<11} -> {where} the reference envelope [{lo}, {hi}] GB/s")
+        results["traces"][name] = m
 
     print("\nsensitivity (bandwidth GB/s / row-hit rate):")
     print(f"{'configuration':<40} {'sequential':>18} {'random':>18}")
     for label, change in SENSITIVITY:
         cells = []
-        for trace in work.values():
+        for trace_name, trace in work.items():
             m = sim.evaluate({**BASE, **change}, trace)
             cells.append(f"{m['bandwidth_gbps']:6.2f} / {m['row_hit_rate']:.3f}")
+            results["sensitivity"].setdefault(label, {})[trace_name] = _brief(m)
         print(f"{label:<40} {cells[0]:>18} {cells[1]:>18}")
     reads_only = sim.evaluate(BASE, generate_trace("random", N, seed=1, read_fraction=1.0,
                                                     address_space=1 << 34))
     print(f"{'random reads only (turnaround-free)':<40} {'':>18} "
           f"{reads_only['bandwidth_gbps']:6.2f} / {reads_only['row_hit_rate']:.3f}")
+    results["sensitivity"]["random reads only (turnaround-free)"] = {"random": _brief(reads_only)}
     # archgym's write_drain option (not a DRAMSys knob): DRAMsim3-style write batching
     for watermarks in ((24, 8), (31, 16)):
         drained = DRAMSimulator(DEVICE, address_mapping=MAPPING, write_drain=watermarks)
         cells = []
-        for trace in work.values():
+        for trace_name, trace in work.items():
             m = drained.evaluate(BASE, trace)
             cells.append(f"{m['bandwidth_gbps']:6.2f} / {m['row_hit_rate']:.3f}")
+            results["sensitivity"].setdefault(f"chosen + write_drain={watermarks}", {})[trace_name] = _brief(m)
         label = f"chosen + write_drain={watermarks}"
         print(f"{label:<40} {cells[0]:>18} {cells[1]:>18}")
-    print(f"\n({time.perf_counter() - start:.1f} s)")
+    elapsed = time.perf_counter() - start
+    print(f"\n({elapsed:.1f} s)")
+    results["seconds"] = elapsed
+    save_results("dram_validation", results)
 
 
 if __name__ == "__main__":

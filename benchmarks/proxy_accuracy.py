@@ -23,7 +23,8 @@ each proxy's ``evaluate`` (one per call, the same designs) and ``evaluate_batch`
 
 ArchGym reports 0.61 % RMSE and a 2,000x cut in simulation time for its random-forest proxy.
 
-Run: ``python benchmarks/proxy_accuracy.py [--curve]``. The first run collects the datasets
+Run: ``python benchmarks/proxy_accuracy.py [--curve]``; raw results in
+``benchmarks/results/proxy_accuracy.json`` (``proxy_accuracy_quick.json`` with ``--quick``). The first run collects the datasets
 (about 22 minutes on one core: 4-5 minutes per 10,000 DRAM evaluations, 12 minutes for ZigZag's
 800); later runs reuse them. ``--quick`` collects a tenth as much (a smoke run).
 """
@@ -45,6 +46,8 @@ from typing import TYPE_CHECKING, Any  # noqa: E402
 
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
+
+from results_io import save_results  # noqa: E402  (benchmarks/results_io.py, beside this script)
 
 import archgym  # noqa: E402, F401  (registers the environments)
 from archgym.dataset import load  # noqa: E402
@@ -270,6 +273,7 @@ def main() -> None:
     if curve_rows:
         print_curve(curve_rows)
     print("\nArchGym's bar for its random-forest proxy: 0.61 % RMSE, 2,000x less simulation time.")
+    save_results("proxy_accuracy_quick" if args.quick else "proxy_accuracy", {"table": rows, "curve": curve_rows})
     if args.json:
         args.json.write_text(json.dumps({"table": rows, "curve": curve_rows}, indent=2))
 

@@ -1,6 +1,7 @@
 """The README's code runs as shown."""
 
 import re
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -63,3 +64,39 @@ def test_multi_objective_section_runs(capsys):
     exec(compile(python_block_after("## Multi-objective DSE"), "README[mo]", "exec"), {})
     out = capsys.readouterr().out
     assert "avg_read_total_latency_ns" in out and "Box(-5.0, 5.0, (3,), float32)" in out
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def readme_paths(pattern: str) -> set[str]:
+    """Every path of the form ``pattern`` the README names, in or out of backticks."""
+    return set(re.findall(pattern, README))
+
+
+def test_every_benchmark_named_in_the_readme_exists():
+    """A figure's command names a script that is there, and the raw results it cites are there.
+
+    Paths may end in ``*`` (a family of files): at least one file must match. Inside a git
+    checkout the raw results must also be committed, not just lying in the working tree.
+    """
+    scripts = readme_paths(r"benchmarks/[A-Za-z0-9_]+\.py")
+    assert len(scripts) >= 10, "the README should name the benchmarks behind its figures"
+    missing = sorted(s for s in scripts if not (ROOT / s).is_file())
+    assert not missing, f"README names benchmarks that do not exist: {missing}"
+
+    results = {p.rstrip("/.") for p in readme_paths(r"benchmarks/results/[A-Za-z0-9_./*-]+")}
+    assert results, "the README should name the raw results behind its figures"
+    found = {p: sorted(ROOT.glob(p)) for p in results}
+    absent = sorted(p for p, files in found.items() if not files)
+    assert not absent, f"README names raw results that do not exist: {absent}"
+
+    if (ROOT / ".git").exists():
+        tracked = set(subprocess.run(["git", "ls-files", "benchmarks/results"], cwd=ROOT, capture_output=True,
+                                     text=True, check=True).stdout.split())
+        def committed(path: Path) -> bool:
+            name = path.relative_to(ROOT).as_posix()
+            return name in tracked or (path.is_dir() and any(t.startswith(name + "/") for t in tracked))
+
+        uncommitted = sorted(p for p, files in found.items() if not any(committed(f) for f in files))
+        assert not uncommitted, f"README names raw results that are not committed: {uncommitted}"
