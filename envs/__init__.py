@@ -41,6 +41,7 @@ register(
 register(
     "archgym/Supernet-v1",
     entry_point="archgym.envs.supernet:SupernetEnv",
+    metadata="archgym.envs.supernet:metadata",
     max_episode_steps=100,
     description="Supernet-v0 with defaults that rank cells better than their parameter count (longer training, BatchNorm recalibration)",
     kwargs={"epochs": 60, "bn_batches": 16},
