@@ -66,7 +66,10 @@ def ga_reference(label: str, rerun: bool = False, wait_s: float = 0.0) -> dict[s
     env_id, kwargs = PROBLEMS[label]
     env = _make(env_id, kwargs)
     start = time.perf_counter()
-    ga = make_agent("ga", design_space_of(env), seed=GA_SEED).run(env, GA_BUDGET)
+    try:
+        ga = make_agent("ga", design_space_of(env), seed=GA_SEED).run(env, GA_BUDGET)
+    finally:
+        env.close()
     entry = {"ga_best": float(ga.best_reward), "ga_wall_s": round(time.perf_counter() - start, 1),
                   "ga_best_design": {k: (v.item() if hasattr(v, "item") else v) for k, v in dict(ga.best_design).items()}
                   if getattr(ga, "best_design", None) is not None else None}
@@ -82,7 +85,11 @@ def proxy_rows(label: str) -> list[dict[str, Any]]:
     seeds = []
     for seed in SEEDS:
         start = time.perf_counter()
-        result = proxy_assisted_search(_make(env_id, kwargs), PROXY_BUDGET, seed=seed)
+        env = _make(env_id, kwargs)
+        try:
+            result = proxy_assisted_search(env, PROXY_BUDGET, seed=seed)
+        finally:
+            env.close()  # ends a back-end's worker process
         seeds.append({"seed": seed, "best": result.best_reward, "best_design": result.best_design,
                       "curve": result.curve, "wall_s": round(time.perf_counter() - start, 1)})
     return seeds
