@@ -25,7 +25,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from results_io import RESULTS_DIR, save_results
+from results_io import RESULTS_DIR, save_results, setup
 
 import archgym  # noqa: F401
 from archgym.agents import design_space_of, make_agent
@@ -124,7 +124,8 @@ def main() -> None:
         seeds = proxy_rows(label)  # first: a GA reference being computed elsewhere has time to land
         ga = ga_reference(label, rerun=args.rerun_ga, wait_s=args.wait_ga)
         row = {"problem": label, "ga_budget": GA_BUDGET, "ga_seed": GA_SEED, **ga,
-               "proxy_budget": PROXY_BUDGET, "seeds": against(seeds, ga["ga_best"])}
+               "proxy_budget": PROXY_BUDGET, "seeds": against(seeds, ga["ga_best"]),
+               "measured_by": setup()}  # per row: --problem reruns merge rows of different runs
         rows.append(row)
         best = ", ".join(f"{s['best']:.4g}" for s in seeds)
         fraction = ", ".join(f"{s['fraction_of_ga']:.2f}" for s in seeds)
