@@ -12,6 +12,7 @@
     archgym dataset info DIR [--json]
     archgym proxy train --dataset DIR --env ID [--workload W] --model rf|gbt|mlp --out FILE [--json]
     archgym proxy eval --model FILE --dataset DIR [--json]
+    archgym proxy search --env ID [--env-arg K=V]... --budget N [--seed S] [--dataset DIR] [--json]
     archgym lottery --env ID --agents a,b,c --draws N --seeds N --budget N [--workers N] [--backend process|ray] ...
 
 User mistakes (:class:`archgym.errors.UserError` and its subclasses, a missing file, an unknown

@@ -1,63 +1,150 @@
 """Proxy-assisted search against a GA with 10x the real simulations.
 
-For each problem: a GA (default hyperparameters) gets ``GA_BUDGET`` real simulations (seed 0);
+For each problem: a GA (default hyperparameters, seed 0) gets ``GA_BUDGET`` real simulations;
 :func:`archgym.proxy.search.proxy_assisted_search` gets ``PROXY_BUDGET`` (10 %), over
 ``SEEDS`` seeds. Printed: the best real reward of each, the proxy search's best as a fraction
 of the GA's, and how many real simulations the proxy search needed to reach 95 % of the GA's
 best (if it did). For ``log_ratio`` (0 = baseline) the fraction is of the gain over the
-baseline. Results: ``benchmarks/results/proxy_search.json``.
+baseline. Every proxy-search row also keeps its curve: the best real reward after each real
+simulation.
 
-Run: ``python benchmarks/proxy_search.py``.
+The GA reference is the expensive part (1,000 ZigZag evaluations take minutes), so it is
+cached in ``benchmarks/results/proxy_search_ga_reference.json`` keyed by problem, budget and
+seed, and reused by later runs; delete the file (or pass ``--rerun-ga``) to measure it again.
+Results: ``benchmarks/results/proxy_search.json``.
+
+Run: ``python benchmarks/proxy_search.py [--problem SUBSTRING ...] [--rerun-ga] [--ga-only]``.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
-from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from results_io import RESULTS_DIR, save_results, setup
 
 import archgym  # noqa: F401
 from archgym.agents import design_space_of, make_agent
 from archgym.proxy.search import proxy_assisted_search
 
 GA_BUDGET = 1000
+GA_SEED = 0
 PROXY_BUDGET = 100
 SEEDS = (0, 1, 2)
-PROBLEMS = {
+PROBLEMS: dict[str, tuple[str, dict[str, Any]]] = {
     "DRAM-v0 random (target_distance)": ("archgym/DRAM-v0", {"workload": "random"}),
     "DRAM-v1 cloud-1 (log_ratio)": ("archgym/DRAM-v1", {}),
+    "Accelerator-v0 ZigZag (target_distance)": ("archgym/Accelerator-v0", {"backend": "zigzag"}),
 }
-RESULTS = Path(__file__).parent / "results" / "proxy_search.json"
+GA_CACHE = RESULTS_DIR / "proxy_search_ga_reference.json"
+RESULTS = RESULTS_DIR / "proxy_search.json"
+
+
+def _make(env_id: str, kwargs: dict[str, Any]) -> gym.Env:
+    """A fresh env (fresh evaluation cache: every simulation counts)."""
+    return gym.make(env_id, disable_env_checker=True, **kwargs)
+
+
+def ga_reference(label: str, rerun: bool = False, wait_s: float = 0.0) -> dict[str, Any]:
+    """The GA's best real reward with ``GA_BUDGET`` simulations on ``label``, cached on disk.
+
+    ``wait_s``: first wait up to this long for another process (``--ga-only``) to cache it.
+    """
+    key = f"{label} | budget={GA_BUDGET} | seed={GA_SEED}"
+    deadline = time.monotonic() + wait_s
+    while True:
+        cache = json.loads(GA_CACHE.read_text()) if GA_CACHE.exists() else {}
+        if key in cache and not rerun:
+            return cache[key]
+        if rerun or time.monotonic() >= deadline:
+            break
+        time.sleep(10)
+    env_id, kwargs = PROBLEMS[label]
+    env = _make(env_id, kwargs)
+    start = time.perf_counter()
+    try:
+        ga = make_agent("ga", design_space_of(env), seed=GA_SEED).run(env, GA_BUDGET)
+    finally:
+        env.close()
+    entry = {"ga_best": float(ga.best_reward), "ga_wall_s": round(time.perf_counter() - start, 1),
+                  "ga_best_design": {k: (v.item() if hasattr(v, "item") else v) for k, v in dict(ga.best_design).items()}
+                  if getattr(ga, "best_design", None) is not None else None}
+    cache = json.loads(GA_CACHE.read_text()) if GA_CACHE.exists() else {}  # again: another run may have added one
+    cache[key] = entry
+    GA_CACHE.write_text(json.dumps(cache, indent=2, default=str) + "\n")
+    return entry
+
+
+def proxy_rows(label: str) -> list[dict[str, Any]]:
+    """Proxy-assisted search over ``SEEDS`` on ``label``: best real reward and its curve."""
+    env_id, kwargs = PROBLEMS[label]
+    seeds = []
+    for seed in SEEDS:
+        start = time.perf_counter()
+        env = _make(env_id, kwargs)
+        try:
+            result = proxy_assisted_search(env, PROXY_BUDGET, seed=seed)
+        finally:
+            env.close()  # ends a back-end's worker process
+        seeds.append({"seed": seed, "best": result.best_reward, "best_design": result.best_design,
+                      "curve": result.curve, "wall_s": round(time.perf_counter() - start, 1)})
+    return seeds
+
+
+def against(seeds: list[dict[str, Any]], reference: float) -> list[dict[str, Any]]:
+    """Each seed's best as a fraction of the GA's ``reference``, and the simulations it took to
+    reach 95 % of it (None: never)."""
+    for row in seeds:
+        hit = np.flatnonzero(np.asarray(row["curve"]) >= 0.95 * reference)
+        row["fraction_of_ga"] = row["best"] / reference
+        row["simulations_to_95pct"] = int(hit[0]) + 1 if len(hit) else None
+    return seeds
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--problem", action="append", help="run only problems whose label contains this")
+    parser.add_argument("--rerun-ga", action="store_true", help="measure the GA reference again")
+    parser.add_argument("--ga-only", action="store_true", help="only compute (and cache) the GA references")
+    parser.add_argument("--wait-ga", type=float, default=0.0, metavar="S",
+                        help="wait up to S seconds for a GA reference another run (--ga-only) is computing")
+    args = parser.parse_args()
+    labels = [p for p in PROBLEMS if not args.problem or any(s.lower() in p.lower() for s in args.problem)]
     rows = []
-    print(f"{'problem':<34} {'GA best':>9} {'proxy best (per seed)':>30} {'fraction':>18} {'sims to 95%':>14}")
-    for label, (env_id, kwargs) in PROBLEMS.items():
-        env = gym.make(env_id, disable_env_checker=True, **kwargs)
-        start = time.perf_counter()
-        ga = make_agent("ga", design_space_of(env), seed=0).run(env, GA_BUDGET)
-        ga_s = time.perf_counter() - start
-        proxies, fractions, reached = [], [], []
-        for seed in SEEDS:
-            env = gym.make(env_id, disable_env_checker=True, **kwargs)  # fresh cache: every simulation counts
-            start = time.perf_counter()
-            result = proxy_assisted_search(env, PROXY_BUDGET, seed=seed)
-            proxies.append(result.best_reward)
-            fractions.append(result.best_reward / ga.best_reward)
-            curve = np.asarray(result.curve)
-            hit = np.flatnonzero(curve >= 0.95 * ga.best_reward)
-            reached.append(int(hit[0]) + 1 if len(hit) else None)
-        rows.append({"problem": label, "ga_budget": GA_BUDGET, "ga_best": ga.best_reward, "ga_wall_s": round(ga_s, 1),
-                     "proxy_budget": PROXY_BUDGET, "proxy_best": proxies, "fraction_of_ga": fractions,
-                     "simulations_to_95pct": reached})
-        print(f"{label:<34} {ga.best_reward:>9.4g} {', '.join(f'{p:.4g}' for p in proxies):>30} "
-              f"{', '.join(f'{f:.2f}' for f in fractions):>18} {', '.join(str(r) for r in reached):>14}", flush=True)
-    RESULTS.write_text(json.dumps(rows, indent=2) + "\n")
-    print(f"results: {RESULTS}")
+    print(f"{'problem':<40} {'GA best':>9} {'proxy best (per seed)':>30} {'fraction':>18} {'sims to 95%':>14}")
+    for label in labels:
+        if args.ga_only:
+            ga = ga_reference(label, rerun=args.rerun_ga)
+            print(f"{label:<40} {ga['ga_best']:>9.4g}  ({ga['ga_wall_s']} s)", flush=True)
+            continue
+        seeds = proxy_rows(label)  # first: a GA reference being computed elsewhere has time to land
+        ga = ga_reference(label, rerun=args.rerun_ga, wait_s=args.wait_ga)
+        row = {"problem": label, "ga_budget": GA_BUDGET, "ga_seed": GA_SEED, **ga,
+               "proxy_budget": PROXY_BUDGET, "seeds": against(seeds, ga["ga_best"]),
+               "measured_by": setup()}  # per row: --problem reruns merge rows of different runs
+        rows.append(row)
+        best = ", ".join(f"{s['best']:.4g}" for s in seeds)
+        fraction = ", ".join(f"{s['fraction_of_ga']:.2f}" for s in seeds)
+        reached = ", ".join(str(s["simulations_to_95pct"]) for s in seeds)
+        print(f"{label:<40} {ga['ga_best']:>9.4g} {best:>30} {fraction:>18} {reached:>14}", flush=True)
+    if rows:
+        save_results("proxy_search", _merge(rows))
+
+
+def _merge(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` plus the rows of problems not rerun now, kept from the last results file
+    (``--problem`` reruns one problem without losing the others)."""
+    try:
+        previous = json.loads(RESULTS.read_text())["results"]
+    except (OSError, ValueError, KeyError, TypeError):
+        previous = []
+    fresh = {row["problem"] for row in rows}
+    kept = [row for row in previous if isinstance(row, dict) and row.get("problem") not in fresh and "seeds" in row]
+    return sorted(kept + rows, key=lambda row: list(PROBLEMS).index(row["problem"]) if row["problem"] in PROBLEMS else 99)
 
 
 if __name__ == "__main__":

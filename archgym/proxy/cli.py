@@ -1,7 +1,11 @@
-"""``archgym proxy train|eval``: fit a proxy from a dataset folder, or score a saved one.
+"""``archgym proxy train|eval|search``: fit a proxy, score a saved one, or search with one.
 
     archgym proxy train --dataset DIR --env ID [--workload W] --model rf|gbt|mlp --out FILE [--json]
     archgym proxy eval --model FILE --dataset DIR [--json]
+    archgym proxy search --env ID [--env-arg K=V]... --budget N [--seed S] [--dataset DIR] [--json]
+
+``search`` is :func:`archgym.proxy.search.proxy_assisted_search`: ``--budget`` counts real
+simulations only, each of them logged to ``--dataset`` like ``archgym run``.
 
 Wired into :mod:`archgym.cli` by :func:`add_parser`; errors surface there as one line and exit 2.
 """
@@ -51,6 +55,22 @@ def add_parser(subparsers: Any) -> None:
     e.add_argument("--json", action="store_true", help="machine-readable output")
     e.set_defaults(func=cmd_eval)
 
+    s = actions.add_parser("search", help="proxy-assisted search: the proxy proposes, the real simulator confirms")
+    s.add_argument("--env", required=True, help="environment id, e.g. archgym/Accelerator-v0")
+    s.add_argument("--env-arg", action="append", metavar="K=V", help="gym.make keyword (repeatable; JSON values)")
+    s.add_argument("--budget", type=int, required=True, help="number of real simulations")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--model", default="rf", choices=tuple(MODEL_KINDS), help="proxy regressor kind (default rf)")
+    s.add_argument("--initial", type=int, default=20, help="random designs simulated before the first fit")
+    s.add_argument("--batch", type=int, default=10, help="real simulations per round (one refit each)")
+    s.add_argument("--pool", type=int, default=3000, help="random candidates scored on the proxy per round")
+    s.add_argument("--explore", type=float, default=0.3,
+                   help="share of each batch spent on the best design's neighbours (default 0.3)")
+    s.add_argument("--dataset", help="dataset folder to log every real evaluation to")
+    s.add_argument("--study", default="adhoc", help="study name recorded in the dataset")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.set_defaults(func=cmd_search)
+
 
 def cmd_train(args: argparse.Namespace) -> int:
     from archgym.cli import _emit_json, parse_assignments
@@ -95,6 +115,63 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"{proxy.identity} on {report['designs']} designs ({report['rows']} rows) of {proxy.source.describe()}")
     print(_score_table(report["metrics"]))
     return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    import secrets
+    from contextlib import ExitStack
+
+    import gymnasium as gym
+
+    from archgym.cli import _baseline_comparison, _emit_json, _table, parse_assignments, resolve_env_kwargs
+    from archgym.dataset import DatasetWriter
+    from archgym.errors import UserError
+    from archgym.proxy.search import proxy_assisted_search
+    from archgym.recording import RecordEvaluations
+    from archgym.runner import run_id
+
+    for flag in ("budget", "initial", "batch", "pool"):
+        if getattr(args, flag) < 1:
+            raise UserError(f"--{flag} must be a positive integer, got {getattr(args, flag)}")
+    if not 0 <= args.explore <= 1:
+        raise UserError(f"--explore must be a fraction in [0, 1], got {args.explore}")
+    env_kwargs = resolve_env_kwargs(args.env, parse_assignments(args.env_arg, "--env-arg"))
+    params = {"initial": args.initial, "batch": args.batch, "pool": args.pool, "model": args.model,
+              "explore": args.explore}
+    env = gym.make(args.env, disable_env_checker=True, **env_kwargs)
+    try:
+        with ExitStack() as stack:
+            if args.dataset:
+                writer = stack.enter_context(DatasetWriter(args.dataset))
+                run = f"{run_id(args.env, env_kwargs, 'proxy_search', params, args.seed, args.budget)}-{secrets.token_hex(4)}"
+                env = RecordEvaluations(env, writer, study=args.study, run=run, agent="proxy_search",
+                                        agent_params=params, seed=args.seed)
+            result = proxy_assisted_search(env, args.budget, seed=args.seed, **params)
+    finally:
+        env.close()
+    marks = _curve_marks(result.real_evaluations, args.initial, args.batch)
+    if args.json:
+        _emit_json(_finite({"env": args.env, "real_evaluations": result.real_evaluations, "rounds": result.rounds,
+                            "best_reward": result.best_reward, "best_design": result.best_design,
+                            "best_metrics": result.best_metrics, "curve": result.curve}))
+        return 0
+    print(_table([("real simulations", result.real_evaluations), ("proxy refits", result.rounds),
+                  ("best real reward", result.best_reward)], f"proxy-assisted search on {args.env}"))
+    print(_table([(f"after {n}", result.curve[n - 1]) for n in marks], "best real reward by real simulations"))
+    print(_table(list((result.best_design or {}).items()), "best design"))
+    if result.best_metrics:
+        print(_baseline_comparison(args.env, env_kwargs, result.best_metrics))
+    if args.dataset:
+        print(f"real evaluations logged to {args.dataset}")
+    return 0
+
+
+def _curve_marks(total: int, initial: int, batch: int, most: int = 12) -> list[int]:
+    """Where to read the best-so-far curve: the end of the random start and of each round,
+    thinned to at most ``most`` points (always keeping the last)."""
+    marks = sorted({min(initial, total), *range(initial + batch, total, batch), total} - {0})
+    step = max(1, math.ceil(len(marks) / most))
+    return sorted(set(marks[::step]) | {total}) if total else []
 
 
 def _score_table(scores: Mapping[str, Mapping[str, float]]) -> str:

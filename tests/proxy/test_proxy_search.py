@@ -45,3 +45,41 @@ def test_bad_budget():
     env = gym.make("archgym/Synthetic-v0", disable_env_checker=True)
     with pytest.raises(ValueError, match="real_budget must be a positive integer, got 0"):
         proxy_assisted_search(env, 0)
+
+
+class RecordingEnv(gym.Wrapper):
+    """Records every simulated design with its reward (a test double around the real env)."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        self.log = []
+
+    def step(self, action):
+        out = self.env.step(action)
+        self.log.append((dict(action), float(out[1])))
+        return out
+
+
+def test_local_checks_are_neighbours_of_the_best_real_design():
+    env = RecordingEnv(gym.make("archgym/Synthetic-v0", disable_env_checker=True))
+    space = design_space_of(env)
+    initial, batch = 10, 4
+    proxy_assisted_search(env, 30, initial=initial, batch=batch, pool=200, explore=1.0, seed=1)
+    for start in range(initial, 30, batch):
+        best = max(env.log[:start], key=lambda item: item[1])[0]
+        neighbours = [n for n in space.neighbours(best)]
+        for design, _ in env.log[start:start + batch]:
+            assert design in neighbours
+
+
+def test_no_design_is_simulated_twice():
+    env = RecordingEnv(gym.make("archgym/Synthetic-v0", disable_env_checker=True))
+    proxy_assisted_search(env, 40, initial=10, batch=10, pool=200, seed=2)
+    keys = [tuple(sorted(d.items())) for d, _ in env.log]
+    assert len(keys) == len(set(keys)) == 40
+
+
+def test_bad_explore():
+    env = gym.make("archgym/Synthetic-v0", disable_env_checker=True)
+    with pytest.raises(ValueError, match="explore must be a fraction in \\[0, 1\\], got 1.5"):
+        proxy_assisted_search(env, 10, explore=1.5)
