@@ -39,7 +39,7 @@ from archgym.simulators.training.step import TrainingSimulator
 
 ROOT = Path(__file__).resolve().parents[1]
 _CANDIDATES = [Path(os.environ["ARCHGYM_DATA"])] if os.environ.get("ARCHGYM_DATA") else []
-_CANDIDATES += [ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data"]
+_CANDIDATES += [ROOT / "tests" / "data", ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data"]
 DEFAULT_DATA = next((c / "astrasim_reference" for c in _CANDIDATES if (c / "astrasim_reference").is_dir()),
                     _CANDIDATES[-1] / "astrasim_reference")
 SIZES_LABEL = {1024: "1 KiB", 65536: "64 KiB", 1048576: "1 MiB", 16777216: "16 MiB", 268435456: "256 MiB"}

@@ -24,7 +24,7 @@ MIB = 1 << 20
 ROOT = Path(__file__).resolve().parents[3]
 #: the team's data folder next to the repository (or to the worktree folder), or $ARCHGYM_DATA
 _CANDIDATES = [Path(os.environ["ARCHGYM_DATA"])] if os.environ.get("ARCHGYM_DATA") else []
-_CANDIDATES += [ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data"]
+_CANDIDATES += [ROOT / "tests" / "data", ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data"]
 REFERENCE = next((c / "astrasim_reference" for c in _CANDIDATES if (c / "astrasim_reference").is_dir()),
                  _CANDIDATES[-1] / "astrasim_reference")
 
