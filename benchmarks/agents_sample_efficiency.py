@@ -220,6 +220,26 @@ def print_tables(summary: dict, reference: dict) -> None:
             print(f"{agent:<14}" + "".join(cells) + f"{row['unique_designs']['median']:>12.0f}{row['wall_s_mean']:>8.1f}")
 
 
+def markdown(summary: dict, reference: dict) -> str:
+    """The README tables: per problem, agents as rows, median (IQR) at each checkpoint."""
+    out = []
+    for problem, table in summary.items():
+        out.append(f"\n{problem} (reference: {reference.get(problem, 'none')})\n")
+        out.append("| agent | " + " | ".join(f"@{c}" for c in CHECKPOINTS) + " | unique / evaluated |")
+        out.append("|---" * (len(CHECKPOINTS) + 2) + "|")
+        for agent, row in table.items():
+            if "skipped" in row:
+                out.append(f"| {agent} | n/a: too many designs for one action per design |" + " |" * len(CHECKPOINTS))
+                continue
+            cells = []
+            for c in CHECKPOINTS:
+                cell = row.get(f"@{c}")
+                cells.append("—" if cell is None else
+                             f"{fmt(problem, cell['median'])} ({fmt(problem, cell['q1'])}–{fmt(problem, cell['q3'])})")
+            out.append(f"| {agent} | " + " | ".join(cells) + f" | {row['unique_designs']['median']:.0f} / {row['evaluations']} |")
+    return "\n".join(out)
+
+
 def plot(cells: dict, summary: dict, reference: dict, seeds: int, budget: int, path: Path) -> None:
     import matplotlib
 
@@ -283,6 +303,7 @@ def main() -> None:
                         "(costly agents; their later checkpoints are left blank)")
     parser.add_argument("--reference", action="store_true", help="compute CoDesign-v0's exhaustive-subset reference")
     parser.add_argument("--report", action="store_true", help="only print tables and redraw the plot")
+    parser.add_argument("--markdown", action="store_true", help="also print the tables as Markdown (README)")
     parser.add_argument("--name", default="agents_sample_efficiency", help="file stem of the JSON and plot")
     args = parser.parse_args()
 
@@ -334,6 +355,8 @@ def main() -> None:
     if not args.report:
         save(path, results)
     print_tables(summary, reference)
+    if args.markdown:
+        print(markdown(summary, reference))
     plot(cells, summary, reference, args.seeds, args.budget, RESULTS_DIR / f"{args.name}.png")
     print(f"\nraw results: {path}\nplot: {RESULTS_DIR / f'{args.name}.png'}")
 
