@@ -225,18 +225,18 @@ def markdown(summary: dict, reference: dict) -> str:
     out = []
     for problem, table in summary.items():
         out.append(f"\n{problem} (reference: {reference.get(problem, 'none')})\n")
-        out.append("| agent | " + " | ".join(f"@{c}" for c in CHECKPOINTS) + " | unique / evaluated |")
-        out.append("|---" * (len(CHECKPOINTS) + 2) + "|")
+        out.append("| agent | " + " | ".join(f"@{c}" for c in CHECKPOINTS) + " | unique / evaluated | s/run |")
+        out.append("|---" * (len(CHECKPOINTS) + 3) + "|")
         for agent, row in table.items():
             if "skipped" in row:
-                out.append(f"| {agent} | n/a: too many designs for one action per design |" + " |" * len(CHECKPOINTS))
+                out.append(f"| {agent} | n/a: too many designs for one action per design |" + " |" * (len(CHECKPOINTS) + 1))
                 continue
             cells = []
             for c in CHECKPOINTS:
                 cell = row.get(f"@{c}")
                 cells.append("—" if cell is None else
                              f"{fmt(problem, cell['median'])} ({fmt(problem, cell['q1'])}–{fmt(problem, cell['q3'])})")
-            out.append(f"| {agent} | " + " | ".join(cells) + f" | {row['unique_designs']['median']:.0f} / {row['evaluations']} |")
+            out.append(f"| {agent} | " + " | ".join(cells) + f" | {row['unique_designs']['median']:.0f} / {row['evaluations']} | {row['wall_s_mean']:.1f} |")
     return "\n".join(out)
 
 
