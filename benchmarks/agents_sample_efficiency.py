@@ -236,7 +236,8 @@ def markdown(summary: dict, reference: dict) -> str:
                 cell = row.get(f"@{c}")
                 cells.append("—" if cell is None else
                              f"{fmt(problem, cell['median'])} ({fmt(problem, cell['q1'])}–{fmt(problem, cell['q3'])})")
-            out.append(f"| {agent} | " + " | ".join(cells) + f" | {row['unique_designs']['median']:.0f} / {row['evaluations']} | {row['wall_s_mean']:.1f} |")
+            name = agent if row["seeds"] >= 20 else f"{agent} ({row['seeds']} seeds)"
+            out.append(f"| {name} | " + " | ".join(cells) + f" | {row['unique_designs']['median']:.0f} / {row['evaluations']} | {row['wall_s_mean']:.1f} |")
     return "\n".join(out)
 
 
@@ -310,7 +311,7 @@ def main() -> None:
     parser.add_argument("--cap", default="", help="per-agent budgets below --budget, e.g. 'bo=100,optuna_gp=200' "
                         "(costly agents; their later checkpoints are left blank)")
     parser.add_argument("--reference", action="store_true", help="compute CoDesign-v0's exhaustive-subset reference")
-    parser.add_argument("--report", action="store_true", help="only print tables and redraw the plot")
+    parser.add_argument("--report", action="store_true", help="run no new cells: only summarise, print and plot")
     parser.add_argument("--markdown", action="store_true", help="also print the tables as Markdown (README)")
     parser.add_argument("--name", default="agents_sample_efficiency", help="file stem of the JSON and plot")
     args = parser.parse_args()
@@ -360,8 +361,7 @@ def main() -> None:
         print(f"CoDesign-v0 exhaustive-subset reference: {results['codesign_reference']}")
     summary = {p: summarise(cells, p, agents, args.seeds, args.budget) for p in names}
     results["summary"] = summary
-    if not args.report:
-        save(path, results)
+    save(path, results)
     print_tables(summary, reference)
     if args.markdown:
         print(markdown(summary, reference))
