@@ -92,10 +92,10 @@ def refuse_in_worker_startup() -> None:
 
     Called at the start of :func:`archgym.study.run_study`. In the parent, nothing happens. In a
     worker still importing the main script (a script without ``if __name__ == "__main__":``) it
-    prints the advice and exits with :data:`GUARD_EXIT_STATUS`, which the parent recognises.
+    exits with :data:`GUARD_EXIT_STATUS`; the parent recognises it and raises
+    :class:`WorkerStartupError` with the advice (one message, from the process the user runs).
     """
     if getattr(multiprocessing.current_process(), "_inheriting", False):
-        print(f"archgym: error: {_GUARD_ADVICE}", file=sys.stderr)
         raise SystemExit(GUARD_EXIT_STATUS)
 
 
