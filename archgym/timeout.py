@@ -18,42 +18,20 @@ the slow simulators that need a limit.
 from __future__ import annotations
 
 import math
-import multiprocessing
-import os
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import gymnasium as gym
 
+from archgym.child import ChildDied, ChildRaised, ChildStartupError, ChildTimeout, ChildWorker
 from archgym.simulator import Metrics, SimulationError, Simulator
 
 #: how long the helper process may take to start (imports, unpickling the simulator)
 STARTUP_TIMEOUT_S = 300.0
 
 
-def _serve(conn: Any, parent_pid: int) -> None:
-    """The helper process: receive the simulator, then evaluate designs until told to stop."""
-    from archgym.study.backends import _die_with_parent
-
-    _die_with_parent(parent_pid)
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and ends this process
-    simulator = conn.recv()
-    conn.send(("ready", None))
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            return
-        if message is None:
-            return
-        design, workload = message
-        try:
-            conn.send(("ok", simulator.evaluate(design, workload)))
-        except SimulationError as exc:
-            conn.send(("failed", str(exc)))
-        except Exception as exc:  # noqa: BLE001 - re-raised in the parent with its type and message
-            conn.send(("error", (type(exc).__name__, str(exc), isinstance(exc, ValueError))))
+def _evaluator(simulator: Simulator) -> Callable[[tuple], Metrics]:
+    """The helper process's set-up: it answers ``(design, workload)`` with the simulator's metrics."""
+    return lambda request: simulator.evaluate(*request)
 
 
 class TimeLimitedSimulator(Simulator):
@@ -69,8 +47,7 @@ class TimeLimitedSimulator(Simulator):
         self.simulator = simulator
         self.timeout_s = float(timeout_s)
         self.name, self.version, self.metrics = simulator.name, simulator.version, simulator.metrics
-        self._process: Any = None
-        self._conn: Any = None
+        self._worker: ChildWorker | None = None
 
     def fingerprint(self) -> str:
         return self.simulator.fingerprint()
@@ -81,64 +58,35 @@ class TimeLimitedSimulator(Simulator):
     def check_design_space(self, space: Any) -> None:
         self.simulator.check_design_space(space)
 
-    def _start(self) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._conn, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child, os.getpid()), name="archgym-evaluator", daemon=True)
-        self._process.start()
-        child.close()
-        self._conn.send(self.simulator)
-        # start-up (imports, unpickling the simulator) is not part of any evaluation's time
-        try:
-            started = self._conn.poll(STARTUP_TIMEOUT_S) and self._conn.recv()[0] == "ready"
-        except (EOFError, OSError):
-            started = False
-        if not started:
-            code = self._process.exitcode
-            self.close()
-            raise SimulationError(f"the evaluator process did not start ({'exit status ' + str(code) if code is not None else 'no answer'})")
-
     def evaluate(self, design: Mapping[str, Any], workload: str) -> Metrics:
-        if self._process is None or not self._process.is_alive():
-            self._start()
-        self._conn.send((dict(design), workload))
-        if not self._conn.poll(self.timeout_s):
-            self.close()
+        if self._worker is None:
+            self._worker = ChildWorker(_evaluator, self.simulator, name="archgym-evaluator",
+                                       startup_timeout_s=STARTUP_TIMEOUT_S)
+        try:
+            return self._worker.call((dict(design), workload), self.timeout_s)
+        except ChildStartupError as exc:
+            raise SimulationError(f"the evaluator process did not start ({exc.detail})") from None
+        except ChildTimeout:
             raise SimulationError(
                 f"evaluation timed out after {self.timeout_s:g} s (simulator {self.simulator.identity} on workload "
                 f"{workload!r}); the evaluator process was stopped"
-            )
-        try:
-            kind, value = self._conn.recv()
-        except (EOFError, OSError):
-            code = self._process.exitcode if self._process is not None else None
-            self.close()
-            raise SimulationError(f"the evaluator process died during the evaluation (exit status {code})") from None
-        if kind == "ok":
-            return value
-        if kind == "failed":
-            raise SimulationError(value)
-        name, message, is_value_error = value
-        raise (ValueError if is_value_error else RuntimeError)(f"{name}: {message}" if not is_value_error else message)
+            ) from None
+        except ChildDied as exc:
+            raise SimulationError(f"the evaluator process died during the evaluation (exit status {exc.exitcode})") from None
+        except ChildRaised as exc:
+            if exc.raised_a(SimulationError):
+                raise SimulationError(exc.message) from None
+            if exc.raised_a(ValueError):
+                raise ValueError(exc.message) from None
+            raise RuntimeError(str(exc)) from None
 
     def evaluate_batch(self, designs: Sequence[Mapping[str, Any]], workload: str) -> list[Metrics]:
         return [self.evaluate(design, workload) for design in designs]
 
     def close(self) -> None:
         """Stop the helper process (a later evaluation starts a new one)."""
-        if self._process is not None:
-            if self._process.is_alive():
-                self._process.kill()
-            self._process.join(5)
-        if self._conn is not None:
-            self._conn.close()
-        self._process = self._conn = None
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 - never raise from a finaliser
-            pass
+        if self._worker is not None:
+            self._worker.close()
 
     def __getstate__(self) -> dict[str, Any]:
         return {"simulator": self.simulator, "timeout_s": self.timeout_s}

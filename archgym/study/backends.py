@@ -19,17 +19,12 @@ from __future__ import annotations
 
 import abc
 import multiprocessing
-import os
-import signal
-import sys
-import threading
 import time
-import traceback
 from collections import deque
 from dataclasses import dataclass
-from multiprocessing.connection import wait as mp_wait
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, Callable, Iterable, Iterator, NoReturn, TypeVar
 
+from archgym.child import ChildDied, ChildRaised, ChildStartupError, ChildWorker, close_all, describe_exit, wait_any
 from archgym.errors import UserError, import_optional
 
 T = TypeVar("T")
@@ -117,67 +112,19 @@ def evaluation_finished() -> None:
         _BEAT[0] = 0.0
 
 
-def _die_with_parent(parent_pid: int) -> None:
-    """End this worker as soon as the process that started it is gone (killed, crashed or exited).
-
-    On Linux the kernel sends SIGKILL on the parent's death (``PR_SET_PDEATHSIG``); everywhere a
-    watcher thread also checks the parent id twice a second, so a worker never keeps running
-    (and publishing) runs of a study whose parent was killed.
-    """
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):  # pragma: no cover - no prctl: the watcher thread remains
-            pass
-
-    def watch() -> None:
-        while True:
-            if os.getppid() != parent_pid:
-                os._exit(1)
-            time.sleep(0.5)
-
-    if os.getppid() != parent_pid:  # the parent died before the line above took effect
-        os._exit(1)
-    threading.Thread(target=watch, name="archgym-parent-watch", daemon=True).start()
-
-
-def _worker_main(conn: Any, beat: Any, parent_pid: int) -> None:
-    """A pool worker: run tasks from ``conn`` one at a time and send back each result or error."""
+def _task_runner(beat: Any) -> Callable[[tuple], Any]:
+    """A pool worker's set-up (see :class:`~archgym.child.ChildWorker`): share the heartbeat, run tasks."""
     global _BEAT
-    _die_with_parent(parent_pid)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it ends the workers
     _BEAT = beat
-    conn.send(("ready", os.getpid()))
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            return
-        if message is None:
-            return
-        task, fn, item, args = message
-        try:
-            reply = (task, True, fn(item, *args))
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent as this task's failure
-            reply = (task, False, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-3)}")
+    return _run_task
+
+
+def _run_task(message: tuple) -> Any:
+    fn, item, args = message
+    try:
+        return fn(item, *args)
+    finally:
         evaluation_finished()
-        conn.send(reply)
-
-
-def describe_exit(exitcode: int | None) -> str:
-    """How a worker process ended, in words (``-11`` -> ``killed by signal SIGSEGV``)."""
-    if exitcode is None:
-        return "still running"
-    if exitcode < 0:
-        try:
-            name = signal.Signals(-exitcode).name
-        except ValueError:
-            name = str(-exitcode)
-        return f"killed by signal {name}"
-    return f"exited with status {exitcode}"
 
 
 class TaskFailed(RuntimeError):
@@ -185,11 +132,9 @@ class TaskFailed(RuntimeError):
 
 
 @dataclass
-class _Worker:
-    process: Any
-    conn: Any
+class _Slot:
+    child: ChildWorker
     beat: Any
-    ready: bool = False
     task: int | None = None
     started: float = 0.0
 
@@ -200,6 +145,7 @@ class ProcessBackend(Backend):
     Unlike :class:`concurrent.futures.ProcessPoolExecutor`, a worker that dies (segfault,
     ``os._exit``, out of memory) or runs past a timeout fails only its own task: the failure is
     reported for that item (``on_failure(item, reason)``) and a fresh worker takes its place.
+    Each worker is a :class:`~archgym.child.ChildWorker`, so it also dies with this process.
 
     Args:
         workers: parallel processes.
@@ -207,8 +153,6 @@ class ProcessBackend(Backend):
         task_timeout_s: a task running longer is stopped (its worker killed) and fails.
         eval_timeout_s: a task whose current evaluation (marked by :func:`evaluation_started`)
             runs longer is stopped and fails: a hanging simulator ends as a failed run.
-
-    Workers die with the process that started them (:func:`_die_with_parent`).
     """
 
     def __init__(
@@ -219,39 +163,29 @@ class ProcessBackend(Backend):
         eval_timeout_s: float | None = None,
     ) -> None:
         self.workers = workers
+        self.start_method = start_method
         self.task_timeout_s = task_timeout_s
         self.eval_timeout_s = eval_timeout_s
-        self._context = multiprocessing.get_context(start_method)
-        self._pool: list[_Worker] = []
+        self._pool: list[_Slot] = []
 
-    def _start_worker(self) -> _Worker:
-        parent_conn, child_conn = self._context.Pipe()
-        beat = self._context.RawArray("d", 2)
-        process = self._context.Process(
-            target=_worker_main, args=(child_conn, beat, os.getpid()), name="archgym-study-worker", daemon=True
-        )
-        process.start()
-        child_conn.close()
-        worker = _Worker(process, parent_conn, beat)
-        self._pool.append(worker)
-        return worker
+    def _start_worker(self) -> None:
+        beat = multiprocessing.get_context(self.start_method).RawArray("d", 2)
+        child = ChildWorker(_task_runner, beat, start_method=self.start_method, name="archgym-study-worker")
+        child.start()
+        self._pool.append(_Slot(child, beat))
 
-    def _stop_worker(self, worker: _Worker) -> None:
-        if worker.process.is_alive():
-            worker.process.kill()
-        worker.process.join(5)
-        worker.conn.close()
-        if worker in self._pool:
-            self._pool.remove(worker)
+    def _stop_worker(self, slot: _Slot) -> None:
+        slot.child.kill()
+        self._pool.remove(slot)
 
-    def _overdue(self, worker: _Worker, now: float) -> str | None:
-        if worker.task is None:
+    def _overdue(self, slot: _Slot, now: float) -> str | None:
+        if slot.task is None:
             return None
-        if self.task_timeout_s is not None and now - worker.started > self.task_timeout_s:
+        if self.task_timeout_s is not None and now - slot.started > self.task_timeout_s:
             return f"timed out: the run took longer than {self.task_timeout_s:g} s"
-        began = worker.beat[0]
+        began = slot.beat[0]
         if self.eval_timeout_s is not None and began > 0 and now - began > self.eval_timeout_s:
-            return (f"timed out: the evaluation at step {int(worker.beat[1])} ran longer than "
+            return (f"timed out: the evaluation at step {int(slot.beat[1])} ran longer than "
                     f"{self.eval_timeout_s:g} s (a hanging simulator?)")
         return None
 
@@ -264,86 +198,68 @@ class ProcessBackend(Backend):
     ) -> Iterator[R]:
         todo = deque(enumerate(items))
         tasks = dict(todo)
+
+        def failed(task: int, reason: str) -> R:
+            if on_failure is None:
+                raise TaskFailed(reason)
+            return on_failure(tasks[task], reason)
+
         try:
             while len(self._pool) < min(self.workers, len(todo)):
                 self._start_worker()
-            while todo or any(w.task is not None for w in self._pool):
-                for worker in self._pool:
-                    if worker.ready and worker.task is None and todo and worker.process.is_alive():
+            while todo or any(s.task is not None for s in self._pool):
+                for slot in self._pool:
+                    if slot.child.ready and slot.task is None and todo:
                         task, item = todo.popleft()
                         try:
-                            worker.conn.send((task, fn, item, args))
-                        except OSError:  # it died just now: the task goes back, the death is handled below
+                            slot.child.submit((fn, item, args))
+                        except ChildDied:  # it died just now: the task goes back, a new worker comes below
                             todo.appendleft((task, item))
                             continue
-                        worker.task, worker.started = task, time.monotonic()
+                        slot.task, slot.started = task, time.monotonic()
                 timeouts = [t for t in (self.task_timeout_s, self.eval_timeout_s) if t is not None]
-                wait_s = min([0.25, *timeouts]) if timeouts else None
-                handles = [w.conn for w in self._pool] + [w.process.sentinel for w in self._pool]
-                mp_wait(handles, timeout=wait_s)
+                wait_any([s.child for s in self._pool], min([0.25, *timeouts]) if timeouts else None)
                 now = time.monotonic()
-                for worker in list(self._pool):
-                    failure: str | None = None
-                    while worker.conn.poll():
-                        try:
-                            message = worker.conn.recv()
-                        except (EOFError, OSError):
-                            break
-                        if message[0] == "ready":
-                            worker.ready = True
-                            continue
-                        task, ok, value = message
-                        worker.task = None
-                        worker.beat[0] = 0.0
-                        if ok:
-                            yield value
-                        elif on_failure is None:
-                            raise TaskFailed(value)
-                        else:
-                            yield on_failure(tasks[task], value)
-                    if not worker.process.is_alive():
-                        worker.process.join()
-                        if not worker.ready:
-                            self._startup_failed(worker)
-                        failure = f"the worker process died: {describe_exit(worker.process.exitcode)}"
+                for slot in list(self._pool):
+                    task, failure = slot.task, None
+                    try:
+                        done, value = slot.child.poll()
+                    except ChildStartupError as exc:
+                        self._startup_failed(exc)
+                    except ChildDied as exc:
+                        failure = f"the worker process died: {describe_exit(exc.exitcode)}"
+                    except ChildRaised as exc:
+                        slot.task = None
+                        yield failed(task, f"{exc.type_name}: {exc.message}\n{exc.traceback}")
                     else:
-                        failure = self._overdue(worker, now)
-                    if failure is None:
+                        if done:
+                            slot.task = None
+                            slot.beat[0] = 0.0
+                            yield value
+                        failure = self._overdue(slot, now)
+                    if failure is None and slot.child.started:
                         continue
-                    task = worker.task
-                    self._stop_worker(worker)
-                    if task is not None:
-                        if on_failure is None:
-                            raise TaskFailed(failure)
-                        yield on_failure(tasks[task], failure)
+                    self._stop_worker(slot)
+                    if task is not None and failure is not None:
+                        yield failed(task, failure)
                     if todo and len(self._pool) < self.workers:
                         self._start_worker()
         finally:
             self.close()
 
-    def _startup_failed(self, worker: _Worker) -> None:
-        code = worker.process.exitcode
+    def _startup_failed(self, error: ChildStartupError) -> NoReturn:
         self.close()
-        if code == GUARD_EXIT_STATUS:
+        if error.exitcode == GUARD_EXIT_STATUS:
             raise WorkerStartupError(_GUARD_ADVICE)
         raise WorkerStartupError(
-            f"a study worker process {describe_exit(code)} while starting, before running anything. If the "
+            f"a study worker process {error.detail} while starting, before running anything. If the "
             f"study is started from a script, check that it does so under 'if __name__ == \"__main__\":' "
             f"(workers import the script again); its error output is above"
         )
 
     def close(self) -> None:
-        for worker in list(self._pool):
-            if worker.process.is_alive() and worker.task is None:
-                try:
-                    worker.conn.send(None)
-                except OSError:
-                    pass
-        deadline = time.monotonic() + 2
-        for worker in list(self._pool):
-            if worker.task is None:
-                worker.process.join(max(0.0, deadline - time.monotonic()))
-            self._stop_worker(worker)
+        close_all([s.child for s in self._pool])
+        self._pool.clear()
 
 
 class RayBackend(Backend):

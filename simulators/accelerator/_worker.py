@@ -3,53 +3,34 @@
 The external back-ends (ZigZag, SCALE-Sim) are pure-Python packages that print to stdout,
 may write files into the current directory and can run for minutes on a large layer. Running
 them inside the caller's process would make a hung layer hang the search, mix their output
-into the caller's, and let two evaluations running at once clobber each other's files. So each
-:class:`WorkerPool` keeps up to ``processes`` long-lived child interpreters
-(``python -m archgym.simulators.accelerator._worker``), each started in a private temporary
-directory of its own (the parent never changes directory), and sends them jobs over a pipe:
+into the caller's, and let two evaluations running at once clobber each other's files. So a
+:class:`WorkerPool` keeps up to ``processes`` long-lived children
+(:class:`archgym.child.ChildWorker`, started as fresh ``python -m`` interpreters so that no
+start method re-imports the caller's ``__main__``: scripts without an ``if __name__ ==
+"__main__"`` guard work too), each in a private temporary directory of its own (the parent
+never changes directory) with its output discarded:
 
 * a job is ``(target, payload)``: ``target`` is ``"package.module:function"`` (a module-level
   function that takes one picklable payload and returns a picklable result);
-* the child imports the ``preload`` modules before it reports ready, and a job's target on
-  first use (import costs are paid once per child, not per job, and preloaded ones not
-  against a job's time limit); it runs the job with its stdout pointed at ``os.devnull`` and
-  answers ``("ok", result)``, ``("rejected", message)`` when the job raised
-  :class:`~archgym.simulator.SimulationError` itself (its verdict, e.g. an infeasible design,
-  re-raised in the parent as :class:`JobRejected` ``"<what>: <message>"``) or ``("error", message)``
-  for any other exception (``SimulationError("<what> failed: <type>: <message>")``);
-* the parent waits at most ``timeout_s`` seconds per job; past that it kills that child (a
-  fresh one is started for the next job) and raises
-  :class:`~archgym.simulator.SimulationError`, as it does for a job that raised or a child that
-  died.
-
-A plain ``subprocess`` (not :mod:`multiprocessing`) is used so that no start method re-imports
-the caller's ``__main__``: scripts without an ``if __name__ == "__main__"`` guard work too.
-Children exit by themselves when the parent goes away (their stdin closes).
+* a child imports the ``preload`` modules before it takes jobs, and a job's target on first use
+  (import costs are paid once per child, and preloaded ones not against a job's time limit);
+* a job that raises :class:`~archgym.simulator.SimulationError` itself gives its verdict (e.g.
+  an infeasible design), re-raised as :class:`JobRejected` ``"<what>: <message>"``; any other
+  exception becomes ``SimulationError("<what> failed: <type>: <message> (at <file:line>)")``;
+* past ``timeout_s`` seconds the child is killed (a fresh one takes the next job) and
+  :class:`~archgym.simulator.SimulationError` is raised, as for a child that died.
 """
 
 from __future__ import annotations
 
-import os
-import pickle
 import queue
-import shutil
-import struct
-import subprocess
-import sys
-import tempfile
-import threading
-import traceback
-import weakref
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, BinaryIO, Sequence
+from typing import Any, Callable, Sequence
 
+from archgym.child import ChildDied, ChildRaised, ChildStartupError, ChildTimeout, ChildWorker, close_all
 from archgym.simulator import SimulationError
 
 __all__ = ["WorkerPool", "JobRejected", "run_job"]
-
-_HEADER = struct.Struct("<Q")
-#: seconds a new child may take to start and import its preloaded modules
-_STARTUP_TIMEOUT_S = 300.0
 
 
 class JobRejected(SimulationError):
@@ -68,24 +49,6 @@ class JobRejected(SimulationError):
         return error
 
 
-def _write_message(stream: BinaryIO, obj: Any) -> None:
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)))
-    stream.write(data)
-    stream.flush()
-
-
-def _read_message(stream: BinaryIO) -> Any:
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
-        raise EOFError("worker pipe closed")
-    (size,) = _HEADER.unpack(header)
-    data = stream.read(size)
-    if len(data) < size:
-        raise EOFError("worker pipe closed mid-message")
-    return pickle.loads(data)
-
-
 def _resolve(target: str) -> Any:
     module_name, _, function_name = target.partition(":")
     module = __import__(module_name, fromlist=[function_name])
@@ -97,95 +60,11 @@ def run_job(target: str, payload: Any) -> Any:
     return _resolve(target)(payload)
 
 
-class _Child:
-    """One child interpreter, its private working directory and a thread reading its answers."""
-
-    def __init__(self, tag: str, preload: Sequence[str] = ()) -> None:
-        self.workdir = tempfile.mkdtemp(prefix=f"archgym-{tag}-")
-        env = dict(os.environ)
-        # the child must import exactly what the parent imports (editable installs, sys.path edits)
-        paths = [p for p in sys.path if p]
-        if env.get("PYTHONPATH"):
-            paths.append(env["PYTHONPATH"])
-        env["PYTHONPATH"] = os.pathsep.join(paths)
-        env.setdefault("OMP_NUM_THREADS", "1")
-        try:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", __name__, *preload],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                cwd=self.workdir,
-                env=env,
-            )
-        except OSError:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            raise
-        self.answers: queue.Queue[tuple[str, Any]] = queue.Queue()
-        self.reader = threading.Thread(target=self._read_answers, name=f"archgym-{tag}-reader", daemon=True)
-        self.reader.start()
-        # the child answers once it has imported `preload`, so start-up never counts against a job's time
-        status, value = self._wait(_STARTUP_TIMEOUT_S)
-        if status != "ready":
-            self.close(kill=True)
-            detail = value if status == "error" else f"no answer ({status})"
-            raise SimulationError(f"could not start a {tag} worker process: {detail}")
-
-    def _wait(self, timeout_s: float | None) -> tuple[str, Any]:
-        try:
-            return self.answers.get(timeout=timeout_s)
-        except queue.Empty:
-            return "timeout", None
-
-    def _read_answers(self) -> None:
-        assert self.process.stdout is not None
-        while True:
-            try:
-                message = _read_message(self.process.stdout)
-            except Exception:  # EOF or a broken pipe: the child is gone
-                self.answers.put(("died", None))
-                return
-            self.answers.put(message)
-
-    def call(self, target: str, payload: Any, timeout_s: float | None) -> tuple[str, Any]:
-        """Send one job; return ``(status, value)``: ``ok``, ``rejected``, ``error``, ``timeout`` or ``died``."""
-        assert self.process.stdin is not None
-        try:
-            _write_message(self.process.stdin, (target, payload))
-        except (BrokenPipeError, OSError):
-            return "died", None
-        return self._wait(timeout_s)
-
-    @property
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def close(self, kill: bool = False) -> None:
-        try:
-            if kill:
-                self.process.kill()
-            elif self.process.stdin is not None:
-                self.process.stdin.close()  # the child exits at EOF
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-        except Exception:
-            pass
-        finally:
-            for stream in (self.process.stdin, self.process.stdout):
-                try:
-                    if stream is not None:
-                        stream.close()
-                except Exception:
-                    pass
-            shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-def _close_children(children: list[_Child]) -> None:
-    while children:
-        children.pop().close()
+def _job_server(preload: Sequence[str]) -> Callable[[tuple[str, Any]], Any]:
+    """A child's set-up: import ``preload``, then run each ``(target, payload)`` job."""
+    for module in preload:
+        __import__(module)
+    return lambda job: run_job(*job)
 
 
 class WorkerPool:
@@ -204,58 +83,30 @@ class WorkerPool:
         self.processes = processes
         self.tag = tag
         self.preload = tuple(preload)
-        self._idle: list[_Child] = []
-        self._all: list[_Child] = []
-        self._lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(processes)
-        self._finalizer = weakref.finalize(self, _close_children, self._all)
-
-    def _acquire(self) -> _Child:
-        self._slots.acquire()
-        with self._lock:
-            while self._idle:
-                child = self._idle.pop()
-                if child.alive:
-                    return child
-                self._all.remove(child)
-                child.close(kill=True)
-        try:
-            child = _Child(self.tag, self.preload)
-        except Exception:
-            self._slots.release()
-            raise
-        with self._lock:
-            self._all.append(child)
-        return child
-
-    def _release(self, child: _Child, broken: bool) -> None:
-        with self._lock:
-            if broken:
-                if child in self._all:
-                    self._all.remove(child)
-            else:
-                self._idle.append(child)
-        if broken:
-            child.close(kill=True)
-        self._slots.release()
+        self._children = [ChildWorker(_job_server, self.preload, start_method="interpreter",
+                                      workdir_prefix=f"archgym-{tag}-", quiet=True) for _ in range(processes)]
+        self._idle: queue.SimpleQueue[ChildWorker] = queue.SimpleQueue()
+        for child in self._children:
+            self._idle.put(child)
 
     def run(self, target: str, payload: Any, timeout_s: float | None = None, what: str = "job") -> Any:
         """Run one job in a child; raise :class:`SimulationError` (naming ``what``) if it fails or times out."""
-        child = self._acquire()
-        status, value = "died", None
+        child = self._idle.get()
         try:
-            status, value = child.call(target, payload, timeout_s)
+            return child.call((target, payload), timeout_s)
+        except ChildStartupError as exc:
+            raise SimulationError(f"could not start a {self.tag} worker process: {exc.detail}") from None
+        except ChildTimeout:
+            raise SimulationError(f"{what} timed out after {timeout_s:g} s (the worker process was stopped)") from None
+        except ChildDied:
+            raise SimulationError(f"{what}: the worker process died unexpectedly") from None
+        except ChildRaised as exc:
+            if exc.raised_a(SimulationError):
+                raise JobRejected.make(what, exc.message) from None
+            where = f" (at {exc.location})" if exc.location else ""
+            raise SimulationError(f"{what} failed: {exc.type_name}: {exc.message}{where}") from None
         finally:
-            self._release(child, broken=status in ("timeout", "died"))
-        if status == "ok":
-            return value
-        if status == "timeout":
-            raise SimulationError(f"{what} timed out after {timeout_s:g} s (the worker process was stopped)")
-        if status == "rejected":
-            raise JobRejected.make(what, value)
-        if status == "error":
-            raise SimulationError(f"{what} failed: {value}")
-        raise SimulationError(f"{what}: the worker process died unexpectedly")
+            self._idle.put(child)
 
     def map(self, target: str, payloads: Sequence[Any], timeout_s: float | None = None,
             what: Sequence[str] | None = None, return_rejected: bool = False) -> list[Any]:
@@ -285,55 +136,11 @@ class WorkerPool:
         return [f.result() for f in futures]
 
     def close(self) -> None:
-        """Stop every child and remove its directory (idempotent)."""
-        with self._lock:
-            children, self._idle = list(self._all), []
-            self._all.clear()
-        for child in children:
-            child.close()
+        """Stop every child and remove its directory (idempotent; a later job starts them again)."""
+        close_all(self._children)
 
     def __enter__(self) -> "WorkerPool":
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _serve() -> None:
-    """The child's loop: read jobs from stdin, answer on the original stdout, print nothing."""
-    protocol_out = os.fdopen(os.dup(1), "wb")
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)  # libraries that print (or C code writing to fd 1) cannot corrupt the protocol
-    os.close(devnull)
-    sys.stdout = open(os.devnull, "w")
-    stdin = sys.stdin.buffer
-    try:
-        for module in sys.argv[1:]:
-            __import__(module)
-        ready: tuple[str, Any] = ("ready", None)
-    except BaseException as exc:
-        ready = ("error", f"importing {module}: {type(exc).__name__}: {exc}")
-    _write_message(protocol_out, ready)
-    if ready[0] != "ready":
-        return
-    while True:
-        try:
-            target, payload = _read_message(stdin)
-        except EOFError:
-            return
-        try:
-            answer: tuple[str, Any] = ("ok", run_job(target, payload))
-        except SimulationError as exc:  # the job's own verdict (e.g. an infeasible design): pass it on as is
-            answer = ("rejected", str(exc))
-        except BaseException as exc:  # report everything, keep serving
-            last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
-            where = f" (at {last[0].filename}:{last[0].lineno})" if last else ""
-            answer = ("error", f"{type(exc).__name__}: {exc}{where}")
-        try:
-            _write_message(protocol_out, answer)
-        except (BrokenPipeError, OSError):
-            return
-
-
-if __name__ == "__main__":
-    _serve()
