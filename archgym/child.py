@@ -1,34 +1,30 @@
-"""One child process that serves requests one at a time, each with an optional deadline.
+"""One child process serving requests one at a time, each with an optional deadline.
 
 Studies (a run per request), :class:`~archgym.timeout.TimeLimitedSimulator` (an evaluation per
-request) and the accelerator's external back-ends (a layer job per request) all need the same
-thing: work in another process, so that a hang can be stopped (compiled loops ignore signals and
-exceptions; only ending the process stops them) and a crash fails one request, not the caller.
-:class:`ChildWorker` is that one mechanism:
+request) and the accelerator's external back-ends (a layer job per request) all need work done in
+another process, so that a hang can be stopped (compiled loops ignore signals and exceptions: only
+ending the process stops them) and a crash fails one request, not the caller. :class:`ChildWorker`
+is that one mechanism:
 
-* **What runs.** ``ChildWorker(factory, *args)``: the child calls ``factory(*args)`` once (imports,
-  unpickling a simulator, preloading modules — none of it counted against a request's time) and
-  gets back a *handler*; each request is answered with ``handler(request)``. ``factory`` must be
-  importable by name (a module-level function); ``args`` and requests and replies are pickled.
-* **How it starts.** ``start_method="spawn"`` (default; also ``"forkserver"``/``"fork"``) uses
-  :mod:`multiprocessing`: the child re-imports the caller's ``__main__``, so classes defined in the
-  script unpickle there, and ``args`` may hold shared memory (``RawArray``). ``"interpreter"`` runs
-  a fresh ``python -m archgym.child`` instead: nothing of ``__main__`` is imported, so a script
-  without an ``if __name__ == "__main__":`` guard still works. Either way the child may get a
-  private temporary working directory (``workdir_prefix``, removed with the child), ``quiet=True``
-  sends its stdout/stderr to ``os.devnull``, it ignores Ctrl-C (the caller handles it) and it ends
-  when its parent does (Linux ``PR_SET_PDEATHSIG`` plus a watcher thread).
-* **Errors are typed.** :class:`ChildTimeout` (the request overran; the child was killed),
-  :class:`ChildDied` (it crashed: segfault, ``os._exit``, out of memory), :class:`ChildStartupError`
-  (it ended or failed before taking requests; e.g. a spawned script without a ``__main__`` guard),
-  :class:`ChildRaised` (the handler raised: its type, message and traceback; the child serves on).
-  After a timeout or a death the next request starts a fresh child; :meth:`ChildWorker.close` is
-  idempotent and a closed worker restarts on its next request too.
+* **What runs.** The child calls ``factory(*args)`` once (imports, unpickling a simulator: none of
+  it counted against a request's time) and answers each request with ``handler(request)``, the
+  handler being what the factory returned. ``factory`` is a module-level function; ``args``,
+  requests and replies are pickled over one duplex pipe (a round trip: tens of microseconds).
+* **How it starts.** ``start_method="spawn"`` (default) uses :mod:`multiprocessing`: the child
+  re-imports the caller's ``__main__``, so classes defined in a script unpickle there, and
+  ``args`` may hold shared memory (``RawArray``). ``"interpreter"`` runs a fresh ``python -m
+  archgym.child``: nothing of ``__main__`` is imported, so scripts without an ``if __name__ ==
+  "__main__":`` guard work too. Options: a private temporary working directory per child
+  (``workdir_prefix``, removed with it) and ``quiet`` (output to ``os.devnull``). Children ignore
+  Ctrl-C (the caller handles it) and end with their parent (Linux ``PR_SET_PDEATHSIG`` + a watcher).
+* **Typed errors.** :class:`ChildTimeout` (the request overran: the child was killed),
+  :class:`ChildDied` (segfault, ``os._exit``, out of memory), :class:`ChildStartupError` (it ended or
+  failed before taking requests, e.g. a spawned script without a ``__main__`` guard) and
+  :class:`ChildRaised` (the handler raised; the child serves on). After a timeout or a death the next
+  request starts a fresh child; :meth:`~ChildWorker.close` is idempotent.
 
-Blocking use is ``worker.call(request, timeout_s)``. A caller that drives several workers from one
-thread uses :meth:`~ChildWorker.submit`, :func:`wait_any` and :meth:`~ChildWorker.poll` instead.
-The protocol is one duplex pipe (:func:`multiprocessing.Pipe`) carrying pickled messages; a round
-trip costs tens of microseconds.
+Blocking use: ``worker.call(request, timeout_s)``. One thread driving several workers uses
+:meth:`~ChildWorker.submit`, :func:`wait_any` and :meth:`~ChildWorker.poll` instead.
 """
 
 from __future__ import annotations
@@ -46,14 +42,12 @@ import traceback
 import weakref
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as _mp_wait
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, NoReturn, Sequence
 
-__all__ = [
-    "ChildDied", "ChildError", "ChildRaised", "ChildStartupError", "ChildTimeout", "ChildWorker",
-    "close_all", "describe_exit", "die_with_parent", "wait_any",
-]
+__all__ = ["ChildDied", "ChildError", "ChildRaised", "ChildStartupError", "ChildTimeout", "ChildWorker",
+           "close_all", "describe_exit", "die_with_parent", "wait_any"]
 
-#: seconds a child may take to start and run its factory, unless the worker says otherwise
+#: seconds a child may take to start and run its factory (by default)
 STARTUP_TIMEOUT_S = 300.0
 
 
@@ -63,10 +57,9 @@ def describe_exit(exitcode: int | None) -> str:
         return "still running"
     if exitcode < 0:
         try:
-            name = signal.Signals(-exitcode).name
+            return f"killed by signal {signal.Signals(-exitcode).name}"
         except ValueError:
-            name = str(-exitcode)
-        return f"killed by signal {name}"
+            return f"killed by signal {-exitcode}"
     return f"exited with status {exitcode}"
 
 
@@ -75,7 +68,7 @@ class ChildError(RuntimeError):
 
 
 class ChildStartupError(ChildError):
-    """The child ended, failed or did not answer before it took requests; :attr:`detail` says how."""
+    """The child ended, failed or did not answer before taking requests; :attr:`detail` says how."""
 
     def __init__(self, detail: str, exitcode: int | None = None) -> None:
         super().__init__(f"the child process did not start: {detail}")
@@ -91,7 +84,7 @@ class ChildTimeout(ChildError):
 
 
 class ChildDied(ChildError):
-    """The child ended while serving (or waiting for) a request; :attr:`exitcode` says how."""
+    """The child ended while serving or awaiting a request; :attr:`exitcode` says how."""
 
     def __init__(self, exitcode: int | None) -> None:
         super().__init__(f"the child process died: {describe_exit(exitcode)}")
@@ -99,8 +92,8 @@ class ChildDied(ChildError):
 
 
 class ChildRaised(ChildError):
-    """The handler raised. :attr:`type_name`, :attr:`message`, :attr:`traceback` (its last frames)
-    and :attr:`location` (``file:line`` of the raising frame) describe the exception; the child is fine."""
+    """The handler raised: :attr:`type_name`, :attr:`message`, :attr:`traceback` (its last frames) and
+    :attr:`location` (``file:line`` where it was raised) describe the exception."""
 
     def __init__(self, type_name: str, message: str, traceback_text: str, location: str, kinds: Sequence[str]) -> None:
         super().__init__(f"{type_name}: {message}")
@@ -112,9 +105,9 @@ class ChildRaised(ChildError):
         return f"{cls.__module__}.{cls.__qualname__}" in self._kinds
 
 
-# -- inside the child ----------------------------------------------------------------------------------
+# -- inside the child ---------------------------------------------------------------------------
 def die_with_parent(parent_pid: int) -> None:
-    """End this process as soon as ``parent_pid`` (its parent) is gone: killed, crashed or exited.
+    """End this process as soon as its parent ``parent_pid`` is gone (killed, crashed or exited).
 
     On Linux the kernel sends SIGKILL on the parent's death (``PR_SET_PDEATHSIG``); everywhere a
     watcher thread also checks the parent id twice a second.
@@ -141,22 +134,25 @@ def _describe(exc: BaseException) -> tuple[str, str, str, str, list[str]]:
     frames = traceback.extract_tb(exc.__traceback__)
     location = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else ""
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-3))
-    kinds = [f"{c.__module__}.{c.__qualname__}" for c in type(exc).__mro__]
-    return type(exc).__name__, str(exc), text, location, kinds
+    return type(exc).__name__, str(exc), text, location, [f"{c.__module__}.{c.__qualname__}" for c in type(exc).__mro__]
 
 
 def _serve(conn: Connection, factory: Callable[..., Callable[[Any], Any]], args: tuple, workdir: str | None,
-           parent_pid: int) -> None:
-    """The child's loop: set up, say ready, then answer requests until told to stop or the pipe closes."""
+           quiet: bool, parent_pid: int) -> None:
+    """The child: set up, say ready, then answer requests until told to stop (``None``) or the pipe closes."""
     die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it ends the child
+    if quiet:  # at the descriptor level: C code and libraries that print are silenced too
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            os.dup2(devnull, fd)
+        os.close(devnull)
     if workdir is not None:
         os.chdir(workdir)
     try:
         handler = factory(*args)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent as a start-up failure
-        conn.send(("setup-failed", f"{type(exc).__name__}: {exc}"))
-        return
+        return conn.send(("setup-failed", f"{type(exc).__name__}: {exc}"))
     conn.send(("ready", os.getpid()))
     while True:
         try:
@@ -171,139 +167,116 @@ def _serve(conn: Connection, factory: Callable[..., Callable[[Any], Any]], args:
             reply = ("raised", _describe(exc))
         try:
             conn.send(reply)
-        except (BrokenPipeError, ConnectionError, EOFError):
+        except (OSError, EOFError):
             return
         except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result
             conn.send(("raised", _describe(exc)))
 
 
-def _interpreter_main() -> None:
-    """``python -m archgym.child FD PARENT_PID``: the set-up arrives as the first message on FD."""
-    fd, parent_pid = int(sys.argv[1]), int(sys.argv[2])
-    conn = Connection(fd)
-    factory, args, workdir = conn.recv()
-    _serve(conn, factory, args, workdir, parent_pid)
+# -- in the parent ------------------------------------------------------------------------------
+class _Interpreter(subprocess.Popen):
+    """A ``python -m archgym.child`` child, with the :class:`multiprocessing.Process` members used here."""
 
-
-# -- in the parent -------------------------------------------------------------------------------------
-class _Started:
-    """One started child: its process, the parent's end of the pipe, its working directory."""
-
-    def __init__(self, process: Any, conn: Connection, workdir: str | None) -> None:
-        self.process, self.conn, self.workdir = process, conn, workdir
+    sentinel = None
 
     @property
     def exitcode(self) -> int | None:
-        p = self.process
-        return p.poll() if isinstance(p, subprocess.Popen) else p.exitcode
+        return self.poll()
 
-    def reap(self, timeout_s: float) -> int | None:
-        """Wait up to ``timeout_s`` for the process to end; its exit code (None: still running)."""
-        p = self.process
-        if isinstance(p, subprocess.Popen):
-            try:
-                p.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                pass
-        else:
-            p.join(timeout_s)
-        return self.exitcode
-
-    def kill(self) -> None:
-        """Kill the process (if still running), wait for it, release the pipe and the directory (idempotent)."""
+    def join(self, timeout: float | None = None) -> None:
         try:
-            if self.exitcode is None:
-                self.process.kill()
-            self.reap(5)
-        except (OSError, ValueError):  # already reaped or closed
+            self.wait(timeout)
+        except subprocess.TimeoutExpired:
             pass
-        self.conn.close()
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _end(process: Any, conn: Connection, workdir: str | None) -> None:
+    """Kill ``process`` if it still runs, reap it, release its pipe and directory."""
+    if process.exitcode is None:
+        process.kill()
+    process.join(5)
+    conn.close()
+    if workdir is not None:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 class ChildWorker:
-    """A child process answering ``handler(request)`` for ``handler = factory(*args)`` (module docstring).
+    """A child process answering ``handler(request)``, ``handler = factory(*args)`` (see the module docstring).
 
     Args:
         factory, args: run once in the child; ``factory`` returns the request handler.
-        start_method: ``spawn`` / ``forkserver`` / ``fork`` (:mod:`multiprocessing`) or ``interpreter``.
-        name: the process name (spawned children), for ``ps`` and error messages.
+        start_method: a :mod:`multiprocessing` start method (``spawn``) or ``interpreter``.
+        name: the process name (multiprocessing children).
         workdir_prefix: give each child a fresh temporary working directory named ``<prefix>*``.
         quiet: discard the child's stdout and stderr.
         startup_timeout_s: how long the child may take to start and run ``factory``.
 
-    Not thread-safe: one thread drives a worker (a pool gives each thread its own).
+    One thread drives a worker (a pool gives each of its threads its own).
     """
 
     def __init__(self, factory: Callable[..., Callable[[Any], Any]], *args: Any, start_method: str = "spawn",
                  name: str = "archgym-child", workdir_prefix: str | None = None, quiet: bool = False,
                  startup_timeout_s: float = STARTUP_TIMEOUT_S) -> None:
-        if start_method != "interpreter" and start_method not in multiprocessing.get_all_start_methods():
-            raise ValueError(f"unknown start_method {start_method!r}; expected 'interpreter' or one of "
-                             f"{', '.join(multiprocessing.get_all_start_methods())}")
         self.factory, self.args, self.start_method, self.name = factory, args, start_method, name
         self.workdir_prefix, self.quiet, self.startup_timeout_s = workdir_prefix, quiet, startup_timeout_s
         self.ready = False  #: the child has set up and takes requests
         self.busy = False  #: a request is in flight
-        self._child: _Started | None = None
+        self._process: Any = None
+        self._conn: Any = None
         self._finalizer: Any = None
 
-    # -- life cycle ---------------------------------------------------------------------------
     @property
     def started(self) -> bool:
-        """Whether a child process is running (or starting) for this worker."""
-        return self._child is not None
+        """Whether a child process runs (or starts) for this worker."""
+        return self._process is not None
 
     @property
     def pid(self) -> int | None:
-        return None if self._child is None else self._child.process.pid
+        return None if self._process is None else self._process.pid
 
     def start(self) -> None:
-        """Start the child if none is running; returns at once (see :meth:`wait_ready`)."""
-        if self._child is not None:
+        """Start a child if none runs; returns at once (see :meth:`wait_ready`)."""
+        if self._process is not None:
             return
         workdir = tempfile.mkdtemp(prefix=self.workdir_prefix) if self.workdir_prefix else None
-        parent_conn, child_conn = multiprocessing.Pipe()
+        self._conn, child_conn = multiprocessing.Pipe()
+        setup = (self.factory, self.args, workdir, self.quiet)
         try:
-            process = self._launch(child_conn, workdir)
+            if self.start_method == "interpreter":
+                env = dict(os.environ)
+                # the child must import exactly what the parent imports (editable installs, sys.path edits)
+                paths = [*sys.path, *env.get("PYTHONPATH", "").split(os.pathsep)]
+                env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+                env.setdefault("OMP_NUM_THREADS", "1")
+                fd = child_conn.fileno()
+                process: Any = _Interpreter([sys.executable, "-m", __name__, str(fd), str(os.getpid())], env=env,
+                                            pass_fds=(fd,), stdin=subprocess.DEVNULL)
+            else:
+                process = multiprocessing.get_context(self.start_method).Process(
+                    target=_serve, name=self.name, daemon=True, args=(child_conn, *setup, os.getpid()))
+                process.start()
         except BaseException:
-            parent_conn.close()
+            self._conn.close()
             if workdir is not None:
                 shutil.rmtree(workdir, ignore_errors=True)
             raise
         finally:
             child_conn.close()
-        self._child = _Started(process, parent_conn, workdir)
-        self._finalizer = weakref.finalize(self, self._child.kill)  # also at interpreter exit
-        self.ready = self.busy = False
+        self._process = process
+        # the child is also ended when this worker is dropped, and at interpreter exit
+        self._finalizer = weakref.finalize(self, _end, process, self._conn, workdir)
         if self.start_method == "interpreter":
             try:
-                parent_conn.send((self.factory, self.args, workdir))
-            except (BrokenPipeError, ConnectionError):
-                pass  # it died at once: the next poll reports it
-
-    def _launch(self, child_conn: Connection, workdir: str | None) -> Any:
-        if self.start_method == "interpreter":
-            env = dict(os.environ)
-            # the child must import exactly what the parent imports (editable installs, sys.path edits)
-            env["PYTHONPATH"] = os.pathsep.join([p for p in sys.path if p] + [env.get("PYTHONPATH", "")]).strip(os.pathsep)
-            env.setdefault("OMP_NUM_THREADS", "1")
-            out = subprocess.DEVNULL if self.quiet else None
-            fd = child_conn.fileno()
-            return subprocess.Popen([sys.executable, "-m", __name__, str(fd), str(os.getpid())], pass_fds=(fd,),
-                                    stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env)
-        context = multiprocessing.get_context(self.start_method)
-        process = context.Process(target=_quiet_serve if self.quiet else _serve, name=self.name, daemon=True,
-                                  args=(child_conn, self.factory, self.args, workdir, os.getpid()))
-        process.start()
-        return process
+                self._conn.send(setup)
+            except BaseException:  # e.g. unpicklable args
+                self.kill()
+                raise
 
     def kill(self) -> None:
         """Kill the child now (a later request starts a fresh one)."""
         if self._finalizer is not None:
-            self._finalizer()  # runs _Started.kill once
-        self._child = self._finalizer = None
+            self._finalizer()  # runs _end once
+        self._process = self._conn = self._finalizer = None
         self.ready = self.busy = False
 
     def restart(self) -> None:
@@ -318,81 +291,70 @@ class ChildWorker:
         """
         close_all([self], grace_s)
 
-    def _ask_to_stop(self) -> None:
-        if self._child is not None and not self.busy:
-            try:
-                self._child.conn.send(None)
-            except (OSError, ValueError):
-                pass
-
     def __enter__(self) -> "ChildWorker":
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # -- requests -----------------------------------------------------------------------------
     def wait_ready(self, timeout_s: float | None = None) -> None:
         """Start the child if needed and wait until it takes requests (``startup_timeout_s`` by default)."""
+        timeout_s = self.startup_timeout_s if timeout_s is None else timeout_s
         self.start()
         if not self.ready:
-            self.poll(self.startup_timeout_s if timeout_s is None else timeout_s)
+            self.poll(timeout_s)
         if not self.ready:
             self.kill()
-            raise ChildStartupError(f"no answer within {self.startup_timeout_s if timeout_s is None else timeout_s:g} s")
+            raise ChildStartupError(f"no answer within {timeout_s:g} s")
 
     def submit(self, request: Any) -> None:
-        """Send one request without waiting (the child must not be busy); collect it with :meth:`poll`.
+        """Send one request, not waiting for its reply (collect it with :meth:`poll` or :meth:`result`).
 
-        Raises :class:`ChildDied` if the child is found dead, ``TypeError``/``PicklingError`` for an
-        unpicklable request (the child is unaffected).
+        Raises :class:`ChildDied` if the child is found dead; an unpicklable request raises as
+        :mod:`pickle` does and leaves the child as it was.
         """
         if self.busy:
             raise RuntimeError("the child is busy: collect its reply before sending another request")
         self.start()
-        assert self._child is not None
         try:
-            self._child.conn.send(request)
+            self._conn.send(request)
         except (BrokenPipeError, ConnectionError):
             self._died()
         self.busy = True
 
     def poll(self, timeout_s: float | None = 0.0) -> tuple[bool, Any]:
-        """Take in what the child sent within ``timeout_s`` (``None``: no limit).
+        """Take in what the child sends within ``timeout_s`` (``None``: no limit).
 
         Returns ``(True, reply)`` once the request in flight is answered, else ``(False, None)``
-        (still working, or just become :attr:`ready` with no request in flight). Raises
-        :class:`ChildRaised`, :class:`ChildDied` or :class:`ChildStartupError`; the last two leave
-        the worker stopped.
+        (still working, or it just became :attr:`ready` with nothing in flight). Raises
+        :class:`ChildRaised`, or :class:`ChildDied` / :class:`ChildStartupError` (the worker is then stopped).
         """
-        if self._child is None:
-            return False, None
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        while True:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        while self._process is not None:
             try:
-                if not self._child.conn.poll(remaining):
-                    if self._child.exitcode is not None:  # ended without closing the pipe (a forked grandchild holds it)
+                if not self._conn.poll(None if deadline is None else max(0.0, deadline - time.monotonic())):
+                    if self._process.exitcode is not None:  # ended, but a forked grandchild holds the pipe open
                         self._died()
-                    return False, None
-                kind, value = self._child.conn.recv()
+                    break
+                kind, value = self._conn.recv()
             except (EOFError, OSError):
                 self._died()
             if kind == "ready":
                 self.ready = True
-                if not self.busy:
-                    return False, None
-                continue
+                if self.busy:
+                    continue
+                break
             if kind == "setup-failed":
                 self.kill()
                 raise ChildStartupError(value)
             self.busy = False
-            if kind == "ok":
-                return True, value
-            raise ChildRaised(*value)
+            if kind == "raised":
+                raise ChildRaised(*value)
+            return True, value
+        return False, None
 
     def result(self, timeout_s: float | None = None) -> Any:
-        """Wait for the reply to the request in flight; past ``timeout_s`` kill the child and raise :class:`ChildTimeout`."""
+        """The reply to the request in flight; past ``timeout_s`` the child is killed and :class:`ChildTimeout` raised."""
         done, value = self.poll(timeout_s)
         if not done:
             self.kill()
@@ -405,33 +367,16 @@ class ChildWorker:
         self.submit(request)
         return self.result(timeout_s)
 
-    def _died(self) -> None:
-        assert self._child is not None
-        exitcode, was_ready = self._child.reap(5), self.ready
+    def _died(self) -> NoReturn:
+        self._process.join(5)
+        exitcode, was_ready = self._process.exitcode, self.ready
         self.kill()
-        if was_ready:
-            raise ChildDied(exitcode)
-        raise ChildStartupError(describe_exit(exitcode), exitcode)
-
-    def _handles(self) -> list[Any]:
-        if self._child is None:
-            return []
-        sentinel = getattr(self._child.process, "sentinel", None)
-        return [self._child.conn] + ([sentinel] if sentinel is not None else [])
-
-
-def _quiet_serve(*args: Any) -> None:
-    """:func:`_serve` with stdout and stderr (file descriptors 1 and 2) pointed at ``os.devnull``."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    for fd in (1, 2):
-        os.dup2(devnull, fd)
-    os.close(devnull)
-    _serve(*args)
+        raise ChildDied(exitcode) if was_ready else ChildStartupError(describe_exit(exitcode), exitcode)
 
 
 def wait_any(workers: Iterable[ChildWorker], timeout_s: float | None) -> None:
-    """Block until one of ``workers`` has something to :meth:`~ChildWorker.poll` (a reply, start-up, death) or ``timeout_s`` passes."""
-    handles = [h for w in workers for h in w._handles()]
+    """Wait until one of ``workers`` has something to :meth:`~ChildWorker.poll` (reply, start-up, death), at most ``timeout_s``."""
+    handles = [h for w in workers if w.started for h in (w._conn, w._process.sentinel) if h is not None]
     if handles:
         _mp_wait(handles, timeout=timeout_s)
     elif timeout_s:
@@ -439,16 +384,21 @@ def wait_any(workers: Iterable[ChildWorker], timeout_s: float | None) -> None:
 
 
 def close_all(workers: Iterable[ChildWorker], grace_s: float = 2.0) -> None:
-    """Close several workers at once: idle children get ``grace_s`` in all to exit, then everything left is killed."""
-    workers = list(workers)
+    """Close several workers at once: idle children get ``grace_s`` in all to exit, then what is left is killed."""
+    workers = [w for w in workers if w.started]
     for worker in workers:
-        worker._ask_to_stop()
+        if not worker.busy:
+            try:
+                worker._conn.send(None)
+            except (OSError, ValueError):
+                pass
     deadline = time.monotonic() + grace_s
     for worker in workers:
-        if worker._child is not None and not worker.busy:
-            worker._child.reap(max(0.0, deadline - time.monotonic()))
+        if not worker.busy:
+            worker._process.join(max(0.0, deadline - time.monotonic()))
         worker.kill()
 
 
-if __name__ == "__main__":
-    _interpreter_main()
+if __name__ == "__main__":  # a child started with start_method="interpreter": the set-up is the first message
+    _connection = Connection(int(sys.argv[1]))
+    _serve(_connection, *_connection.recv(), parent_pid=int(sys.argv[2]))
