@@ -394,7 +394,7 @@ def close_all(workers: Iterable[ChildWorker], grace_s: float = 2.0) -> None:
                 pass
     deadline = time.monotonic() + grace_s
     for worker in workers:
-        if not worker.busy:
+        if worker.started and not worker.busy:  # (a worker listed twice is already closed)
             worker._process.join(max(0.0, deadline - time.monotonic()))
         worker.kill()
 
