@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
+from types import ModuleType
 from typing import Any, Mapping
 
 import gymnasium as gym
@@ -13,6 +16,26 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from archgym.simulator import Metric, SimulationError, Simulator  # noqa: E402
 from archgym.spaces import Categorical, DesignSpace, Integer, PowerOfTwo  # noqa: E402
+
+
+@pytest.fixture
+def module_on_path(tmp_path, monkeypatch):
+    """``write(name, source)``: a test-double module written to a folder on ``sys.path`` and imported.
+
+    Child processes (spawned, or fresh interpreters given the parent's ``sys.path``) import it by
+    name too, as they would a real simulator's or env's module.
+    """
+    folder = tmp_path / "modules"
+    folder.mkdir()
+    monkeypatch.syspath_prepend(str(folder))
+
+    def write(name: str, source: str) -> ModuleType:
+        (folder / f"{name}.py").write_text(source)
+        importlib.invalidate_caches()
+        sys.modules.pop(name, None)  # this test's file, not an earlier test's
+        return importlib.import_module(name)
+
+    return write
 
 
 @pytest.fixture(scope="session", autouse=True)

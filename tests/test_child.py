@@ -49,14 +49,8 @@ HANDLERS = textwrap.dedent(
 
 
 @pytest.fixture
-def handlers(tmp_path, monkeypatch):
-    folder = tmp_path / "modules"
-    folder.mkdir()
-    (folder / "archgym_child_handlers.py").write_text(HANDLERS)
-    monkeypatch.syspath_prepend(str(folder))
-    import archgym_child_handlers
-
-    return archgym_child_handlers
+def handlers(module_on_path):
+    return module_on_path("archgym_child_handlers", HANDLERS)
 
 
 @pytest.fixture(params=["spawn", "interpreter"])

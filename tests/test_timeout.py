@@ -32,12 +32,8 @@ HANGING = textwrap.dedent(
 
 
 @pytest.fixture
-def hanging(tmp_path, monkeypatch):
-    (tmp_path / "archgym_hanging_sim.py").write_text(HANGING)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    from archgym_hanging_sim import HangingSimulator
-
-    return HangingSimulator()
+def hanging(module_on_path):
+    return module_on_path("archgym_hanging_sim", HANGING).HangingSimulator()
 
 
 @pytest.mark.slow

@@ -63,11 +63,8 @@ FAULTY_ID = "archgym_faulty_env:FaultyTest-v0"
 
 
 @pytest.fixture
-def faulty_env(tmp_path, monkeypatch):
-    folder = tmp_path / "modules"
-    folder.mkdir()
-    (folder / "archgym_faulty_env.py").write_text(FAULTY)
-    monkeypatch.syspath_prepend(str(folder))
+def faulty_env(module_on_path):
+    module_on_path("archgym_faulty_env", FAULTY)
     return FAULTY_ID
 
 
