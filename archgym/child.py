@@ -24,11 +24,12 @@ is that one mechanism:
   request starts a fresh child; :meth:`~ChildWorker.close` is idempotent.
 
 Blocking use: ``worker.call(request, timeout_s)``. One thread driving several workers uses
-:meth:`~ChildWorker.submit`, :func:`wait_any` and :meth:`~ChildWorker.poll` instead.
+``submit(request, timeout_s)``, :func:`wait_any` and :meth:`~ChildWorker.poll` instead.
 """
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 import shutil
@@ -221,6 +222,9 @@ class ChildWorker:
         self.workdir_prefix, self.quiet, self.startup_timeout_s = workdir_prefix, quiet, startup_timeout_s
         self.ready = False  #: the child has set up and takes requests
         self.busy = False  #: a request is in flight
+        self.request: Any = None  #: the request in flight
+        self._timeout_s: float | None = None
+        self._deadline = math.inf
         self._process: Any = None
         self._conn: Any = None
         self._finalizer: Any = None
@@ -278,6 +282,7 @@ class ChildWorker:
             self._finalizer()  # runs _end once
         self._process = self._conn = self._finalizer = None
         self.ready = self.busy = False
+        self.request = None
 
     def restart(self) -> None:
         """Kill the child and start a fresh one."""
@@ -307,8 +312,8 @@ class ChildWorker:
             self.kill()
             raise ChildStartupError(f"no answer within {timeout_s:g} s")
 
-    def submit(self, request: Any) -> None:
-        """Send one request, not waiting for its reply (collect it with :meth:`poll` or :meth:`result`).
+    def submit(self, request: Any, timeout_s: float | None = None) -> None:
+        """Send one request with ``timeout_s`` seconds to answer it; collect the reply with :meth:`poll`.
 
         Raises :class:`ChildDied` if the child is found dead; an unpicklable request raises as
         :mod:`pickle` does and leaves the child as it was.
@@ -320,21 +325,27 @@ class ChildWorker:
             self._conn.send(request)
         except (BrokenPipeError, ConnectionError):
             self._died()
-        self.busy = True
+        self.busy, self.request, self._timeout_s = True, request, timeout_s
+        self._deadline = math.inf if timeout_s is None else time.monotonic() + timeout_s
 
-    def poll(self, timeout_s: float | None = 0.0) -> tuple[bool, Any]:
-        """Take in what the child sends within ``timeout_s`` (``None``: no limit).
+    def poll(self, wait_s: float | None = 0.0) -> tuple[bool, Any]:
+        """Take in what the child sends within ``wait_s`` (``None``: until the reply or the deadline).
 
         Returns ``(True, reply)`` once the request in flight is answered, else ``(False, None)``
         (still working, or it just became :attr:`ready` with nothing in flight). Raises
-        :class:`ChildRaised`, or :class:`ChildDied` / :class:`ChildStartupError` (the worker is then stopped).
+        :class:`ChildRaised`, or :class:`ChildTimeout` / :class:`ChildDied` / :class:`ChildStartupError`
+        (the child is then stopped).
         """
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        until = min(math.inf if wait_s is None else time.monotonic() + wait_s, self._deadline if self.busy else math.inf)
         while self._process is not None:
             try:
-                if not self._conn.poll(None if deadline is None else max(0.0, deadline - time.monotonic())):
+                if not self._conn.poll(None if until == math.inf else max(0.0, until - time.monotonic())):
                     if self._process.exitcode is not None:  # ended, but a forked grandchild holds the pipe open
                         self._died()
+                    if self.busy and time.monotonic() >= self._deadline:
+                        timeout_s = self._timeout_s
+                        self.kill()
+                        raise ChildTimeout(timeout_s or 0.0)
                     break
                 kind, value = self._conn.recv()
             except (EOFError, OSError):
@@ -347,25 +358,17 @@ class ChildWorker:
             if kind == "setup-failed":
                 self.kill()
                 raise ChildStartupError(value)
-            self.busy = False
+            self.busy, self.request = False, None
             if kind == "raised":
                 raise ChildRaised(*value)
             return True, value
         return False, None
 
-    def result(self, timeout_s: float | None = None) -> Any:
-        """The reply to the request in flight; past ``timeout_s`` the child is killed and :class:`ChildTimeout` raised."""
-        done, value = self.poll(timeout_s)
-        if not done:
-            self.kill()
-            raise ChildTimeout(float(timeout_s or 0.0))
-        return value
-
     def call(self, request: Any, timeout_s: float | None = None) -> Any:
         """``handler(request)`` in the child, within ``timeout_s`` seconds (start-up not counted)."""
         self.wait_ready()
-        self.submit(request)
-        return self.result(timeout_s)
+        self.submit(request, timeout_s)
+        return self.poll(None)[1]
 
     def _died(self) -> NoReturn:
         self._process.join(5)
@@ -375,12 +378,16 @@ class ChildWorker:
 
 
 def wait_any(workers: Iterable[ChildWorker], timeout_s: float | None) -> None:
-    """Wait until one of ``workers`` has something to :meth:`~ChildWorker.poll` (reply, start-up, death), at most ``timeout_s``."""
-    handles = [h for w in workers if w.started for h in (w._conn, w._process.sentinel) if h is not None]
+    """Wait until one of ``workers`` has something for :meth:`~ChildWorker.poll` (a reply, start-up, death,
+    a passed deadline), at most ``timeout_s`` seconds (``None``: no limit)."""
+    workers, now = [w for w in workers if w.started], time.monotonic()
+    limit = min([w._deadline - now for w in workers if w.busy] + [math.inf if timeout_s is None else timeout_s])
+    limit = None if limit == math.inf else max(0.0, limit)
+    handles = [h for w in workers for h in (w._conn, w._process.sentinel) if h is not None]
     if handles:
-        _mp_wait(handles, timeout=timeout_s)
-    elif timeout_s:
-        time.sleep(timeout_s)
+        _mp_wait(handles, limit)
+    elif limit:
+        time.sleep(limit)
 
 
 def close_all(workers: Iterable[ChildWorker], grace_s: float = 2.0) -> None:

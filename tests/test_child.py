@@ -140,8 +140,14 @@ def test_one_thread_drives_several_workers(handlers):
             wait_any(workers, 5.0)
             replies += [value for done, value in (w.poll() for w in workers) if done]
         assert replies == [101, 0.5]  # completion order: the quick request first
+        workers[0].submit(("sleep", 60), timeout_s=0.5)
         with pytest.raises(RuntimeError, match="busy"):
-            workers[0].submit(("add", 1)) or workers[0].submit(("add", 1))
+            workers[0].submit(("add", 1))
+        start = time.monotonic()
+        wait_any(workers, None)  # returns at the deadline
+        with pytest.raises(ChildTimeout):
+            workers[0].poll()
+        assert time.monotonic() - start < 5 and not workers[0].started and workers[1].poll() == (False, None)
     finally:
         close_all(workers)
 

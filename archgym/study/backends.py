@@ -21,10 +21,10 @@ import abc
 import multiprocessing
 import time
 from collections import deque
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, NoReturn, TypeVar
 
-from archgym.child import ChildDied, ChildRaised, ChildStartupError, ChildWorker, close_all, describe_exit, wait_any
+from archgym.child import (ChildDied, ChildRaised, ChildStartupError, ChildTimeout, ChildWorker, close_all, describe_exit,
+                           wait_any)
 from archgym.errors import UserError, import_optional
 
 T = TypeVar("T")
@@ -131,21 +131,13 @@ class TaskFailed(RuntimeError):
     """A task's worker process died or timed out (raised when no ``on_failure`` is given)."""
 
 
-@dataclass
-class _Slot:
-    child: ChildWorker
-    beat: Any
-    task: int | None = None
-    started: float = 0.0
-
-
 class ProcessBackend(Backend):
     """A local pool of ``workers`` processes, each running one task at a time.
 
     Unlike :class:`concurrent.futures.ProcessPoolExecutor`, a worker that dies (segfault,
     ``os._exit``, out of memory) or runs past a timeout fails only its own task: the failure is
     reported for that item (``on_failure(item, reason)``) and a fresh worker takes its place.
-    Each worker is a :class:`~archgym.child.ChildWorker`, so it also dies with this process.
+    Workers are :class:`~archgym.child.ChildWorker` s, so they also die with this process.
 
     Args:
         workers: parallel processes.
@@ -166,26 +158,18 @@ class ProcessBackend(Backend):
         self.start_method = start_method
         self.task_timeout_s = task_timeout_s
         self.eval_timeout_s = eval_timeout_s
-        self._pool: list[_Slot] = []
+        self._pool: dict[ChildWorker, Any] = {}  # worker -> its heartbeat
 
     def _start_worker(self) -> None:
         beat = multiprocessing.get_context(self.start_method).RawArray("d", 2)
         child = ChildWorker(_task_runner, beat, start_method=self.start_method, name="archgym-study-worker")
         child.start()
-        self._pool.append(_Slot(child, beat))
+        self._pool[child] = beat
 
-    def _stop_worker(self, slot: _Slot) -> None:
-        slot.child.kill()
-        self._pool.remove(slot)
-
-    def _overdue(self, slot: _Slot, now: float) -> str | None:
-        if slot.task is None:
-            return None
-        if self.task_timeout_s is not None and now - slot.started > self.task_timeout_s:
-            return f"timed out: the run took longer than {self.task_timeout_s:g} s"
-        began = slot.beat[0]
-        if self.eval_timeout_s is not None and began > 0 and now - began > self.eval_timeout_s:
-            return (f"timed out: the evaluation at step {int(slot.beat[1])} ran longer than "
+    def _overdue(self, beat: Any) -> str | None:
+        began = beat[0]
+        if self.eval_timeout_s is not None and began > 0 and time.monotonic() - began > self.eval_timeout_s:
+            return (f"timed out: the evaluation at step {int(beat[1])} ran longer than "
                     f"{self.eval_timeout_s:g} s (a hanging simulator?)")
         return None
 
@@ -196,52 +180,48 @@ class ProcessBackend(Backend):
         *args: Any,
         on_failure: Callable[[T, str], R] | None = None,
     ) -> Iterator[R]:
-        todo = deque(enumerate(items))
-        tasks = dict(todo)
+        todo = deque(items)
 
-        def failed(task: int, reason: str) -> R:
+        def failed(item: T, reason: str) -> R:
             if on_failure is None:
                 raise TaskFailed(reason)
-            return on_failure(tasks[task], reason)
+            return on_failure(item, reason)
 
         try:
             while len(self._pool) < min(self.workers, len(todo)):
                 self._start_worker()
-            while todo or any(s.task is not None for s in self._pool):
-                for slot in self._pool:
-                    if slot.child.ready and slot.task is None and todo:
-                        task, item = todo.popleft()
+            while todo or any(child.busy for child in self._pool):
+                for child in self._pool:
+                    if child.ready and not child.busy and todo:
+                        item = todo.popleft()
                         try:
-                            slot.child.submit((fn, item, args))
+                            child.submit((fn, item, args), self.task_timeout_s)
                         except ChildDied:  # it died just now: the task goes back, a new worker comes below
-                            todo.appendleft((task, item))
-                            continue
-                        slot.task, slot.started = task, time.monotonic()
-                timeouts = [t for t in (self.task_timeout_s, self.eval_timeout_s) if t is not None]
-                wait_any([s.child for s in self._pool], min([0.25, *timeouts]) if timeouts else None)
-                now = time.monotonic()
-                for slot in list(self._pool):
-                    task, failure = slot.task, None
+                            todo.appendleft(item)
+                wait_any(self._pool, 0.25 if self.eval_timeout_s is not None else None)
+                for child, beat in list(self._pool.items()):
+                    item = child.request[1] if child.busy else None
                     try:
-                        done, value = slot.child.poll()
+                        done, value = child.poll()
                     except ChildStartupError as exc:
                         self._startup_failed(exc)
+                    except ChildRaised as exc:
+                        yield failed(item, f"{exc.type_name}: {exc.message}\n{exc.traceback}")
+                        continue
+                    except ChildTimeout:
+                        failure = f"timed out: the run took longer than {self.task_timeout_s:g} s"
                     except ChildDied as exc:
                         failure = f"the worker process died: {describe_exit(exc.exitcode)}"
-                    except ChildRaised as exc:
-                        slot.task = None
-                        yield failed(task, f"{exc.type_name}: {exc.message}\n{exc.traceback}")
                     else:
                         if done:
-                            slot.task = None
-                            slot.beat[0] = 0.0
                             yield value
-                        failure = self._overdue(slot, now)
-                    if failure is None and slot.child.started:
-                        continue
-                    self._stop_worker(slot)
-                    if task is not None and failure is not None:
-                        yield failed(task, failure)
+                        failure = self._overdue(beat) if child.busy else None
+                        if failure is None and child.started:
+                            continue
+                    child.kill()
+                    del self._pool[child]
+                    if item is not None and failure is not None:
+                        yield failed(item, failure)
                     if todo and len(self._pool) < self.workers:
                         self._start_worker()
         finally:
@@ -258,7 +238,7 @@ class ProcessBackend(Backend):
         )
 
     def close(self) -> None:
-        close_all([s.child for s in self._pool])
+        close_all(self._pool)
         self._pool.clear()
 
 
