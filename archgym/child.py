@@ -23,8 +23,8 @@ is that one mechanism:
   :class:`ChildRaised` (the handler raised; the child serves on). After a timeout or a death the next
   request starts a fresh child; :meth:`~ChildWorker.close` is idempotent.
 
-Blocking use: ``worker.call(request, timeout_s)``. One thread driving several workers uses
-``submit(request, timeout_s)``, :func:`wait_any` and :meth:`~ChildWorker.poll` instead.
+Blocking use: ``worker.call(request, timeout_s)``. :func:`imap` runs many requests over several
+workers from one thread (built on :meth:`~ChildWorker.submit`, :func:`wait_any` and :meth:`~ChildWorker.poll`).
 """
 
 from __future__ import annotations
@@ -43,10 +43,11 @@ import traceback
 import weakref
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as _mp_wait
-from typing import Any, Callable, Iterable, NoReturn, Sequence
+from collections import deque
+from typing import Any, Callable, Iterable, Iterator, NoReturn, Sequence
 
 __all__ = ["ChildDied", "ChildError", "ChildRaised", "ChildStartupError", "ChildTimeout", "ChildWorker",
-           "close_all", "describe_exit", "die_with_parent", "wait_any"]
+           "close_all", "describe_exit", "die_with_parent", "imap", "wait_any"]
 
 #: seconds a child may take to start and run its factory (by default)
 STARTUP_TIMEOUT_S = 300.0
@@ -77,10 +78,11 @@ class ChildStartupError(ChildError):
 
 
 class ChildTimeout(ChildError):
-    """A request ran past its deadline; the child was killed (the next request starts a new one)."""
+    """A request ran past its deadline (:attr:`timeout_s`; ``None`` when :func:`imap`'s ``overdue``
+    check ended it, with its reason as the message); the child was killed."""
 
-    def __init__(self, timeout_s: float) -> None:
-        super().__init__(f"the request took longer than {timeout_s:g} s; the child process was stopped")
+    def __init__(self, timeout_s: float | None, reason: str = "") -> None:
+        super().__init__(reason or f"the request took longer than {timeout_s:g} s; the child process was stopped")
         self.timeout_s = timeout_s
 
 
@@ -266,7 +268,7 @@ class ChildWorker:
             raise
         finally:
             child_conn.close()
-        self._process = process
+        self._process, self._deadline = process, time.monotonic() + self.startup_timeout_s
         # the child is also ended when this worker is dropped, and at interpreter exit
         self._finalizer = weakref.finalize(self, _end, process, self._conn, workdir)
         if self.start_method == "interpreter":
@@ -280,9 +282,9 @@ class ChildWorker:
         """Kill the child now (a later request starts a fresh one)."""
         if self._finalizer is not None:
             self._finalizer()  # runs _end once
-        self._process = self._conn = self._finalizer = None
+        self._process = self._conn = self._finalizer = self.request = None
         self.ready = self.busy = False
-        self.request = None
+        self._deadline = math.inf
 
     def restart(self) -> None:
         """Kill the child and start a fresh one."""
@@ -302,15 +304,11 @@ class ChildWorker:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def wait_ready(self, timeout_s: float | None = None) -> None:
-        """Start the child if needed and wait until it takes requests (``startup_timeout_s`` by default)."""
-        timeout_s = self.startup_timeout_s if timeout_s is None else timeout_s
+    def wait_ready(self) -> None:
+        """Start the child if needed and wait until it takes requests (at most ``startup_timeout_s``)."""
         self.start()
-        if not self.ready:
-            self.poll(timeout_s)
-        if not self.ready:
-            self.kill()
-            raise ChildStartupError(f"no answer within {timeout_s:g} s")
+        while not self.ready:
+            self.poll(None)
 
     def submit(self, request: Any, timeout_s: float | None = None) -> None:
         """Send one request with ``timeout_s`` seconds to answer it; collect the reply with :meth:`poll`.
@@ -318,9 +316,8 @@ class ChildWorker:
         Raises :class:`ChildDied` if the child is found dead; an unpicklable request raises as
         :mod:`pickle` does and leaves the child as it was.
         """
-        if self.busy:
-            raise RuntimeError("the child is busy: collect its reply before sending another request")
-        self.start()
+        if self.busy or not self.ready:
+            raise RuntimeError("the child is busy or not ready yet: poll it before sending a request")
         try:
             self._conn.send(request)
         except (BrokenPipeError, ConnectionError):
@@ -329,36 +326,35 @@ class ChildWorker:
         self._deadline = math.inf if timeout_s is None else time.monotonic() + timeout_s
 
     def poll(self, wait_s: float | None = 0.0) -> tuple[bool, Any]:
-        """Take in what the child sends within ``wait_s`` (``None``: until the reply or the deadline).
+        """Take in what the child sends within ``wait_s`` (``None``: until something happens).
 
         Returns ``(True, reply)`` once the request in flight is answered, else ``(False, None)``
-        (still working, or it just became :attr:`ready` with nothing in flight). Raises
-        :class:`ChildRaised`, or :class:`ChildTimeout` / :class:`ChildDied` / :class:`ChildStartupError`
-        (the child is then stopped).
+        (still working, or it just became :attr:`ready`). Raises :class:`ChildRaised`, or
+        :class:`ChildTimeout` / :class:`ChildDied` / :class:`ChildStartupError` (the child is then stopped).
         """
-        until = min(math.inf if wait_s is None else time.monotonic() + wait_s, self._deadline if self.busy else math.inf)
+        until = min(math.inf if wait_s is None else time.monotonic() + wait_s, self._deadline)
         while self._process is not None:
             try:
                 if not self._conn.poll(None if until == math.inf else max(0.0, until - time.monotonic())):
                     if self._process.exitcode is not None:  # ended, but a forked grandchild holds the pipe open
                         self._died()
-                    if self.busy and time.monotonic() >= self._deadline:
-                        timeout_s = self._timeout_s
+                    if time.monotonic() >= self._deadline:
+                        timeout_s, ready = self._timeout_s, self.ready
                         self.kill()
-                        raise ChildTimeout(timeout_s or 0.0)
+                        if not ready:
+                            raise ChildStartupError(f"no answer within {self.startup_timeout_s:g} s")
+                        raise ChildTimeout(timeout_s)
                     break
                 kind, value = self._conn.recv()
             except (EOFError, OSError):
                 self._died()
-            if kind == "ready":
-                self.ready = True
-                if self.busy:
-                    continue
-                break
             if kind == "setup-failed":
                 self.kill()
                 raise ChildStartupError(value)
-            self.busy, self.request = False, None
+            self.busy, self.request, self._deadline = False, None, math.inf
+            if kind == "ready":
+                self.ready = True
+                break
             if kind == "raised":
                 raise ChildRaised(*value)
             return True, value
@@ -381,13 +377,52 @@ def wait_any(workers: Iterable[ChildWorker], timeout_s: float | None) -> None:
     """Wait until one of ``workers`` has something for :meth:`~ChildWorker.poll` (a reply, start-up, death,
     a passed deadline), at most ``timeout_s`` seconds (``None``: no limit)."""
     workers, now = [w for w in workers if w.started], time.monotonic()
-    limit = min([w._deadline - now for w in workers if w.busy] + [math.inf if timeout_s is None else timeout_s])
+    limit = min([w._deadline - now for w in workers] + [math.inf if timeout_s is None else timeout_s])
     limit = None if limit == math.inf else max(0.0, limit)
     handles = [h for w in workers for h in (w._conn, w._process.sentinel) if h is not None]
     if handles:
         _mp_wait(handles, limit)
     elif limit:
         time.sleep(limit)
+
+
+def imap(workers: Sequence[ChildWorker], requests: Iterable[Any], timeout_s: float | None = None,
+         overdue: Callable[[ChildWorker], str | None] | None = None) -> Iterator[tuple[Any, Any, ChildError | None]]:
+    """Run ``requests`` on ``workers``, each worker taking the next request as soon as it is free.
+
+    Yields ``(request, reply, None)`` or ``(request, None, error)`` in completion order, the error
+    being the request's :class:`ChildRaised`, :class:`ChildTimeout` (past ``timeout_s``) or
+    :class:`ChildDied`; a worker whose child was killed or died starts a fresh one for the next
+    request. ``overdue(worker)``, asked every 0.25 s while a worker is busy, may end its request
+    early: a reason kills the child and is yielded as a :class:`ChildTimeout` (``timeout_s=None``).
+    A :class:`ChildStartupError` is raised. The workers are left running.
+    """
+    todo = deque(requests)
+    while todo or any(w.busy for w in workers):
+        for worker in workers:
+            if todo and not worker.busy:
+                worker.start()
+                if worker.ready:
+                    request = todo.popleft()
+                    try:
+                        worker.submit(request, timeout_s)
+                    except ChildDied:  # it died just now: the request goes back, a new child comes next round
+                        todo.appendleft(request)
+        wait_any(workers, 0.25 if overdue is not None else None)
+        for worker in workers:
+            request = worker.request
+            try:
+                done, reply = worker.poll()
+                reason = overdue(worker) if overdue is not None and worker.busy else None
+            except (ChildRaised, ChildTimeout, ChildDied) as error:
+                if request is not None:
+                    yield request, None, error
+                continue
+            if done:
+                yield request, reply, None
+            elif reason is not None:
+                worker.kill()
+                yield request, None, ChildTimeout(None, reason)
 
 
 def close_all(workers: Iterable[ChildWorker], grace_s: float = 2.0) -> None:

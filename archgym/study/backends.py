@@ -20,11 +20,10 @@ from __future__ import annotations
 import abc
 import multiprocessing
 import time
-from collections import deque
 from typing import Any, Callable, Iterable, Iterator, NoReturn, TypeVar
 
 from archgym.child import (ChildDied, ChildRaised, ChildStartupError, ChildTimeout, ChildWorker, close_all, describe_exit,
-                           wait_any)
+                           imap)
 from archgym.errors import UserError, import_optional
 
 T = TypeVar("T")
@@ -116,6 +115,7 @@ def _task_runner(beat: Any) -> Callable[[tuple], Any]:
     """A pool worker's set-up (see :class:`~archgym.child.ChildWorker`): share the heartbeat, run tasks."""
     global _BEAT
     _BEAT = beat
+    evaluation_finished()  # a killed predecessor may have left its evaluation marked
     return _run_task
 
 
@@ -158,17 +158,11 @@ class ProcessBackend(Backend):
         self.start_method = start_method
         self.task_timeout_s = task_timeout_s
         self.eval_timeout_s = eval_timeout_s
-        self._pool: dict[ChildWorker, Any] = {}  # worker -> its heartbeat
+        self._pool: list[ChildWorker] = []
 
-    def _start_worker(self) -> None:
-        beat = multiprocessing.get_context(self.start_method).RawArray("d", 2)
-        child = ChildWorker(_task_runner, beat, start_method=self.start_method, name="archgym-study-worker")
-        child.start()
-        self._pool[child] = beat
-
-    def _overdue(self, beat: Any) -> str | None:
-        began = beat[0]
-        if self.eval_timeout_s is not None and began > 0 and time.monotonic() - began > self.eval_timeout_s:
+    def _overdue(self, worker: ChildWorker) -> str | None:
+        beat = worker.args[0]  # the worker's heartbeat: [start of the running evaluation (0: none), its step]
+        if self.eval_timeout_s is not None and beat[0] > 0 and time.monotonic() - beat[0] > self.eval_timeout_s:
             return (f"timed out: the evaluation at step {int(beat[1])} ran longer than "
                     f"{self.eval_timeout_s:g} s (a hanging simulator?)")
         return None
@@ -180,50 +174,28 @@ class ProcessBackend(Backend):
         *args: Any,
         on_failure: Callable[[T, str], R] | None = None,
     ) -> Iterator[R]:
-        todo = deque(items)
-
-        def failed(item: T, reason: str) -> R:
-            if on_failure is None:
-                raise TaskFailed(reason)
-            return on_failure(item, reason)
-
+        requests = [(fn, item, args) for item in items]
+        context = multiprocessing.get_context(self.start_method)
+        self._pool = [ChildWorker(_task_runner, context.RawArray("d", 2), start_method=self.start_method,
+                                  name="archgym-study-worker") for _ in range(min(self.workers, len(requests)))]
         try:
-            while len(self._pool) < min(self.workers, len(todo)):
-                self._start_worker()
-            while todo or any(child.busy for child in self._pool):
-                for child in self._pool:
-                    if child.ready and not child.busy and todo:
-                        item = todo.popleft()
-                        try:
-                            child.submit((fn, item, args), self.task_timeout_s)
-                        except ChildDied:  # it died just now: the task goes back, a new worker comes below
-                            todo.appendleft(item)
-                wait_any(self._pool, 0.25 if self.eval_timeout_s is not None else None)
-                for child, beat in list(self._pool.items()):
-                    item = child.request[1] if child.busy else None
-                    try:
-                        done, value = child.poll()
-                    except ChildStartupError as exc:
-                        self._startup_failed(exc)
-                    except ChildRaised as exc:
-                        yield failed(item, f"{exc.type_name}: {exc.message}\n{exc.traceback}")
-                        continue
-                    except ChildTimeout:
-                        failure = f"timed out: the run took longer than {self.task_timeout_s:g} s"
-                    except ChildDied as exc:
-                        failure = f"the worker process died: {describe_exit(exc.exitcode)}"
-                    else:
-                        if done:
-                            yield value
-                        failure = self._overdue(beat) if child.busy else None
-                        if failure is None and child.started:
-                            continue
-                    child.kill()
-                    del self._pool[child]
-                    if item is not None and failure is not None:
-                        yield failed(item, failure)
-                    if todo and len(self._pool) < self.workers:
-                        self._start_worker()
+            for request, value, error in imap(self._pool, requests, self.task_timeout_s, self._overdue):
+                if error is None:
+                    yield value
+                    continue
+                if isinstance(error, ChildRaised):
+                    reason = f"{error.type_name}: {error.message}\n{error.traceback}"
+                elif isinstance(error, ChildDied):
+                    reason = f"the worker process died: {describe_exit(error.exitcode)}"
+                elif isinstance(error, ChildTimeout) and error.timeout_s is not None:
+                    reason = f"timed out: the run took longer than {error.timeout_s:g} s"
+                else:
+                    reason = str(error)
+                if on_failure is None:
+                    raise TaskFailed(reason)
+                yield on_failure(request[1], reason)
+        except ChildStartupError as exc:
+            self._startup_failed(exc)
         finally:
             self.close()
 
@@ -239,7 +211,6 @@ class ProcessBackend(Backend):
 
     def close(self) -> None:
         close_all(self._pool)
-        self._pool.clear()
 
 
 class RayBackend(Backend):

@@ -24,10 +24,9 @@ never changes directory) with its output discarded:
 from __future__ import annotations
 
 import queue
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence
 
-from archgym.child import ChildDied, ChildRaised, ChildStartupError, ChildTimeout, ChildWorker, close_all
+from archgym.child import ChildDied, ChildError, ChildRaised, ChildStartupError, ChildTimeout, ChildWorker, close_all, imap
 from archgym.simulator import SimulationError
 
 __all__ = ["WorkerPool", "JobRejected", "run_job"]
@@ -67,6 +66,19 @@ def _job_server(preload: Sequence[str]) -> Callable[[tuple[str, Any]], Any]:
     return lambda job: run_job(*job)
 
 
+def _failure(what: str, error: ChildError) -> SimulationError:
+    """What a job's failure in its child means to the caller (see the module docstring)."""
+    if isinstance(error, ChildTimeout):
+        return SimulationError(f"{what} timed out after {error.timeout_s:g} s (the worker process was stopped)")
+    if isinstance(error, ChildDied):
+        return SimulationError(f"{what}: the worker process died unexpectedly")
+    assert isinstance(error, ChildRaised)
+    if error.raised_a(SimulationError):
+        return JobRejected.make(what, error.message)
+    where = f" (at {error.location})" if error.location else ""
+    return SimulationError(f"{what} failed: {error.type_name}: {error.message}{where}")
+
+
 class WorkerPool:
     """Up to ``processes`` child interpreters that run jobs with a per-job time limit.
 
@@ -91,49 +103,37 @@ class WorkerPool:
 
     def run(self, target: str, payload: Any, timeout_s: float | None = None, what: str = "job") -> Any:
         """Run one job in a child; raise :class:`SimulationError` (naming ``what``) if it fails or times out."""
-        child = self._idle.get()
-        try:
-            return child.call((target, payload), timeout_s)
-        except ChildStartupError as exc:
-            raise SimulationError(f"could not start a {self.tag} worker process: {exc.detail}") from None
-        except ChildTimeout:
-            raise SimulationError(f"{what} timed out after {timeout_s:g} s (the worker process was stopped)") from None
-        except ChildDied:
-            raise SimulationError(f"{what}: the worker process died unexpectedly") from None
-        except ChildRaised as exc:
-            if exc.raised_a(SimulationError):
-                raise JobRejected.make(what, exc.message) from None
-            where = f" (at {exc.location})" if exc.location else ""
-            raise SimulationError(f"{what} failed: {exc.type_name}: {exc.message}{where}") from None
-        finally:
-            self._idle.put(child)
+        return self.map(target, [payload], timeout_s, [what])[0]
 
     def map(self, target: str, payloads: Sequence[Any], timeout_s: float | None = None,
             what: Sequence[str] | None = None, return_rejected: bool = False) -> list[Any]:
-        """Run many jobs, up to ``processes`` at a time, results in job order.
+        """Run many jobs, up to ``processes`` at a time (as many as are free), results in job order.
 
         The first failure (in job order) is raised, except that with ``return_rejected`` a
         :class:`JobRejected` takes the place of its job's result.
         """
         names = list(what) if what is not None else [f"job {i}" for i in range(len(payloads))]
-
-        def one(payload: Any, name: str) -> Any:
-            try:
-                return self.run(target, payload, timeout_s, name)
-            except JobRejected as rejected:
-                if return_rejected:
-                    return rejected
-                raise
-
-        if len(payloads) <= 1 or self.processes == 1:
-            return [one(p, n) for p, n in zip(payloads, names)]
-        with ThreadPoolExecutor(max_workers=min(self.processes, len(payloads))) as executor:
-            futures = [executor.submit(one, p, n) for p, n in zip(payloads, names)]
-            errors = [f.exception() for f in futures]
-        for error in errors:
-            if error is not None:
-                raise error
-        return [f.result() for f in futures]
+        jobs = [(target, payload) for payload in payloads]
+        index = {id(job): i for i, job in enumerate(jobs)}
+        results: list[Any] = [None] * len(jobs)
+        children = [self._idle.get()]  # wait for one free child, take the others that are free
+        try:
+            while len(children) < len(jobs):
+                children.append(self._idle.get_nowait())
+        except queue.Empty:
+            pass
+        try:
+            for job, result, error in imap(children, jobs, timeout_s):
+                results[index[id(job)]] = result if error is None else _failure(names[index[id(job)]], error)
+        except ChildStartupError as exc:
+            raise SimulationError(f"could not start a {self.tag} worker process: {exc.detail}") from None
+        finally:
+            for child in children:
+                self._idle.put(child)
+        for result in results:
+            if isinstance(result, SimulationError) and not (return_rejected and isinstance(result, JobRejected)):
+                raise result
+        return results
 
     def close(self) -> None:
         """Stop every child and remove its directory (idempotent; a later job starts them again)."""
