@@ -1,30 +1,26 @@
 """One child process serving requests one at a time, each with an optional deadline.
 
 Studies (a run per request), :class:`~archgym.timeout.TimeLimitedSimulator` (an evaluation per
-request) and the accelerator's external back-ends (a layer job per request) all need work done in
+request) and the accelerator's external back-ends (a layer job per request) need work done in
 another process, so that a hang can be stopped (compiled loops ignore signals and exceptions: only
 ending the process stops them) and a crash fails one request, not the caller. :class:`ChildWorker`
-is that one mechanism:
+is that one mechanism; :func:`imap` runs many requests over several workers from one thread.
 
-* **What runs.** The child calls ``factory(*args)`` once (imports, unpickling a simulator: none of
-  it counted against a request's time) and answers each request with ``handler(request)``, the
-  handler being what the factory returned. ``factory`` is a module-level function; ``args``,
-  requests and replies are pickled over one duplex pipe (a round trip: tens of microseconds).
+* **What runs.** The child calls ``factory(*args)`` once (imports, unpickling a simulator: not
+  counted against any request's time) and answers each request with the handler it returned.
+  ``factory`` is a module-level function; ``args``, requests and replies are pickled over one duplex
+  pipe (a round trip: tens of microseconds).
 * **How it starts.** ``start_method="spawn"`` (default) uses :mod:`multiprocessing`: the child
-  re-imports the caller's ``__main__``, so classes defined in a script unpickle there, and
-  ``args`` may hold shared memory (``RawArray``). ``"interpreter"`` runs a fresh ``python -m
-  archgym.child``: nothing of ``__main__`` is imported, so scripts without an ``if __name__ ==
-  "__main__":`` guard work too. Options: a private temporary working directory per child
-  (``workdir_prefix``, removed with it) and ``quiet`` (output to ``os.devnull``). Children ignore
-  Ctrl-C (the caller handles it) and end with their parent (Linux ``PR_SET_PDEATHSIG`` + a watcher).
+  re-imports the caller's ``__main__``, so classes defined in a script unpickle there, and ``args``
+  may hold shared memory (``RawArray``). ``"interpreter"`` runs a fresh ``python -m archgym.child``
+  that imports nothing of ``__main__``: scripts without an ``if __name__ == "__main__":`` guard work
+  too. Children ignore Ctrl-C (the caller handles it) and end with their parent (Linux
+  ``PR_SET_PDEATHSIG`` + a watcher thread).
 * **Typed errors.** :class:`ChildTimeout` (the request overran: the child was killed),
-  :class:`ChildDied` (segfault, ``os._exit``, out of memory), :class:`ChildStartupError` (it ended or
-  failed before taking requests, e.g. a spawned script without a ``__main__`` guard) and
-  :class:`ChildRaised` (the handler raised; the child serves on). After a timeout or a death the next
-  request starts a fresh child; :meth:`~ChildWorker.close` is idempotent.
-
-Blocking use: ``worker.call(request, timeout_s)``. :func:`imap` runs many requests over several
-workers from one thread (built on :meth:`~ChildWorker.submit`, :func:`wait_any` and :meth:`~ChildWorker.poll`).
+  :class:`ChildDied` (segfault, ``os._exit``, out of memory), :class:`ChildStartupError` (it ended,
+  failed or hung before taking requests, e.g. a spawned script without a ``__main__`` guard) and
+  :class:`ChildRaised` (the handler raised; the child serves on). After a timeout or a death the
+  next request starts a fresh child; :meth:`~ChildWorker.close` is idempotent.
 """
 
 from __future__ import annotations
@@ -41,13 +37,13 @@ import threading
 import time
 import traceback
 import weakref
+from collections import deque
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as _mp_wait
-from collections import deque
 from typing import Any, Callable, Iterable, Iterator, NoReturn, Sequence
 
 __all__ = ["ChildDied", "ChildError", "ChildRaised", "ChildStartupError", "ChildTimeout", "ChildWorker",
-           "close_all", "describe_exit", "die_with_parent", "imap", "wait_any"]
+           "close_all", "describe_exit", "die_with_parent", "imap"]
 
 #: seconds a child may take to start and run its factory (by default)
 STARTUP_TIMEOUT_S = 300.0
@@ -110,11 +106,8 @@ class ChildRaised(ChildError):
 
 # -- inside the child ---------------------------------------------------------------------------
 def die_with_parent(parent_pid: int) -> None:
-    """End this process as soon as its parent ``parent_pid`` is gone (killed, crashed or exited).
-
-    On Linux the kernel sends SIGKILL on the parent's death (``PR_SET_PDEATHSIG``); everywhere a
-    watcher thread also checks the parent id twice a second.
-    """
+    """End this process as soon as its parent ``parent_pid`` is gone: on Linux the kernel sends
+    SIGKILL (``PR_SET_PDEATHSIG``); everywhere a watcher thread checks the parent twice a second."""
     if sys.platform.startswith("linux"):
         try:
             import ctypes
@@ -236,12 +229,8 @@ class ChildWorker:
         """Whether a child process runs (or starts) for this worker."""
         return self._process is not None
 
-    @property
-    def pid(self) -> int | None:
-        return None if self._process is None else self._process.pid
-
     def start(self) -> None:
-        """Start a child if none runs; returns at once (see :meth:`wait_ready`)."""
+        """Start a child if none runs; returns at once (it takes requests once :attr:`ready`)."""
         if self._process is not None:
             return
         workdir = tempfile.mkdtemp(prefix=self.workdir_prefix) if self.workdir_prefix else None
@@ -292,10 +281,7 @@ class ChildWorker:
         self.start()
 
     def close(self, grace_s: float = 2.0) -> None:
-        """Stop the child: an idle one is asked to exit (``grace_s`` to do so), a busy one is killed.
-
-        Idempotent; a later request starts a fresh child.
-        """
+        """Stop the child: an idle one is asked to exit (``grace_s`` to do so), a busy one is killed (idempotent)."""
         close_all([self], grace_s)
 
     def __enter__(self) -> "ChildWorker":
@@ -304,14 +290,15 @@ class ChildWorker:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def wait_ready(self) -> None:
-        """Start the child if needed and wait until it takes requests (at most ``startup_timeout_s``)."""
-        self.start()
-        while not self.ready:
-            self.poll(None)
+    def call(self, request: Any, timeout_s: float | None = None) -> Any:
+        """``handler(request)`` in the child (started if needed), within ``timeout_s`` seconds (start-up not counted)."""
+        for _, reply, error in imap([self], [request], timeout_s):
+            if error is not None:
+                raise error
+            return reply
 
     def submit(self, request: Any, timeout_s: float | None = None) -> None:
-        """Send one request with ``timeout_s`` seconds to answer it; collect the reply with :meth:`poll`.
+        """Send one request to the :attr:`ready`, idle child, with ``timeout_s`` seconds to answer; see :meth:`poll`.
 
         Raises :class:`ChildDied` if the child is found dead; an unpicklable request raises as
         :mod:`pickle` does and leaves the child as it was.
@@ -325,46 +312,38 @@ class ChildWorker:
         self.busy, self.request, self._timeout_s = True, request, timeout_s
         self._deadline = math.inf if timeout_s is None else time.monotonic() + timeout_s
 
-    def poll(self, wait_s: float | None = 0.0) -> tuple[bool, Any]:
-        """Take in what the child sends within ``wait_s`` (``None``: until something happens).
+    def poll(self) -> tuple[bool, Any]:
+        """Take in what the child sent, without waiting: ``(True, reply)`` once the request in flight is
+        answered, else ``(False, None)`` (nothing yet, or it just became :attr:`ready`).
 
-        Returns ``(True, reply)`` once the request in flight is answered, else ``(False, None)``
-        (still working, or it just became :attr:`ready`). Raises :class:`ChildRaised`, or
-        :class:`ChildTimeout` / :class:`ChildDied` / :class:`ChildStartupError` (the child is then stopped).
+        Raises :class:`ChildRaised`, or :class:`ChildTimeout` / :class:`ChildDied` /
+        :class:`ChildStartupError` (the child is then stopped).
         """
-        until = min(math.inf if wait_s is None else time.monotonic() + wait_s, self._deadline)
-        while self._process is not None:
-            try:
-                if not self._conn.poll(None if until == math.inf else max(0.0, until - time.monotonic())):
-                    if self._process.exitcode is not None:  # ended, but a forked grandchild holds the pipe open
-                        self._died()
-                    if time.monotonic() >= self._deadline:
-                        timeout_s, ready = self._timeout_s, self.ready
-                        self.kill()
-                        if not ready:
-                            raise ChildStartupError(f"no answer within {self.startup_timeout_s:g} s")
-                        raise ChildTimeout(timeout_s)
-                    break
-                kind, value = self._conn.recv()
-            except (EOFError, OSError):
-                self._died()
-            if kind == "setup-failed":
-                self.kill()
-                raise ChildStartupError(value)
-            self.busy, self.request, self._deadline = False, None, math.inf
-            if kind == "ready":
-                self.ready = True
-                break
-            if kind == "raised":
-                raise ChildRaised(*value)
-            return True, value
-        return False, None
-
-    def call(self, request: Any, timeout_s: float | None = None) -> Any:
-        """``handler(request)`` in the child, within ``timeout_s`` seconds (start-up not counted)."""
-        self.wait_ready()
-        self.submit(request, timeout_s)
-        return self.poll(None)[1]
+        if self._process is None:
+            return False, None
+        try:
+            if not self._conn.poll():
+                if self._process.exitcode is not None:  # ended, but a forked grandchild holds the pipe open
+                    self._died()
+                if time.monotonic() >= self._deadline:
+                    timeout_s, ready = self._timeout_s, self.ready
+                    self.kill()
+                    raise ChildTimeout(timeout_s) if ready else ChildStartupError(
+                        f"no answer within {self.startup_timeout_s:g} s")
+                return False, None
+            kind, value = self._conn.recv()
+        except (EOFError, OSError):
+            self._died()
+        if kind == "setup-failed":
+            self.kill()
+            raise ChildStartupError(value)
+        self.busy, self.request, self._deadline = False, None, math.inf
+        if kind == "ready":
+            self.ready = True
+            return False, None
+        if kind == "raised":
+            raise ChildRaised(*value)
+        return True, value
 
     def _died(self) -> NoReturn:
         self._process.join(5)
@@ -373,17 +352,12 @@ class ChildWorker:
         raise ChildDied(exitcode) if was_ready else ChildStartupError(describe_exit(exitcode), exitcode)
 
 
-def wait_any(workers: Iterable[ChildWorker], timeout_s: float | None) -> None:
-    """Wait until one of ``workers`` has something for :meth:`~ChildWorker.poll` (a reply, start-up, death,
-    a passed deadline), at most ``timeout_s`` seconds (``None``: no limit)."""
+def _wait_any(workers: Sequence[ChildWorker], timeout_s: float | None) -> None:
+    """Wait until one of ``workers`` has something to :meth:`~ChildWorker.poll` or a deadline passes."""
     workers, now = [w for w in workers if w.started], time.monotonic()
     limit = min([w._deadline - now for w in workers] + [math.inf if timeout_s is None else timeout_s])
-    limit = None if limit == math.inf else max(0.0, limit)
-    handles = [h for w in workers for h in (w._conn, w._process.sentinel) if h is not None]
-    if handles:
-        _mp_wait(handles, limit)
-    elif limit:
-        time.sleep(limit)
+    _mp_wait([h for w in workers for h in (w._conn, w._process.sentinel) if h is not None],
+             None if limit == math.inf else max(0.0, limit))
 
 
 def imap(workers: Sequence[ChildWorker], requests: Iterable[Any], timeout_s: float | None = None,
@@ -408,7 +382,7 @@ def imap(workers: Sequence[ChildWorker], requests: Iterable[Any], timeout_s: flo
                         worker.submit(request, timeout_s)
                     except ChildDied:  # it died just now: the request goes back, a new child comes next round
                         todo.appendleft(request)
-        wait_any(workers, 0.25 if overdue is not None else None)
+        _wait_any(workers, 0.25 if overdue is not None else None)
         for worker in workers:
             request = worker.request
             try:

@@ -25,10 +25,6 @@ import gymnasium as gym
 from archgym.child import ChildDied, ChildRaised, ChildStartupError, ChildTimeout, ChildWorker
 from archgym.simulator import Metrics, SimulationError, Simulator
 
-#: how long the helper process may take to start (imports, unpickling the simulator)
-STARTUP_TIMEOUT_S = 300.0
-
-
 def _evaluator(simulator: Simulator) -> Callable[[tuple], Metrics]:
     """The helper process's set-up: it answers ``(design, workload)`` with the simulator's metrics."""
     return lambda request: simulator.evaluate(*request)
@@ -60,8 +56,7 @@ class TimeLimitedSimulator(Simulator):
 
     def evaluate(self, design: Mapping[str, Any], workload: str) -> Metrics:
         if self._worker is None:
-            self._worker = ChildWorker(_evaluator, self.simulator, name="archgym-evaluator",
-                                       startup_timeout_s=STARTUP_TIMEOUT_S)
+            self._worker = ChildWorker(_evaluator, self.simulator, name="archgym-evaluator")
         try:
             return self._worker.call((dict(design), workload), self.timeout_s)
         except ChildStartupError as exc:

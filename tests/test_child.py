@@ -12,7 +12,7 @@ import time
 import pytest
 
 from archgym.child import (ChildDied, ChildRaised, ChildStartupError, ChildTimeout, ChildWorker, close_all,
-                           describe_exit, wait_any)
+                           describe_exit, imap)
 
 HANDLERS = textwrap.dedent(
     """
@@ -61,7 +61,7 @@ def worker(handlers, request):
 
 def test_requests_are_answered_in_the_child_in_order(worker):
     assert [worker.call(("add", i)) for i in range(5)] == [10, 11, 12, 13, 14]
-    assert worker.call(("pid", None)) == worker.pid != os.getpid()
+    assert worker.call(("pid", None)) != os.getpid()
 
 
 def test_a_timeout_kills_the_child_and_the_next_request_gets_a_fresh_one(worker):
@@ -124,30 +124,26 @@ def test_interpreter_children_work_quietly_in_their_own_directory(handlers, capf
 
 
 @pytest.mark.slow
-def test_one_thread_drives_several_workers(handlers):
-    workers = [ChildWorker(handlers.tools, i * 100) for i in range(2)]
+def test_imap_runs_requests_on_several_workers_with_deadlines_and_checks(handlers):
+    workers = [ChildWorker(handlers.tools, 100), ChildWorker(handlers.tools, 100, start_method="interpreter")]
+    requests = [("sleep", 60), ("add", 1), ("raise", "k"), ("sleep", 0.3), ("exit", 4), ("add", 2)]
     try:
-        for w in workers:
-            w.start()
-        while not all(w.ready for w in workers):
-            wait_any(workers, 1.0)
-            for w in workers:
-                assert w.poll() == (False, None)
-        workers[0].submit(("sleep", 0.5))
-        workers[1].submit(("add", 1))
-        replies = []
-        while len(replies) < 2:
-            wait_any(workers, 5.0)
-            replies += [value for done, value in (w.poll() for w in workers) if done]
-        assert replies == [101, 0.5]  # completion order: the quick request first
-        workers[0].submit(("sleep", 60), timeout_s=0.5)
-        with pytest.raises(RuntimeError, match="busy"):
-            workers[0].submit(("add", 1))
         start = time.monotonic()
-        wait_any(workers, None)  # returns at the deadline
-        with pytest.raises(ChildTimeout):
-            workers[0].poll()
-        assert time.monotonic() - start < 5 and not workers[0].started and workers[1].poll() == (False, None)
+        outcomes = {request: (reply, error) for request, reply, error in imap(workers, requests, timeout_s=2.0)}
+        assert time.monotonic() - start < 20
+        assert set(outcomes) == set(requests)
+        assert isinstance(outcomes[("sleep", 60)][1], ChildTimeout) and outcomes[("sleep", 60)][1].timeout_s == 2.0
+        assert isinstance(outcomes[("raise", "k")][1], ChildRaised)
+        assert isinstance(outcomes[("exit", 4)][1], ChildDied) and outcomes[("exit", 4)][1].exitcode == 4
+        assert [outcomes[r][0] for r in [("add", 1), ("sleep", 0.3), ("add", 2)]] == [101, 0.3, 102]
+
+        def too_slow(worker):  # an outside check ending a request early (the study's per-evaluation limit)
+            return "stopped by the check" if worker.request == ("sleep", 30) else None
+
+        (request, reply, error), = imap(workers[:1], [("sleep", 30)], overdue=too_slow)
+        assert isinstance(error, ChildTimeout) and str(error) == "stopped by the check" and error.timeout_s is None
+        with pytest.raises(RuntimeError, match="not ready"):
+            ChildWorker(handlers.tools).submit(("add", 1))
     finally:
         close_all(workers)
 
