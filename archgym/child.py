@@ -74,8 +74,7 @@ class ChildStartupError(ChildError):
 
 
 class ChildTimeout(ChildError):
-    """A request ran past its deadline (:attr:`timeout_s`; ``None`` when :func:`imap`'s ``overdue``
-    check ended it, with its reason as the message); the child was killed."""
+    """A request ran past :attr:`timeout_s` (``None``: :func:`imap`'s ``overdue`` ended it); the child was killed."""
 
     def __init__(self, timeout_s: float | None, reason: str = "") -> None:
         super().__init__(reason or f"the request took longer than {timeout_s:g} s; the child process was stopped")
@@ -140,9 +139,8 @@ def _serve(conn: Connection, factory: Callable[..., Callable[[Any], Any]], args:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it ends the child
     if quiet:  # at the descriptor level: C code and libraries that print are silenced too
         devnull = os.open(os.devnull, os.O_WRONLY)
-        for fd in (1, 2):
-            os.dup2(devnull, fd)
-        os.close(devnull)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
     if workdir is not None:
         os.chdir(workdir)
     try:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import abc
 import multiprocessing
 import time
-from typing import Any, Callable, Iterable, Iterator, NoReturn, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from archgym.child import (ChildDied, ChildRaised, ChildStartupError, ChildTimeout, ChildWorker, close_all, describe_exit,
                            imap)
@@ -147,17 +147,10 @@ class ProcessBackend(Backend):
             runs longer is stopped and fails: a hanging simulator ends as a failed run.
     """
 
-    def __init__(
-        self,
-        workers: int,
-        start_method: str = "spawn",
-        task_timeout_s: float | None = None,
-        eval_timeout_s: float | None = None,
-    ) -> None:
-        self.workers = workers
-        self.start_method = start_method
-        self.task_timeout_s = task_timeout_s
-        self.eval_timeout_s = eval_timeout_s
+    def __init__(self, workers: int, start_method: str = "spawn", task_timeout_s: float | None = None,
+                 eval_timeout_s: float | None = None) -> None:
+        self.workers, self.start_method = workers, start_method
+        self.task_timeout_s, self.eval_timeout_s = task_timeout_s, eval_timeout_s
         self._pool: list[ChildWorker] = []
 
     def _overdue(self, worker: ChildWorker) -> str | None:
@@ -195,19 +188,15 @@ class ProcessBackend(Backend):
                     raise TaskFailed(reason)
                 yield on_failure(request[1], reason)
         except ChildStartupError as exc:
-            self._startup_failed(exc)
+            if exc.exitcode == GUARD_EXIT_STATUS:
+                raise WorkerStartupError(_GUARD_ADVICE) from None
+            raise WorkerStartupError(
+                f"a study worker process {exc.detail} while starting, before running anything. If the "
+                f"study is started from a script, check that it does so under 'if __name__ == \"__main__\":' "
+                f"(workers import the script again); its error output is above"
+            ) from None
         finally:
             self.close()
-
-    def _startup_failed(self, error: ChildStartupError) -> NoReturn:
-        self.close()
-        if error.exitcode == GUARD_EXIT_STATUS:
-            raise WorkerStartupError(_GUARD_ADVICE)
-        raise WorkerStartupError(
-            f"a study worker process {error.detail} while starting, before running anything. If the "
-            f"study is started from a script, check that it does so under 'if __name__ == \"__main__\":' "
-            f"(workers import the script again); its error output is above"
-        )
 
     def close(self) -> None:
         close_all(self._pool)
