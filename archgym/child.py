@@ -290,10 +290,14 @@ class ChildWorker:
 
     def call(self, request: Any, timeout_s: float | None = None) -> Any:
         """``handler(request)`` in the child (started if needed), within ``timeout_s`` seconds (start-up not counted)."""
-        for _, reply, error in imap([self], [request], timeout_s):
-            if error is not None:
-                raise error
-            return reply
+        self.start()
+        while not self.ready:
+            self.poll(math.inf)
+        self.submit(request, timeout_s)
+        while True:
+            done, reply = self.poll(math.inf)
+            if done:
+                return reply
 
     def submit(self, request: Any, timeout_s: float | None = None) -> None:
         """Send one request to the :attr:`ready`, idle child, with ``timeout_s`` seconds to answer; see :meth:`poll`.
@@ -310,17 +314,18 @@ class ChildWorker:
         self.busy, self.request, self._timeout_s = True, request, timeout_s
         self._deadline = math.inf if timeout_s is None else time.monotonic() + timeout_s
 
-    def poll(self) -> tuple[bool, Any]:
-        """Take in what the child sent, without waiting: ``(True, reply)`` once the request in flight is
-        answered, else ``(False, None)`` (nothing yet, or it just became :attr:`ready`).
+    def poll(self, wait_s: float = 0.0) -> tuple[bool, Any]:
+        """Take in what the child sends within ``wait_s`` seconds (or by the deadline): ``(True, reply)`` once
+        the request in flight is answered, else ``(False, None)`` (nothing yet, or it just became :attr:`ready`).
 
         Raises :class:`ChildRaised`, or :class:`ChildTimeout` / :class:`ChildDied` /
         :class:`ChildStartupError` (the child is then stopped).
         """
         if self._process is None:
             return False, None
+        wait_s = min(wait_s, max(0.0, self._deadline - time.monotonic()))
         try:
-            if not self._conn.poll():
+            if not self._conn.poll(None if wait_s == math.inf else wait_s):
                 if self._process.exitcode is not None:  # ended, but a forked grandchild holds the pipe open
                     self._died()
                 if time.monotonic() >= self._deadline:

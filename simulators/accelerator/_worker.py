@@ -103,7 +103,15 @@ class WorkerPool:
 
     def run(self, target: str, payload: Any, timeout_s: float | None = None, what: str = "job") -> Any:
         """Run one job in a child; raise :class:`SimulationError` (naming ``what``) if it fails or times out."""
-        return self.map(target, [payload], timeout_s, [what])[0]
+        child = self._idle.get()
+        try:
+            return child.call((target, payload), timeout_s)
+        except ChildStartupError as exc:
+            raise SimulationError(f"could not start a {self.tag} worker process: {exc.detail}") from None
+        except ChildError as exc:
+            raise _failure(what, exc) from None
+        finally:
+            self._idle.put(child)
 
     def map(self, target: str, payloads: Sequence[Any], timeout_s: float | None = None,
             what: Sequence[str] | None = None, return_rejected: bool = False) -> list[Any]:
