@@ -1,18 +1,15 @@
 """A time limit per evaluation: a simulator that hangs ends as a failed evaluation, not a hung run.
 
-Simulators run compiled loops (numba) that no signal or exception can interrupt, so the only
-reliable way to stop a hanging evaluation is to end the process running it.
-:class:`TimeLimitedSimulator` therefore evaluates in a helper process of its own (started on
-first use, kept for later evaluations) and, when an evaluation takes longer than the limit,
-kills that process and raises :class:`~archgym.simulator.SimulationError` ("timed out after
-… s"), which the env turns into the objective's failure reward and ``info["error"]``. The next
-evaluation starts a fresh helper.
+Compiled loops (numba) ignore signals and exceptions, so only ending the process running an
+evaluation stops it. :class:`TimeLimitedSimulator` evaluates in a child process of its own
+(:class:`archgym.child.ChildWorker`, started on first use and kept); an evaluation past the limit
+kills it and raises :class:`~archgym.simulator.SimulationError` ("timed out after … s"), which the
+env turns into the failure reward and ``info["error"]``; the next evaluation starts a fresh child.
 
 Use it through :func:`limit_evaluation_time` (what ``archgym run --eval-timeout S`` does) or
-wrap a simulator yourself. Studies have the same limit per evaluation without a helper process
-(``run_study(eval_timeout_s=...)``: the worker running the run is ended instead, failing the run).
-The cost is one inter-process round trip per evaluation (tens of microseconds), negligible for
-the slow simulators that need a limit.
+wrap a simulator yourself. Studies limit evaluations without an extra process
+(``run_study(eval_timeout_s=...)``: the worker running the run is ended, failing the run).
+The cost is one inter-process round trip per evaluation (tens of microseconds).
 """
 
 from __future__ import annotations

@@ -1,14 +1,11 @@
 """Run per-layer simulator jobs in child processes: isolation, parallelism and time limits.
 
-The external back-ends (ZigZag, SCALE-Sim) are pure-Python packages that print to stdout,
-may write files into the current directory and can run for minutes on a large layer. Running
-them inside the caller's process would make a hung layer hang the search, mix their output
-into the caller's, and let two evaluations running at once clobber each other's files. So a
-:class:`WorkerPool` keeps up to ``processes`` long-lived children
-(:class:`archgym.child.ChildWorker`, started as fresh ``python -m`` interpreters so that no
-start method re-imports the caller's ``__main__``: scripts without an ``if __name__ ==
-"__main__"`` guard work too), each in a private temporary directory of its own (the parent
-never changes directory) with its output discarded:
+The external back-ends (ZigZag, SCALE-Sim) are pure-Python packages that print, may write files
+into the current directory and can run for minutes on a large layer: in the caller's process a
+hung layer would hang the search and two evaluations at once could clobber each other's files.
+A :class:`WorkerPool` keeps up to ``processes`` long-lived :class:`archgym.child.ChildWorker`
+children, fresh ``python -m`` interpreters (so scripts without a ``__main__`` guard work), each
+silenced and in a private temporary directory (the parent never changes directory):
 
 * a job is ``(target, payload)``: ``target`` is ``"package.module:function"`` (a module-level
   function that takes one picklable payload and returns a picklable result);
@@ -66,8 +63,10 @@ def _job_server(preload: Sequence[str]) -> Callable[[tuple[str, Any]], Any]:
     return lambda job: run_job(*job)
 
 
-def _failure(what: str, error: ChildError) -> SimulationError:
+def _failure(what: str, error: ChildError, tag: str) -> SimulationError:
     """What a job's failure in its child means to the caller (see the module docstring)."""
+    if isinstance(error, ChildStartupError):
+        return SimulationError(f"could not start a {tag} worker process: {error.detail}")
     if isinstance(error, ChildTimeout):
         return SimulationError(f"{what} timed out after {error.timeout_s:g} s (the worker process was stopped)")
     if isinstance(error, ChildDied):
@@ -106,10 +105,8 @@ class WorkerPool:
         child = self._idle.get()
         try:
             return child.call((target, payload), timeout_s)
-        except ChildStartupError as exc:
-            raise SimulationError(f"could not start a {self.tag} worker process: {exc.detail}") from None
         except ChildError as exc:
-            raise _failure(what, exc) from None
+            raise _failure(what, exc, self.tag) from None
         finally:
             self._idle.put(child)
 
@@ -132,9 +129,9 @@ class WorkerPool:
             pass
         try:
             for job, result, error in imap(children, jobs, timeout_s):
-                results[index[id(job)]] = result if error is None else _failure(names[index[id(job)]], error)
+                results[index[id(job)]] = result if error is None else _failure(names[index[id(job)]], error, self.tag)
         except ChildStartupError as exc:
-            raise SimulationError(f"could not start a {self.tag} worker process: {exc.detail}") from None
+            raise _failure("", exc, self.tag) from None
         finally:
             for child in children:
                 self._idle.put(child)
