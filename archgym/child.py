@@ -289,7 +289,7 @@ class ChildWorker:
         self.close()
 
     def call(self, request: Any, timeout_s: float | None = None) -> Any:
-        """``handler(request)`` in the child (started if needed), within ``timeout_s`` seconds (start-up not counted)."""
+        """``handler(request)`` in the child (started if needed) within ``timeout_s`` s, start-up not counted."""
         self.start()
         while not self.ready:
             self.poll(math.inf)

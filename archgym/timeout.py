@@ -64,7 +64,8 @@ class TimeLimitedSimulator(Simulator):
                 f"{workload!r}); the evaluator process was stopped"
             ) from None
         except ChildDied as exc:
-            raise SimulationError(f"the evaluator process died during the evaluation (exit status {exc.exitcode})") from None
+            raise SimulationError(
+                f"the evaluator process died during the evaluation (exit status {exc.exitcode})") from None
         except ChildRaised as exc:
             if exc.raised_a(SimulationError):
                 raise SimulationError(exc.message) from None

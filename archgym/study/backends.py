@@ -22,8 +22,8 @@ import multiprocessing
 import time
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
-from archgym.child import (ChildDied, ChildRaised, ChildStartupError, ChildTimeout, ChildWorker, close_all, describe_exit,
-                           imap)
+from archgym.child import (ChildDied, ChildRaised, ChildStartupError, ChildTimeout, ChildWorker, close_all,
+                           describe_exit, imap)
 from archgym.errors import UserError, import_optional
 
 T = TypeVar("T")

@@ -23,7 +23,8 @@ from __future__ import annotations
 import queue
 from typing import Any, Callable, Sequence
 
-from archgym.child import ChildDied, ChildError, ChildRaised, ChildStartupError, ChildTimeout, ChildWorker, close_all, imap
+from archgym.child import (ChildDied, ChildError, ChildRaised, ChildStartupError, ChildTimeout, ChildWorker, close_all,
+                           imap)
 from archgym.simulator import SimulationError
 
 __all__ = ["WorkerPool", "JobRejected", "run_job"]
