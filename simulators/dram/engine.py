@@ -290,7 +290,10 @@ BK_QLEN = 13
 BK_CASN = 14
 BK_READY = 15
 BK_NRDA = 16  # earliest RDA: its auto-precharge must respect the write recovery of a WR
-N_BK = 17
+BK_RANK = 17  # constant: the bank's global rank (precomputed: no divisions in the loop)
+BK_GROUP = 18  # constant: the bank's global bank group
+BK_CHAN = 19  # constant: the bank's channel
+N_BK = 20
 
 # bank-group fields
 GR_NACT = 0
@@ -330,7 +333,9 @@ CH_LASTCRESP = 5
 CH_LASTDIR = 6
 CH_LASTBANK = 7  # bank of the request stored last (DRAMSys' BufferCounterBankwise::lastBankID)
 CH_DRAIN = 8  # 1 while the channel drains its writes (write_drain option)
-N_CH = 9
+CH_ISSKIND = 9  # scratch: what the channel issued in the current cycle (ISS_*)
+CH_ISSRANK = 10  # scratch: the rank it issued to
+N_CH = 11
 
 # rings per channel
 RQ_ARB = 0
@@ -350,25 +355,25 @@ LOG_FIELDS = 8  # cycle, command, channel, rank, bankgroup, bank, row, column
 # --------------------------------------------------------------------------------------------
 # small helpers
 # --------------------------------------------------------------------------------------------
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _push(RING, RH, RT, k, v):
-    RING[k, RT[k] % RING.shape[1]] = v
+    RING[k, RT[k] & (RING.shape[1] - 1)] = v
     RT[k] += 1
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _pop(RING, RH, RT, k):
-    v = RING[k, RH[k] % RING.shape[1]]
+    v = RING[k, RH[k] & (RING.shape[1] - 1)]
     RH[k] += 1
     return v
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _head(RING, RH, k):
-    return RING[k, RH[k] % RING.shape[1]]
+    return RING[k, RH[k] & (RING.shape[1] - 1)]
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _hist_bin(lat):
     if lat < HIST_FINE:
         return lat
@@ -378,7 +383,7 @@ def _hist_bin(lat):
     return b
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _log(P, S, LOG, t, cmd, rank, bank, row, col):
     n = S[S_LOGN]
     if n < LOG.shape[0]:
@@ -402,7 +407,7 @@ def _log(P, S, LOG, t, cmd, rank, bank, row, col):
         S[S_LOGDROP] += 1
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _rank_open(RK, r, t):
     if RK[RK_NOPEN, r] == 0:
         if RK[RK_SEGS, r] >= 0 and t <= RK[RK_SEGE, r]:
@@ -415,7 +420,7 @@ def _rank_open(RK, r, t):
     RK[RK_NOPEN, r] += 1
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _rank_close(RK, r, te):
     RK[RK_NOPEN, r] -= 1
     if te > RK[RK_SEGE, r]:
@@ -425,7 +430,7 @@ def _rank_close(RK, r, te):
 # --------------------------------------------------------------------------------------------
 # controller buffers
 # --------------------------------------------------------------------------------------------
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _ctrl_has_space(P, BK, CH, ch):
     """DRAMSys' ``BufferCounter*::hasBufferSpace()``: whether the controller of channel ``ch``
     takes a request now. It does not look at the incoming request: ``Bankwise`` checks the bank
@@ -440,12 +445,11 @@ def _ctrl_has_space(P, BK, CH, ch):
     return CH[CH_QTOTAL, ch] < size
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _ctrl_store(P, S, SL, BK, BQ, RK, CH, RING, RH, RT, slot, now):
     bank = SL[SL_BANK, slot]
-    bpr = P[P_BPR]
-    r = bank // bpr
-    ch = r // P[P_NRANK]
+    r = BK[BK_RANK, bank]
+    ch = BK[BK_CHAN, bank]
     SL[SL_ID, slot] = S[S_NEXT_ID]
     S[S_NEXT_ID] += 1
     q = BK[BK_QLEN, bank]
@@ -460,19 +464,20 @@ def _ctrl_store(P, S, SL, BK, BQ, RK, CH, RING, RH, RT, slot, now):
     RK[RK_PEND, r] += 1
     CH[CH_LASTACC, ch] = now
     CH[CH_LASTBANK, ch] = bank
-    _drain_update(P, BK, CH, ch)
+    if P[P_WD_HI] > 0:
+        _drain_update(P, BK, CH, ch)
     if P[P_RESPQ] == RESP_REORDER:
         _push(RING, RH, RT, ch * N_RQ + RQ_ACC, slot)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _arb_head_ready(SL, slot, now, late):
     """Whether the arbiter's request ``slot`` reaches the controller in this phase of ``now``."""
     a = SL[SL_AVAIL, slot]
     return a < now or (a == now and (late != 0 or SL[SL_LATE, slot] == 0))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now, late):
     """Hand requests over: initiator -> arbiter/controller, arbiter queue -> controller.
 
@@ -485,13 +490,11 @@ def _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now, late):
     ``BEGIN_REQ`` was sent with a one-cycle delay (the next request of the arbiter queue
     after an ``END_REQ``) arrive before it. Returns a bit mask of the channels that stored a
     request in this call."""
-    nr = P[P_NRANK]
-    bpr = P[P_BPR]
     arb = P[P_ARB]
     stored = 0
     if S[S_HELD] == 1 and S[S_H_OFFER] <= now and S[S_NFREE] > 0:
         bank = S[S_H_BANK]
-        ch = (bank // bpr) // nr
+        ch = BK[BK_CHAN, bank]
         ok = False
         if arb == ARB_SIMPLE:
             ok = (CH[CH_LASTACC, ch] < now and (late != 0 or S[S_H_OFFER] < now)
@@ -551,7 +554,7 @@ def _frontend(P, S, SL, FREE, BK, BQ, RK, CH, RING, RH, RT, now, late):
     return stored
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _frontend_wake(P, S, SL, BK, CH, RING, RH, RT, now, more):
     """Earliest future cycle at which the front end could act on its own (INF if none)."""
     t = INF
@@ -560,7 +563,7 @@ def _frontend_wake(P, S, SL, BK, CH, RING, RH, RT, now, more):
             t = S[S_H_OFFER]
         elif S[S_NFREE] > 0:
             bank = S[S_H_BANK]
-            ch = (bank // P[P_BPR]) // P[P_NRANK]
+            ch = BK[BK_CHAN, bank]
             if P[P_ARB] == ARB_SIMPLE:
                 if _ctrl_has_space(P, BK, CH, ch):
                     t = now + 1
@@ -584,7 +587,7 @@ def _frontend_wake(P, S, SL, BK, CH, RING, RH, RT, now, more):
 # --------------------------------------------------------------------------------------------
 # responses
 # --------------------------------------------------------------------------------------------
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _responses(P, S, SL, FREE, RING, RH, RT, HIST, CH, now):
     nch = P[P_NCH]
     arb = P[P_ARB]
@@ -647,7 +650,7 @@ def _responses(P, S, SL, FREE, RING, RH, RT, HIST, CH, now):
             S[S_END] = now
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _responses_wake(P, S, SL, RING, RH, RT, CH, now):
     t = INF
     for ch in range(P[P_NCH]):
@@ -682,7 +685,7 @@ def _responses_wake(P, S, SL, RING, RH, RT, CH, now):
 # --------------------------------------------------------------------------------------------
 # bank machines
 # --------------------------------------------------------------------------------------------
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _pick_write(P, SL, BK, BQ, b):
     """Write drain (archgym option, DRAMsim3-style): the bank's oldest write that hits the open
     row, else its oldest write; never one with an older request to the same address before it.
@@ -710,7 +713,7 @@ def _pick_write(P, SL, BK, BQ, b):
     return first
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _drain_update(P, BK, CH, ch):
     """Enter / leave write-drain mode by the channel's buffered writes (hysteresis)."""
     if P[P_WD_HI] <= 0:
@@ -724,12 +727,12 @@ def _drain_update(P, BK, CH, ch):
             BK[BK_DIRTY, o] = 1
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _pick(P, SL, BK, BQ, CH, b):
     """The scheduler's choice for bank ``b`` (a slot), DRAMSys' Fifo / FrFcfs / FrFcfsGrp."""
     sched = P[P_SCHED]
     q = BK[BK_QLEN, b]
-    if P[P_WD_HI] > 0 and CH[CH_DRAIN, (b // P[P_BPR]) // P[P_NRANK]] != 0:
+    if P[P_WD_HI] > 0 and CH[CH_DRAIN, BK[BK_CHAN, b]] != 0:
         s = _pick_write(P, SL, BK, BQ, b)
         if s >= 0:
             return s
@@ -744,8 +747,7 @@ def _pick(P, SL, BK, BQ, CH, b):
         return BQ[b, 0]
     # FrFcfsGrp: prefer a row hit in the direction of the channel's last column command,
     # unless an older hit targets the same address (never reorder same-address accesses)
-    ch = (b // P[P_BPR]) // P[P_NRANK]
-    last = CH[CH_LASTDIR, ch]
+    last = CH[CH_LASTDIR, BK[BK_CHAN, b]]
     first_hit = -1
     for i in range(q):
         s = BQ[b, i]
@@ -767,7 +769,7 @@ def _pick(P, SL, BK, BQ, CH, b):
     return BQ[b, 0]
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _further_row_hit(P, SL, BK, BQ, b, row):
     """DRAMSys' hasFurtherRowHit: another buffered request (besides one) hits ``row``."""
     q = BK[BK_QLEN, b]
@@ -782,7 +784,7 @@ def _further_row_hit(P, SL, BK, BQ, b, row):
     return False
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _bank_eval(P, SL, BK, BQ, CH, b):
     BK[BK_CMD, b] = CMD_NONE
     if BK[BK_BLOCK, b] != 0 or BK[BK_QLEN, b] == 0:
@@ -816,11 +818,11 @@ def _bank_eval(P, SL, BK, BQ, CH, b):
         BK[BK_CMD, b] = RDA if auto else RD
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _bank_ready(P, BK, GR, RK, b):
     cmd = BK[BK_CMD, b]
-    g = b // P[P_BPG]
-    r = b // P[P_BPR]
+    g = BK[BK_GROUP, b]
+    r = BK[BK_RANK, b]
     if cmd == ACT:
         t = BK[BK_NACT, b]
         if GR[GR_NACT, g] > t:
@@ -853,7 +855,7 @@ def _bank_ready(P, BK, GR, RK, b):
 # --------------------------------------------------------------------------------------------
 # refresh managers
 # --------------------------------------------------------------------------------------------
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _refresh_eval(P, BK, RK, r, now):
     RK[RK_RCMD, r] = CMD_NONE
     if now < RK[RK_REFT, r]:
@@ -925,7 +927,7 @@ def _refresh_eval(P, BK, RK, r, now):
     RK[RK_RCMD, r] = PRE if BK[BK_OPEN, sel] != 0 else REFPB
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _refresh_ready(P, BK, RK, r):
     cmd = RK[RK_RCMD, r]
     bpr = P[P_BPR]
@@ -947,7 +949,7 @@ def _refresh_ready(P, BK, RK, r):
     return t
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _refresh_done(P, RK, r, interval):
     if RK[RK_STATE, r] == 1:
         RK[RK_FLEX, r] -= 1
@@ -958,7 +960,7 @@ def _refresh_done(P, RK, r, interval):
         RK[RK_REFT, r] += interval
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _issue_refresh(P, S, BK, RK, LOG, r, now):
     cmd = RK[RK_RCMD, r]
     bpr = P[P_BPR]
@@ -975,7 +977,8 @@ def _issue_refresh(P, S, BK, RK, LOG, r, now):
                 BK[BK_KEEP, b] = 0
                 _rank_close(RK, r, now)
         S[S_PREA] += 1
-        _log(P, S, LOG, now, PREA, r, -1, -1, -1)
+        if LOG.shape[0] > 0:
+            _log(P, S, LOG, now, PREA, r, -1, -1, -1)
     elif cmd == REFAB:
         for b in range(b0, b0 + bpr):
             if now + P[P_RFC] > BK[BK_NACT, b]:
@@ -988,7 +991,8 @@ def _issue_refresh(P, S, BK, RK, LOG, r, now):
         _rank_close(RK, r, now + P[P_RFC])
         S[S_REFAB] += 1
         _refresh_done(P, RK, r, P[P_REFI])
-        _log(P, S, LOG, now, REFAB, r, -1, -1, -1)
+        if LOG.shape[0] > 0:
+            _log(P, S, LOG, now, REFAB, r, -1, -1, -1)
     elif cmd == PRE:
         b = RK[RK_RBANK, r]
         BK[BK_OPEN, b] = 0
@@ -998,7 +1002,8 @@ def _issue_refresh(P, S, BK, RK, LOG, r, now):
         BK[BK_DIRTY, b] = 1
         _rank_close(RK, r, now)
         S[S_PRES] += 1
-        _log(P, S, LOG, now, PRE, r, b, BK[BK_ROW, b], -1)
+        if LOG.shape[0] > 0:
+            _log(P, S, LOG, now, PRE, r, b, BK[BK_ROW, b], -1)
     else:  # REFPB
         b = RK[RK_RBANK, r]
         if now + P[P_RFCPB] > BK[BK_NACT, b]:
@@ -1016,21 +1021,22 @@ def _issue_refresh(P, S, BK, RK, LOG, r, now):
         _rank_close(RK, r, now + P[P_RFCPB])
         S[S_REFPB] += 1
         _refresh_done(P, RK, r, P[P_REFI_PB])
-        _log(P, S, LOG, now, REFPB, r, b, -1, -1)
+        if LOG.shape[0] > 0:
+            _log(P, S, LOG, now, REFPB, r, b, -1, -1)
 
 
 # --------------------------------------------------------------------------------------------
 # command issue
 # --------------------------------------------------------------------------------------------
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
     cmd = BK[BK_CMD, b]
     slot = BK[BK_CSLOT, b]
     bpr = P[P_BPR]
     nr = P[P_NRANK]
-    r = b // bpr
-    g = b // P[P_BPG]
-    ch = r // nr
+    r = BK[BK_RANK, b]
+    g = BK[BK_GROUP, b]
+    ch = BK[BK_CHAN, b]
     BK[BK_CMD, b] = CMD_NONE
     BK[BK_DIRTY, b] = 1
     if cmd == ACT:
@@ -1054,7 +1060,7 @@ def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
         if t > RK[RK_NACT, r]:
             RK[RK_NACT, r] = t
         RK[RK_FAW0 + RK[RK_FAWI, r], r] = now
-        RK[RK_FAWI, r] = (RK[RK_FAWI, r] + 1) % 4
+        RK[RK_FAWI, r] = (RK[RK_FAWI, r] + 1) & 3
         BK[BK_OPEN, b] = 1
         BK[BK_ROW, b] = SL[SL_ROW, slot]
         BK[BK_KEEP, b] = 1
@@ -1062,7 +1068,8 @@ def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
         BK[BK_CASN, b] = 0
         _rank_open(RK, r, now)
         S[S_ACTS] += 1
-        _log(P, S, LOG, now, ACT, r, b, SL[SL_ROW, slot], -1)
+        if LOG.shape[0] > 0:
+            _log(P, S, LOG, now, ACT, r, b, SL[SL_ROW, slot], -1)
         return
     if cmd == PRE:
         t = now + P[P_RP]
@@ -1072,7 +1079,8 @@ def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
         BK[BK_KEEP, b] = 0
         _rank_close(RK, r, now)
         S[S_PRES] += 1
-        _log(P, S, LOG, now, PRE, r, b, BK[BK_ROW, b], -1)
+        if LOG.shape[0] > 0:
+            _log(P, S, LOG, now, PRE, r, b, BK[BK_ROW, b], -1)
         return
     # column command
     burst = P[P_BURST]
@@ -1140,7 +1148,8 @@ def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
                     RK[RK_NWR, o] = t
         done = now + cl + burst
         S[S_RDCMD] += 1
-    _log(P, S, LOG, now, cmd, r, b, BK[BK_ROW, b], SL[SL_COL, slot])
+    if LOG.shape[0] > 0:
+        _log(P, S, LOG, now, cmd, r, b, BK[BK_ROW, b], SL[SL_COL, slot])
     # remove the request from its bank queue (order preserved)
     q = BK[BK_QLEN, b]
     found = False
@@ -1156,7 +1165,8 @@ def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
     else:
         CH[CH_QREAD, ch] -= 1
     RK[RK_PEND, r] -= 1
-    _drain_update(P, BK, CH, ch)
+    if P[P_WD_HI] > 0:
+        _drain_update(P, BK, CH, ch)
     SL[SL_DONE, slot] = done
     if P[P_RESPQ] == RESP_FIFO:
         _push(RING, RH, RT, ch * N_RQ + (RQ_WR if is_write else RQ_RD), slot)
@@ -1190,7 +1200,7 @@ def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
 # --------------------------------------------------------------------------------------------
 # the main loop
 # --------------------------------------------------------------------------------------------
-@njit(cache=True, error_model="numpy", nogil=True)
+@njit(cache=True, error_model="numpy", _nrt=False, nogil=True)
 def run(P, S, SL, FREE, BK, BQ, GR, RK, CH, RING, RH, RT, HIST, LOG,
         tcyc, twrite, tbank, trow, tcol, final):
     """Advance the simulation over one chunk of requests.
@@ -1206,8 +1216,6 @@ def run(P, S, SL, FREE, BK, BQ, GR, RK, CH, RING, RH, RT, HIST, LOG,
     nrk = RK.shape[1]
     bpc = nb // nch
     refpol = P[P_REFPOL]
-    iss_kind = np.zeros(nch, np.int64)  # what each channel issued this cycle (ISS_*)
-    iss_rank = np.zeros(nch, np.int64)
     while True:
         now = S[S_NOW]
         # -- fetch the next trace request into the initiator
@@ -1250,7 +1258,7 @@ def run(P, S, SL, FREE, BK, BQ, GR, RK, CH, RING, RH, RT, HIST, LOG,
         # -- 5. one command per channel: refresh first, else the oldest ready request
         issued = False
         for ch in range(nch):
-            iss_kind[ch] = ISS_NONE
+            CH[CH_ISSKIND, ch] = ISS_NONE
             if CH[CH_LASTCMD, ch] == now:  # a second pass over this cycle (see below)
                 continue
             if refpol != REF_NONE:
@@ -1258,12 +1266,12 @@ def run(P, S, SL, FREE, BK, BQ, GR, RK, CH, RING, RH, RT, HIST, LOG,
                     if RK[RK_RCMD, r] != CMD_NONE and _refresh_ready(P, BK, RK, r) <= now:
                         # REFpb moves the rank's ACT constraint; the others only touch banks
                         # they mark dirty themselves
-                        iss_kind[ch] = ISS_ACT if RK[RK_RCMD, r] == REFPB else ISS_LOCAL
-                        iss_rank[ch] = r
+                        CH[CH_ISSKIND, ch] = ISS_ACT if RK[RK_RCMD, r] == REFPB else ISS_LOCAL
+                        CH[CH_ISSRANK, ch] = r
                         _issue_refresh(P, S, BK, RK, LOG, r, now)
                         CH[CH_LASTCMD, ch] = now
                         break
-            if iss_kind[ch] == ISS_NONE:
+            if CH[CH_ISSKIND, ch] == ISS_NONE:
                 best = -1
                 best_id = INF
                 for b in range(ch * bpc, (ch + 1) * bpc):
@@ -1274,11 +1282,11 @@ def run(P, S, SL, FREE, BK, BQ, GR, RK, CH, RING, RH, RT, HIST, LOG,
                             best = b
                 if best >= 0:
                     cmd = BK[BK_CMD, best]
-                    iss_kind[ch] = ISS_ACT if cmd == ACT else (ISS_LOCAL if cmd == PRE else ISS_CAS)
-                    iss_rank[ch] = best // P[P_BPR]
+                    CH[CH_ISSKIND, ch] = ISS_ACT if cmd == ACT else (ISS_LOCAL if cmd == PRE else ISS_CAS)
+                    CH[CH_ISSRANK, ch] = BK[BK_RANK, best]
                     _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, best, now)
                     CH[CH_LASTCMD, ch] = now
-            if iss_kind[ch] != ISS_NONE:
+            if CH[CH_ISSKIND, ch] != ISS_NONE:
                 issued = True
         # -- intake after the command: requests that arrive in a later delta cycle, and buffer
         # space freed by a column command (DRAMSys re-runs its request intake after a CAS)
@@ -1298,17 +1306,17 @@ def run(P, S, SL, FREE, BK, BQ, GR, RK, CH, RING, RH, RT, HIST, LOG,
             elif issued and BK[BK_CMD, b] != CMD_NONE:
                 # only constraints moved by this cycle's command can change a ready time:
                 # ACT/REFpb -> ACTs of its rank; RD/WR(A) -> column commands of its channel
-                kind = iss_kind[b // bpc]
+                kind = CH[CH_ISSKIND, BK[BK_CHAN, b]]
                 cmd = BK[BK_CMD, b]
                 if kind == ISS_CAS:
                     if cmd != ACT and cmd != PRE:
                         BK[BK_READY, b] = _bank_ready(P, BK, GR, RK, b)
                 elif kind == ISS_ACT:
-                    if cmd == ACT and b // P[P_BPR] == iss_rank[b // bpc]:
+                    if cmd == ACT and BK[BK_RANK, b] == CH[CH_ISSRANK, BK[BK_CHAN, b]]:
                         BK[BK_READY, b] = _bank_ready(P, BK, GR, RK, b)
             if BK[BK_CMD, b] != CMD_NONE:
                 t = BK[BK_READY, b]
-                bus = CH[CH_LASTCMD, b // bpc] + 1
+                bus = CH[CH_LASTCMD, BK[BK_CHAN, b]] + 1
                 if bus > t:
                     t = bus
                 if t < t_next:
@@ -1563,6 +1571,10 @@ class Engine:
         BK = np.zeros((N_BK, nb), np.int64)
         BK[BK_CUR] = -1
         BK[BK_CMD] = CMD_NONE
+        banks = np.arange(nb, dtype=np.int64)
+        BK[BK_RANK] = banks // bpr
+        BK[BK_GROUP] = banks // bpg
+        BK[BK_CHAN] = banks // (nr * bpr)
         self.BK = BK
         self.BQ = np.zeros((nb, qcap), np.int64)
         self.GR = np.zeros((N_GR, nch * nr * d.bankgroups), np.int64)
@@ -1583,7 +1595,8 @@ class Engine:
         CH[CH_LASTBANK] = np.arange(nch, dtype=np.int64) * (nr * bpr)  # DRAMSys starts at bank 0
         self.CH = CH
         nring = nch * N_RQ + 1
-        self.RING = np.zeros((nring, pool), np.int64)
+        # a power-of-two capacity: ring positions are masked, not divided
+        self.RING = np.zeros((nring, 1 << max(int(pool - 1).bit_length(), 0)), np.int64)
         self.RH = np.zeros(nring, np.int64)
         self.RT = np.zeros(nring, np.int64)
         self.HIST = np.zeros((2, HIST_BINS), np.int64)
