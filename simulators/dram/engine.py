@@ -256,7 +256,8 @@ S_LAST_TRACE_CYC = 34
 S_PREA = 35
 S_STEPS = 36  # event steps executed (for benchmarks)
 S_BP_RD_SUM = 37  # back-pressure wait of reads only
-N_S = 38
+S_NBUSY = 38  # banks with buffered requests (length of the BK_BUSY list)
+N_S = 39
 
 # slot (in-flight request) fields
 SL_ID = 0
@@ -293,7 +294,10 @@ BK_NRDA = 16  # earliest RDA: its auto-precharge must respect the write recovery
 BK_RANK = 17  # constant: the bank's global rank (precomputed: no divisions in the loop)
 BK_GROUP = 18  # constant: the bank's global bank group
 BK_CHAN = 19  # constant: the bank's channel
-N_BK = 20
+BK_BUSY = 20  # list (positions 0..S_NBUSY-1): the banks with buffered requests, any order;
+#               only they can have a command, so the per-cycle scans visit only them
+BK_BPOS = 21  # the bank's position in that list (-1: not in it)
+N_BK = 22
 
 # bank-group fields
 GR_NACT = 0
@@ -431,6 +435,25 @@ def _rank_close(RK, r, te):
 # controller buffers
 # --------------------------------------------------------------------------------------------
 @njit(cache=True, error_model="numpy", _nrt=False, inline="always")
+def _busy_add(S, BK, b):
+    n = S[S_NBUSY]
+    BK[BK_BUSY, n] = b
+    BK[BK_BPOS, b] = n
+    S[S_NBUSY] = n + 1
+
+
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
+def _busy_remove(S, BK, b):
+    n = S[S_NBUSY] - 1
+    i = BK[BK_BPOS, b]
+    last = BK[BK_BUSY, n]
+    BK[BK_BUSY, i] = last
+    BK[BK_BPOS, last] = i
+    BK[BK_BPOS, b] = -1
+    S[S_NBUSY] = n
+
+
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _ctrl_has_space(P, BK, CH, ch):
     """DRAMSys' ``BufferCounter*::hasBufferSpace()``: whether the controller of channel ``ch``
     takes a request now. It does not look at the incoming request: ``Bankwise`` checks the bank
@@ -453,6 +476,8 @@ def _ctrl_store(P, S, SL, BK, BQ, RK, CH, RING, RH, RT, slot, now):
     SL[SL_ID, slot] = S[S_NEXT_ID]
     S[S_NEXT_ID] += 1
     q = BK[BK_QLEN, bank]
+    if q == 0:
+        _busy_add(S, BK, bank)
     BQ[bank, q] = slot
     BK[BK_QLEN, bank] = q + 1
     BK[BK_DIRTY, bank] = 1
@@ -1159,6 +1184,8 @@ def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
         elif BQ[b, i] == slot:
             found = True
     BK[BK_QLEN, b] = q - 1
+    if q == 1:
+        _busy_remove(S, BK, b)
     CH[CH_QTOTAL, ch] -= 1
     if is_write:
         CH[CH_QWRITE, ch] -= 1
@@ -1212,9 +1239,7 @@ def run(P, S, SL, FREE, BK, BQ, GR, RK, CH, RING, RH, RT, HIST, LOG,
     n = tcyc.shape[0]
     ptr = 0
     nch = P[P_NCH]
-    nb = BK.shape[1]
     nrk = RK.shape[1]
-    bpc = nb // nch
     refpol = P[P_REFPOL]
     while True:
         now = S[S_NOW]
@@ -1249,7 +1274,8 @@ def run(P, S, SL, FREE, BK, BQ, GR, RK, CH, RING, RH, RT, HIST, LOG,
             for r in range(nrk):
                 _refresh_eval(P, BK, RK, r, now)
         # -- 4. bank machines whose inputs changed
-        for b in range(nb):
+        for i in range(S[S_NBUSY]):
+            b = BK[BK_BUSY, i]
             if BK[BK_DIRTY, b] != 0:
                 BK[BK_DIRTY, b] = 0
                 _bank_eval(P, SL, BK, BQ, CH, b)
@@ -1274,8 +1300,10 @@ def run(P, S, SL, FREE, BK, BQ, GR, RK, CH, RING, RH, RT, HIST, LOG,
             if CH[CH_ISSKIND, ch] == ISS_NONE:
                 best = -1
                 best_id = INF
-                for b in range(ch * bpc, (ch + 1) * bpc):
-                    if BK[BK_CMD, b] != CMD_NONE and BK[BK_READY, b] <= now:
+                for i in range(S[S_NBUSY]):
+                    b = BK[BK_BUSY, i]
+                    if (BK[BK_CMD, b] != CMD_NONE and BK[BK_READY, b] <= now
+                            and BK[BK_CHAN, b] == ch):
                         i = SL[SL_ID, BK[BK_CSLOT, b]]
                         if i < best_id:
                             best_id = i
@@ -1297,7 +1325,8 @@ def run(P, S, SL, FREE, BK, BQ, GR, RK, CH, RING, RH, RT, HIST, LOG,
                 again = True  # nothing issued yet: the new request competes in this cycle
         # -- 6. next event
         t_next = INF
-        for b in range(nb):
+        for i in range(S[S_NBUSY]):
+            b = BK[BK_BUSY, i]
             if BK[BK_DIRTY, b] != 0:
                 BK[BK_DIRTY, b] = 0
                 _bank_eval(P, SL, BK, BQ, CH, b)
@@ -1575,6 +1604,7 @@ class Engine:
         BK[BK_RANK] = banks // bpr
         BK[BK_GROUP] = banks // bpg
         BK[BK_CHAN] = banks // (nr * bpr)
+        BK[BK_BPOS] = -1
         self.BK = BK
         self.BQ = np.zeros((nb, qcap), np.int64)
         self.GR = np.zeros((N_GR, nch * nr * d.bankgroups), np.int64)
