@@ -3,7 +3,7 @@
 1. **Population** (what a search does): 32 random designs (seed 0) on each of ArchGym's four
    10,000-request traces with ArchGym's device (MICRON_1Gb_DDR3-1600_8bit_G): a loop of
    ``DRAMSimulator.evaluate`` against one ``evaluate_batch`` call (trace decoded once, designs
-   on ``workers`` threads). Reported per design: CPU time of this process and wall time.
+   on ``workers`` threads). Reported per design: CPU time of the process and wall time.
    ArchGym's loop runs one DRAMSys process per design; its wall time per design is the median
    over the 60 random designs of ``/work/shared/data/dramsys_reference`` (``--reference``),
    measured with ArchGym's DRAMSys 4.0 binary on a 2-core x86-64 machine, process start
@@ -16,12 +16,18 @@
    (DRAMsim3 180-290 k req/s, Ramulator 2 175-310 k req/s on one core; not rebuilt here), and
    the scaling of the random trace over 10k / 100k / 1M requests (time per request).
 
+**Baseline side by side.** ``--baseline DIR`` (default ``/work/main`` when it exists) also times
+another checkout's code in the same run: every round runs this script as a worker under
+``DIR/.venv/bin/python`` (its own archgym; numba cache in a temporary folder, so ``DIR`` is only
+read), interleaved with this checkout's round, and the tables show both. ``--baseline none``
+skips it.
+
 Every figure is the median of ``--rounds`` interleaved rounds (each round times every variant
 once, so load on a shared machine hits all variants alike); trace decoding is included, trace
 generation and numba compilation are not. ``--compile`` also times a fresh numba compile.
-Raw results: ``benchmarks/results/dram_throughput.json``.
+Raw results: ``benchmarks/results/dram_throughput.json`` (via ``results_io``).
 
-Run: ``python benchmarks/dram_throughput.py`` (a few minutes on one core).
+Run: ``python benchmarks/dram_throughput.py`` (a few minutes on two cores).
 """
 
 from __future__ import annotations
@@ -47,7 +53,7 @@ POPULATION = 32
 PER_REQUEST_N = 100_000
 SCALING_N = (10_000, 100_000, 1_000_000)
 REFERENCE_KREQ = {"DRAMsim3": (180, 290), "Ramulator 2": (175, 310)}
-OUT = Path(__file__).parent / "results" / "dram_throughput.json"
+REFERENCE = Path("/work/shared/data/dramsys_reference")
 _FIRST_CALL = (
     "import time; t = time.perf_counter();"
     "from archgym.simulators.dram import DRAMSimulator, generate_trace;"
@@ -76,6 +82,11 @@ def random_designs(n: int, seed: int = 0) -> list[dict]:
     return out
 
 
+def default_design(folder: Path) -> dict:
+    row = next(csv.DictReader(open(folder / "default_design.csv")))
+    return {k: int(v) if v.isdigit() else v for k, v in row.items() if k in KNOB_VALUES}
+
+
 def dramsys_walls(folder: Path) -> tuple[dict[str, float], dict[str, float]]:
     """Median DRAMSys wall seconds per design (random designs) and for the default design."""
     per: dict[str, list[float]] = {t: [] for t in TRACES}
@@ -86,6 +97,51 @@ def dramsys_walls(folder: Path) -> tuple[dict[str, float], dict[str, float]]:
     return {t: statistics.median(v) for t, v in per.items()}, default
 
 
+class Workbench:
+    """The simulators and traces of one process, built once, timed round by round."""
+
+    def __init__(self, reference: Path, workers: int) -> None:
+        self.sim = DRAMSimulator(ARCHGYM_DEVICE, workers=workers)
+        self.designs = random_designs(POPULATION)
+        self.default = default_design(reference)
+        self.ddr4 = DRAMSimulator("DDR4_8Gb_x8_2400", address_mapping="rochrababgco")
+        self.traces = {
+            "sequential": generate_trace("sequential", PER_REQUEST_N),
+            "random": generate_trace("random", PER_REQUEST_N, seed=1, read_fraction=2 / 3,
+                                     address_space=1 << 34),
+            "strided 4K": generate_trace("strided", PER_REQUEST_N, stride=4096),
+        }
+        for trace in TRACES:  # warm up: compile, decode and cache the traces
+            self.sim.evaluate({}, trace)
+        self.ddr4.simulate({}, generate_trace("sequential", 10))
+
+    def round(self) -> dict[str, tuple[float, float]]:
+        """Time every variant once: {variant: (wall s, CPU s)}."""
+        out = {}
+        sim, designs = self.sim, self.designs
+        for trace in TRACES:
+            out[f"loop/{trace}"] = timed(lambda: [sim.evaluate(d, trace) for d in designs])
+            out[f"batch/{trace}"] = timed(lambda: sim.evaluate_batch(designs, trace))
+            out[f"single/{trace}"] = timed(lambda: sim.evaluate(self.default, trace))
+        for name, trace in self.traces.items():
+            out[f"request/{name}"] = timed(lambda: self.ddr4.simulate({}, trace))
+        return out
+
+
+def worker_main(reference: Path, workers: int) -> None:
+    """Baseline worker: build, warm up, time one round, print it as JSON (last line)."""
+    bench = Workbench(reference, workers)
+    print(json.dumps(bench.round()))
+
+
+def baseline_round(root: Path, reference: Path, workers: int, cache: str) -> dict:
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+    proc = subprocess.run([str(root / ".venv" / "bin" / "python"), str(Path(__file__).resolve()),
+                           "--worker", "--reference", str(reference), "--workers", str(workers)],
+                          cwd=root, env=env, check=True, capture_output=True, text=True)
+    return {k: tuple(v) for k, v in json.loads(proc.stdout.strip().splitlines()[-1]).items()}
+
+
 def first_call_seconds(cache_dir: str) -> tuple[float, float]:
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
     out = subprocess.run([sys.executable, "-c", _FIRST_CALL], env=env, check=True,
@@ -93,104 +149,118 @@ def first_call_seconds(cache_dir: str) -> tuple[float, float]:
     return float(out[0]), float(out[1])
 
 
+def med(samples: list[tuple[float, float]], which: int, scale: float) -> float:
+    return statistics.median(s[which] for s in samples) * scale
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--reference", type=Path, default=Path("/work/shared/data/dramsys_reference"))
+    parser.add_argument("--reference", type=Path, default=REFERENCE)
+    parser.add_argument("--baseline", default="/work/main",
+                        help="checkout (with .venv) to time side by side, or 'none'")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="evaluate_batch threads (default: every CPU)")
     parser.add_argument("--compile", action="store_true", help="also time a fresh numba compile")
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    results: dict = {"command": "python benchmarks/dram_throughput.py", "rounds": args.rounds,
-                     "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()}
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    workers = args.workers or cpus
+    if args.worker:
+        worker_main(args.reference, workers)
+        return
+    from results_io import save_results  # next to this script
 
-    # -- 1 + 2: per design on ArchGym's traces ------------------------------------------------
-    sim = DRAMSimulator(ARCHGYM_DEVICE, workers=results["cpus"])  # every CPU, whatever NUMBA_NUM_THREADS
-    designs = random_designs(POPULATION)
+    base = None if args.baseline == "none" else Path(args.baseline)
+    if base is not None and not (base / ".venv" / "bin" / "python").exists():
+        print(f"baseline {base}: no .venv/bin/python, timing this checkout only")
+        base = None
     walls, default_walls = dramsys_walls(args.reference)
-    for trace in TRACES:  # warm up: compile, decode and cache the traces
-        sim.evaluate({}, trace)
-    samples: dict[tuple[str, str], list[tuple[float, float]]] = {}
-    default = {k: v for k, v in next(csv.DictReader(open(args.reference / "default_design.csv"))).items()
-               if k in KNOB_VALUES}
-    for _ in range(args.rounds):
-        for trace in TRACES:
-            samples.setdefault(("loop", trace), []).append(
-                timed(lambda: [sim.evaluate(d, trace) for d in designs]))
-            samples.setdefault(("batch", trace), []).append(
-                timed(lambda: sim.evaluate_batch(designs, trace)))
-            samples.setdefault(("single", trace), []).append(
-                timed(lambda: sim.evaluate(default, trace)))
+    bench = Workbench(args.reference, workers)
+    samples: dict[str, dict[str, list]] = {"new": {}, "baseline": {}}
+    load: list[float] = []
+    with tempfile.TemporaryDirectory() as cache:
+        if base is not None:  # compile the baseline into the temporary cache, untimed
+            baseline_round(base, args.reference, workers, cache)
+        for _ in range(args.rounds):
+            load.append(os.getloadavg()[0])
+            for k, v in bench.round().items():
+                samples["new"].setdefault(k, []).append(v)
+            if base is not None:
+                for k, v in baseline_round(base, args.reference, workers, cache).items():
+                    samples["baseline"].setdefault(k, []).append(v)
+    sides = ["new"] + (["baseline"] if base is not None else [])
+    results: dict = {"rounds": args.rounds, "cpus": cpus, "workers": workers,
+                     "baseline": str(base) if base else None,
+                     "load_1min_per_round": load, "samples": samples}
+
     print(f"1. population of {POPULATION} random designs, ArchGym's 10k-request traces, "
           f"{ARCHGYM_DEVICE}; ms per design (median of {args.rounds} interleaved rounds), "
-          f"evaluate_batch on {sim.workers} threads\n")
-    header = (f"{'trace':<8} {'DRAMSys wall':>12} {'loop CPU':>9} {'loop wall':>10} "
-              f"{'batch CPU':>10} {'batch wall':>11} {'speed-up (batch wall)':>22}")
+          f"evaluate_batch on {workers} threads; 1-min load during the rounds: "
+          f"{min(load):.1f}-{max(load):.1f} on {cpus} CPUs\n")
+    header = (f"{'trace':<8} {'code':<9} {'DRAMSys wall':>12} {'loop CPU':>9} {'loop wall':>10} "
+              f"{'batch CPU':>10} {'batch wall':>11} {'DRAMSys/batch wall':>19} {'DRAMSys/batch CPU':>18}")
     print(header)
     print("-" * len(header))
-    population = {}
+    population: dict = {}
     for trace in TRACES:
-        lw = statistics.median(s[0] for s in samples[("loop", trace)]) / POPULATION * 1e3
-        lc = statistics.median(s[1] for s in samples[("loop", trace)]) / POPULATION * 1e3
-        bw = statistics.median(s[0] for s in samples[("batch", trace)]) / POPULATION * 1e3
-        bc = statistics.median(s[1] for s in samples[("batch", trace)]) / POPULATION * 1e3
-        ref = walls[trace] * 1e3
-        population[trace] = {"dramsys_wall_ms": ref, "loop_cpu_ms": lc, "loop_wall_ms": lw,
-                             "batch_cpu_ms": bc, "batch_wall_ms": bw, "speedup_batch_wall": ref / bw}
-        print(f"{trace:<8} {ref:>12.2f} {lc:>9.2f} {lw:>10.2f} {bc:>10.2f} {bw:>11.2f} "
-              f"{ref / bw:>21.2f}x")
+        for side in sides:
+            s = samples[side]
+            lc, lw = (med(s[f"loop/{trace}"], i, 1e3 / POPULATION) for i in (1, 0))
+            bc, bw = (med(s[f"batch/{trace}"], i, 1e3 / POPULATION) for i in (1, 0))
+            ref = walls[trace] * 1e3
+            population.setdefault(side, {})[trace] = {
+                "dramsys_wall_ms": ref, "loop_cpu_ms": lc, "loop_wall_ms": lw, "batch_cpu_ms": bc,
+                "batch_wall_ms": bw, "speedup_batch_wall": ref / bw, "speedup_batch_cpu": ref / bc}
+            print(f"{trace:<8} {side:<9} {ref:>12.2f} {lc:>9.2f} {lw:>10.2f} {bc:>10.2f} {bw:>11.2f} "
+                  f"{ref / bw:>18.2f}x {ref / bc:>17.2f}x")
     results["population"] = population
-    print(f"\n2. single design (ArchGym's default), ms per evaluation\n")
-    header = f"{'trace':<8} {'DRAMSys wall':>12} {'CPU':>8} {'wall':>8} {'speed-up (wall)':>16}"
+
+    print("\n2. single design (ArchGym's default), ms per evaluation\n")
+    header = (f"{'trace':<8} {'code':<9} {'DRAMSys wall':>12} {'CPU':>8} {'wall':>8} "
+              f"{'DRAMSys/wall':>13} {'DRAMSys/CPU':>12}")
     print(header)
     print("-" * len(header))
-    single = {}
+    single: dict = {}
     for trace in TRACES:
-        w = statistics.median(s[0] for s in samples[("single", trace)]) * 1e3
-        c = statistics.median(s[1] for s in samples[("single", trace)]) * 1e3
-        ref = default_walls[trace] * 1e3
-        single[trace] = {"dramsys_wall_ms": ref, "cpu_ms": c, "wall_ms": w, "speedup_wall": ref / w}
-        print(f"{trace:<8} {ref:>12.2f} {c:>8.2f} {w:>8.2f} {ref / w:>15.2f}x")
+        for side in sides:
+            s = samples[side][f"single/{trace}"]
+            c, w = med(s, 1, 1e3), med(s, 0, 1e3)
+            ref = default_walls[trace] * 1e3
+            single.setdefault(side, {})[trace] = {"dramsys_wall_ms": ref, "cpu_ms": c, "wall_ms": w,
+                                                  "speedup_wall": ref / w, "speedup_cpu": ref / c}
+            print(f"{trace:<8} {side:<9} {ref:>12.2f} {c:>8.2f} {w:>8.2f} {ref / w:>12.2f}x "
+                  f"{ref / c:>11.2f}x")
     results["single"] = single
 
-    # -- 3: per request -------------------------------------------------------------------------
-    ddr4 = DRAMSimulator("DDR4_8Gb_x8_2400", address_mapping="rochrababgco")
-    traces = {
-        "sequential": generate_trace("sequential", PER_REQUEST_N),
-        "random": generate_trace("random", PER_REQUEST_N, seed=1, read_fraction=2 / 3,
-                                 address_space=1 << 34),
-        "strided 4K": generate_trace("strided", PER_REQUEST_N, stride=4096),
-    }
-    scaling = {n: generate_trace("random", n, seed=1, read_fraction=2 / 3, address_space=1 << 34)
-               for n in SCALING_N}
-    ddr4.simulate({}, generate_trace("sequential", 10))
-    per_req: dict[str, list[tuple[float, float]]] = {}
-    for _ in range(args.rounds):
-        for name, trace in traces.items():
-            per_req.setdefault(name, []).append(timed(lambda: ddr4.simulate({}, trace)))
     print(f"\n3. per request, {PER_REQUEST_N:,} requests, DDR4_8Gb_x8_2400, default controller, "
           f"one core (k requests per CPU second; wall beside)\n")
-    header = f"{'trace':<11} {'k req/s CPU':>12} {'k req/s wall':>13} {'vs faster C++ ref. (CPU)':>25}"
+    header = (f"{'trace':<11} {'code':<9} {'k req/s CPU':>12} {'k req/s wall':>13} "
+              f"{'vs faster C++ ref. (CPU)':>25}")
     print(header)
     print("-" * len(header))
-    request = {}
+    request: dict = {}
     best_ref = max(hi for _, hi in REFERENCE_KREQ.values())
     low_ref = max(lo for lo, _ in REFERENCE_KREQ.values())
-    for name in traces:
-        w = statistics.median(s[0] for s in per_req[name])
-        c = statistics.median(s[1] for s in per_req[name])
-        kc, kw = PER_REQUEST_N / c / 1e3, PER_REQUEST_N / w / 1e3
-        request[name] = {"kreq_per_cpu_s": kc, "kreq_per_wall_s": kw,
-                         "ratio_vs_best_reference": kc / best_ref, "ratio_vs_low_reference": kc / low_ref}
-        print(f"{name:<11} {kc:>12.0f} {kw:>13.0f} {kc / best_ref:>12.2f}x-{kc / low_ref:.2f}x")
+    for name in bench.traces:
+        for side in sides:
+            s = samples[side][f"request/{name}"]
+            kc, kw = PER_REQUEST_N / med(s, 1, 1e3), PER_REQUEST_N / med(s, 0, 1e3)
+            request.setdefault(side, {})[name] = {
+                "kreq_per_cpu_s": kc, "kreq_per_wall_s": kw,
+                "ratio_vs_best_reference": kc / best_ref, "ratio_vs_low_reference": kc / low_ref}
+            print(f"{name:<11} {side:<9} {kc:>12.0f} {kw:>13.0f} "
+                  f"{kc / best_ref:>12.2f}x-{kc / low_ref:.2f}x")
     print("   references (one core, not rebuilt here): "
           + ", ".join(f"{k} {lo}-{hi} k req/s" for k, (lo, hi) in REFERENCE_KREQ.items()))
     results["per_request"] = request
     results["per_request_references_kreq"] = REFERENCE_KREQ
     scale = {}
-    for n, trace in scaling.items():
-        w, c = timed(lambda: ddr4.simulate({}, trace))
+    for n in SCALING_N:
+        trace = generate_trace("random", n, seed=1, read_fraction=2 / 3, address_space=1 << 34)
+        _, c = timed(lambda: bench.ddr4.simulate({}, trace))
         scale[n] = c / n * 1e6
-    print("   scaling (random, CPU us per request): "
+    print("   scaling, this checkout (random, CPU us per request): "
           + ", ".join(f"{n:,}: {v:.2f}" for n, v in scale.items()))
     results["scaling_us_per_request"] = scale
 
@@ -201,9 +271,8 @@ def main() -> None:
         print(f"\nnumba compile (fresh cache): {compile_s:.1f} s; first call with a warm cache: "
               f"{cached_s:.2f} s")
         results["compile_s"], results["first_call_warm_cache_s"] = compile_s, cached_s
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1))
-    print(f"\nraw results: {args.out}")
+    results["load_1min_after"] = os.getloadavg()[0]
+    save_results("dram_throughput", results)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,8 @@ from archgym.simulator import Metric, Metrics, SimulationError, Simulator
 
 from .config import ControllerConfig
 from .device import DeviceSpec, load_device
-from .engine import EngineResult, check_write_drain, simulate_batch, simulate_chunks
+from .batch import simulate_batch
+from .engine import EngineResult, check_write_drain, simulate_chunks
 from .mapping import AddressMapping, get_mapping
 from .power import EnergyBreakdown, energy
 from .traces import TraceChunk, open_workload, workload_fingerprint

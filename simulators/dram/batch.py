@@ -1,0 +1,163 @@
+"""Many controller configurations on one trace: the population driver behind
+:meth:`DRAMSimulator.evaluate_batch <archgym.simulators.dram.DRAMSimulator.evaluate_batch>`.
+
+A design-space search evaluates a population of designs on one workload. This driver
+
+* checks and decodes each trace chunk once and feeds the same arrays to every engine;
+* runs the engines on ``workers`` threads: the compiled core releases the GIL, so the
+  designs of a population spread over the cores;
+* simulates behaviourally identical designs once (:func:`behaviour_key`), exact by
+  construction: two configurations are merged only when the engine provably cannot tell them
+  apart (see :func:`behaviour_key` for the rules and why each is exact).
+"""
+
+from __future__ import annotations
+
+import itertools
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Iterable
+
+import numpy as np
+
+from archgym.simulator import SimulationError
+
+from ._kernel import (ARB_SIMPLE, P_ARB, P_MAXACT, P_MAXPOST, P_MAXPULL, P_REFPOL, P_WATCHDOG,
+                      REF_NONE)
+from .engine import Engine, EngineResult, decode_chunk
+
+if TYPE_CHECKING:
+    from .config import ControllerConfig
+    from .device import DeviceSpec
+    from .mapping import AddressMapping
+    from .traces import TraceChunk
+
+
+def behaviour_key(engine: Engine) -> bytes:
+    """A key equal for two fresh engines (same device, mapping, options) that produce the same
+    simulation, up to the watchdog threshold.
+
+    The engine's whole behaviour is its parameter vector ``P`` (knob codes, timings, sizes):
+    the initial state is a function of ``P`` alone. Fields a configuration provably never
+    reads are blanked:
+
+    * ``Arbiter=Simple``: ``MaxActiveTransactions`` is read only by the Fifo/Reorder arbiter
+      (front end, under ``arb != ARB_SIMPLE``), and the request pool counts it only for those
+      arbiters, so the state arrays are the same size too.
+    * ``RefreshPolicy=NoRefresh``: ``RefreshMaxPostponed`` / ``RefreshMaxPulledin`` are read
+      only by the refresh managers, which never run. They also enter the watchdog threshold
+      (``P_WATCHDOG``), which decides only whether a run is aborted as stalled; it is blanked
+      here and handled by :func:`simulate_batch` (the member with the smallest threshold
+      runs; see there).
+    """
+    P = engine.P.copy()
+    if P[P_ARB] == ARB_SIMPLE:
+        P[P_MAXACT] = 0
+    if P[P_REFPOL] == REF_NONE:
+        P[P_MAXPOST] = P[P_MAXPULL] = P[P_WATCHDOG] = 0
+    return P.tobytes()
+
+
+def _limited(chunks: Iterable["TraceChunk"], max_requests: int | None) -> Iterable["TraceChunk"]:
+    left = max_requests
+    for chunk in chunks:
+        if left is not None:
+            if left <= 0:
+                return
+            if chunk.cycle.shape[0] > left:
+                chunk = type(chunk)(*(a[:left] for a in chunk))
+            left -= chunk.cycle.shape[0]
+        yield chunk
+
+
+def _run_engines(device: "DeviceSpec", engines: list[Engine], mapping: "AddressMapping",
+                 chunks: Iterable["TraceChunk"], max_requests: int | None,
+                 workers: int) -> list[EngineResult | SimulationError]:
+    """Feed every chunk (decoded once) to every engine, ``workers`` threads, then finish."""
+    results: list[EngineResult | SimulationError | None] = [None] * len(engines)
+    live: list[Engine | None] = list(engines)
+
+    def step(i: int, arrays: tuple[np.ndarray, ...] | None) -> None:
+        engine = live[i]
+        if engine is None:
+            return
+        try:
+            if arrays is None:
+                results[i] = engine.finish()
+            else:
+                engine.feed_decoded(arrays)
+        except SimulationError as exc:
+            results[i], live[i] = exc, None
+
+    workers = max(1, min(int(workers), len(engines)))
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    try:
+        last = -1
+        for chunk in itertools.chain(_limited(chunks, max_requests), [None]):
+            arrays = None
+            if chunk is not None:
+                if chunk.cycle.shape[0] == 0:
+                    continue
+                arrays = decode_chunk(device, mapping, chunk, last)
+                last = int(arrays[0][-1])
+            if pool is None:
+                for i in range(len(engines)):
+                    step(i, arrays)
+            else:
+                list(pool.map(lambda i: step(i, arrays), range(len(engines))))
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return results  # type: ignore[return-value]
+
+
+def simulate_batch(device: "DeviceSpec", configs: "list[ControllerConfig]",
+                   mapping: "AddressMapping", chunks: Iterable["TraceChunk"], *,
+                   max_requests: int | None = None, workers: int = 1,
+                   write_drain: tuple[int, int] | None = None, dedupe: bool = True
+                   ) -> list[EngineResult | SimulationError]:
+    """Simulate many controller configurations on one trace; results in ``configs`` order.
+
+    Each chunk is checked and decoded once and fed to every engine; ``workers`` threads
+    simulate configurations in parallel. With ``dedupe`` (default) configurations with the
+    same :func:`behaviour_key` are simulated once and share one :class:`EngineResult` (treat
+    it as read-only). Of such a group the member with the smallest watchdog threshold runs:
+    the others would follow the same trajectory, and a run that completes under the smallest
+    threshold completes under every larger one. If that run fails, every other member is
+    simulated on its own (its failure may differ only in when the watchdog fires).
+
+    A configuration that fails (stall, watchdog) gets its
+    :class:`~archgym.simulator.SimulationError` in its place; the others go on. A bad trace
+    (e.g. decreasing cycles) raises ``ValueError`` for the whole batch. ``chunks`` must be
+    a list to allow that second pass; from a one-pass stream only configurations with equal
+    thresholds are merged (they fail alike).
+    """
+    engines = [Engine(device, c, mapping, write_drain=write_drain) for c in configs]
+    reiterable = isinstance(chunks, (list, tuple))
+    groups: dict[bytes, list[int]] = {}
+    for i, engine in enumerate(engines):
+        key = i.to_bytes(8, "little")
+        if dedupe:
+            key = behaviour_key(engine)
+            if not reiterable:  # no second pass: merge only identical watchdogs too
+                key += engine.P[P_WATCHDOG].tobytes()
+        groups.setdefault(key, []).append(i)
+    leaders = [min(g, key=lambda i: int(engines[i].P[P_WATCHDOG])) for g in groups.values()]
+    first = _run_engines(device, [engines[i] for i in leaders], mapping, chunks, max_requests,
+                         workers)
+    results: list[EngineResult | SimulationError | None] = [None] * len(configs)
+    retry: list[int] = []
+    for group, leader, result in zip(groups.values(), leaders, first):
+        results[leader] = result
+        for i in group:
+            if i == leader:
+                continue
+            if isinstance(result, SimulationError) and reiterable:
+                retry.append(i)
+            else:
+                results[i] = result
+    if retry:
+        again = _run_engines(device, [engines[i] for i in retry], mapping, chunks, max_requests,
+                             workers)
+        for i, result in zip(retry, again):
+            results[i] = result
+    return results  # type: ignore[return-value]
