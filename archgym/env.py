@@ -219,6 +219,7 @@ class DSEEnv(gym.Env):
         self.observed_metrics = tuple(observed)
         scales = {**dict(metric_scales or {}), **self.objective.targets}
         self._scales = np.array([float(scales.get(name, 1.0)) for name in observed], dtype=np.float64)
+        self._scale_list = self._scales.tolist()
         if np.any(self._scales <= 0):
             raise ValueError(f"metric scales must be positive, got {dict(zip(observed, self._scales))}")
         self._worst = np.array(
@@ -478,6 +479,13 @@ class DSEEnv(gym.Env):
         return metrics, error, False, elapsed
 
     def _observe(self, metrics: Mapping[str, float]) -> np.ndarray:
-        values = np.array([metrics[name] for name in self.observed_metrics], dtype=np.float64)
-        squashed = values / (np.abs(values) + self._scales)
-        return np.clip(np.nan_to_num(squashed, nan=1.0), -1.0, 1.0).astype(np.float32)
+        """``x / (|x| + s)`` per observed metric, NaN (from an infinite ``x``) as 1, in [-1, 1], float32.
+
+        Python floats rather than numpy calls: the same IEEE double arithmetic, for a handful of
+        metrics in a fraction of numpy's per-call overhead."""
+        out = []
+        for name, scale in zip(self.observed_metrics, self._scale_list):
+            x = float(metrics[name])
+            v = x / (abs(x) + scale)
+            out.append(1.0 if v != v else min(1.0, max(-1.0, v)))
+        return np.array(out, dtype=np.float32)

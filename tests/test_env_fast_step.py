@@ -115,3 +115,14 @@ def test_shared_cache_between_envs_still_serves_hits(simulator, space):
     b.step(design)
     b.step(design)
     assert simulator.calls == 1 and b.last_evaluation.cached
+
+
+def test_observation_equals_the_numpy_squash(simulator, space):
+    env = make_env(simulator, space)
+    scales = np.array([2.0, 1.0])  # cost: its target; speed: the default scale
+    for cost, speed in [(1.0, 100.0), (0.0, -3.5), (np.inf, 1e308), (-np.inf, np.nan), (1e-300, -1e300)]:
+        values = np.array([cost, speed])
+        with np.errstate(invalid="ignore"):
+            expected = np.clip(np.nan_to_num(values / (np.abs(values) + scales), nan=1.0), -1.0, 1.0).astype(np.float32)
+        got = env._observe({"cost": cost, "speed": speed})
+        assert got.dtype == np.float32 and np.array_equal(got, expected)
