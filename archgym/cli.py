@@ -436,19 +436,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; user errors print one line and return 2, anything else raises (traceback)."""
-    import gymnasium
-
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """:data:`USER_ERRORS`, simulation errors and gymnasium's own errors (an unknown env id, ...);
+    gymnasium's only when it was imported: a command that never imported it cannot raise them."""
     from archgym.simulator import SimulationError
 
+    errors = (*USER_ERRORS, SimulationError)
+    gymnasium = sys.modules.get("gymnasium")
+    return errors if gymnasium is None else (*errors, gymnasium.error.Error)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; user errors print one line and return 2, anything else raises (traceback)."""
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("archgym: interrupted", file=sys.stderr)
         return 130
-    except (*USER_ERRORS, SimulationError, gymnasium.error.Error) as exc:
+    except Exception as exc:
+        if not isinstance(exc, _user_errors()):
+            raise
         if args.debug:
             traceback.print_exc()
         message = " ".join(str(exc).split()) or type(exc).__name__  # one line, even for a multi-line message

@@ -258,8 +258,7 @@ def log_ratio_vector(
     out = np.empty(len(objectives), dtype=np.float64)
     for i, spec in enumerate(objectives):
         x, b = float(values[spec.metric]), float(reference[spec.metric])
-        with np.errstate(divide="ignore"):
-            ratio = math.log(x / b) if x > 0 else -math.inf
+        ratio = math.log(x / b) if x > 0 else -math.inf
         r = spec.sign * ratio
         out[i] = bound * math.tanh(r / bound) if math.isfinite(r) else math.copysign(bound, r)
     return (out + 0.0).astype(np.float32)  # + 0.0: no "-0." for a minimised metric equal to its reference

@@ -19,11 +19,11 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-import gymnasium as gym
-
 from archgym.errors import UserError
 
 if TYPE_CHECKING:  # pragma: no cover
+    import gymnasium as gym
+
     from archgym.simulator import Metric
     from archgym.spaces import DesignSpace
 
@@ -129,6 +129,8 @@ def register(
     Registering an id again with the same entry point is a no-op (importing a package twice
     is harmless); with a different entry point it is an error, never a silent replacement.
     """
+    import gymnasium as gym  # here, not at the top: importing archgym.registration stays light
+
     if not isinstance(id, str) or not id:
         raise UserError(f"env id must be a non-empty string, got {id!r}")
     existing = _CATALOGUE.get(id)
@@ -147,13 +149,20 @@ def register(
     _CATALOGUE[id] = EnvEntry(id, entry_point, max_episode_steps, description, dict(kwargs or {}), metadata)
 
 
+def _ensure_catalogue() -> None:
+    """Import :mod:`archgym.envs` (which registers archgym's own ids) if nothing has yet."""
+    importlib.import_module("archgym.envs")
+
+
 def list_envs() -> list[EnvEntry]:
     """All environments registered through archgym, sorted by id."""
+    _ensure_catalogue()
     return [_CATALOGUE[key] for key in sorted(_CATALOGUE)]
 
 
 def env_entry(id: str) -> EnvEntry:
     """The catalogue entry of ``id``; an unknown id lists the registered ones."""
+    _ensure_catalogue()
     try:
         return _CATALOGUE[id]
     except KeyError:
@@ -177,6 +186,9 @@ def _import_module_of(id: str) -> str:
 def check_env_kwargs(id: str, env_kwargs: Mapping[str, Any]) -> None:
     """Refuse ``gym.make`` keywords that env ``id``'s entry point does not take, naming the ones it
     does (instead of the ``TypeError`` construction would raise). Imports the env's module only."""
+    import gymnasium as gym
+
+    _ensure_catalogue()
     spec = gym.spec(_import_module_of(id))  # an unknown id raises gymnasium's own error, naming it
     entry_point = _resolve(spec.entry_point)
     parameters = inspect.signature(entry_point).parameters
@@ -201,6 +213,7 @@ def spec_metadata(id: str, **env_kwargs: Any) -> EnvMetadata:
 def declared_metadata(id: str, env_kwargs: Mapping[str, Any] | None = None) -> EnvMetadata | None:
     """:func:`spec_metadata` for ids registered through archgym with a metadata factory, else
     ``None`` (the caller then builds the env to learn its schema)."""
+    _ensure_catalogue()
     entry = _CATALOGUE.get(_import_module_of(id))
     if entry is None or entry.metadata_factory is None:
         return None

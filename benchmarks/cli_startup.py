@@ -13,6 +13,16 @@
   distributions' RECORD files of this environment — the same method for both. With
   ``--fresh-venv`` also a real ``pip install .`` into a fresh venv (needs the package index).
 
+* Breakdown of ``archgym simulate dram`` (10 requests), in a fresh process per round: CPU and
+  wall time of each stage -- interpreter, ``import archgym.cli``, ``import numpy``, ``import
+  numba``, importing the DRAM simulator (the engine's compiled-function dispatchers), numba's
+  target initialisation (which the first call of any cached function performs: it imports
+  ``numba.np.arraymath``, whose BLAS check imports ``scipy.linalg``, and the typing registries),
+  loading the engine's machine code from numba's disk cache on the first ``evaluate``, and a
+  second ``evaluate`` -- plus the number of compiled (``njit``) functions the engine defines
+  and the number of cached signatures it loaded. CPU times are the honest figure on a loaded
+  machine; wall times are what a user waits.
+
 Writes ``benchmarks/results/cli_startup.json``.
 """
 
@@ -22,6 +32,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -65,13 +76,71 @@ def _cli_code(argv: list[str]) -> str:
     )
 
 
-def run_once(code: str, env: dict[str, str]) -> tuple[float, str]:
+#: run in a fresh interpreter: cumulative (CPU s, wall s) after each stage of a 10-request simulate
+BREAKDOWN = r"""
+import json, sys, time
+marks = [("interpreter start", time.process_time(), None)]
+wall0 = time.perf_counter()
+def mark(name):
+    marks.append((name, time.process_time(), time.perf_counter() - wall0))
+import archgym.cli
+mark("import archgym.cli")
+import numpy
+mark("import numpy")
+import numba
+mark("import numba")
+from archgym.simulators.dram import DRAMSimulator
+from archgym.simulators.dram import engine
+mark("import the DRAM simulator")
+from numba.core.registry import cpu_target
+cpu_target.target_context.refresh()
+cpu_target.typing_context.refresh()
+mark("numba target initialisation")
+simulator = DRAMSimulator()
+simulator.evaluate({}, sys.argv[1])
+mark("first evaluate (cache load)")
+simulator.evaluate({}, sys.argv[1])
+mark("second evaluate")
+dispatchers = [v for v in vars(engine).values() if isinstance(v, numba.core.registry.CPUDispatcher)]
+loaded = sum(len(d.overloads) for d in dispatchers)
+heavy = sorted(m for m in ("scipy", "cffi", "pycparser", "gymnasium", "pandas", "pyarrow") if m in sys.modules)
+print(json.dumps({"marks": marks, "dispatchers": len(dispatchers), "signatures_loaded": loaded, "heavy": heavy}))
+"""
+
+
+def breakdown(trace: Path, env: dict[str, str], rounds: int) -> dict[str, object]:
+    """Median per-stage CPU and wall seconds of a 10-request simulate (see the module docstring)."""
+    runs = []
+    for round_ in range(rounds + 1):  # round 0 warms the caches and is discarded
+        out = subprocess.run([sys.executable, "-c", BREAKDOWN, str(trace)], env=env, capture_output=True, text=True,
+                             cwd=tempfile.gettempdir())
+        if out.returncode != 0:
+            raise RuntimeError(f"breakdown failed: {out.stderr[-2000:]}")
+        if round_:
+            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    stages = [name for name, _, _ in runs[0]["marks"][1:]]
+    per_stage = {}
+    for i, name in enumerate(stages, start=1):
+        cpu = [r["marks"][i][1] - r["marks"][i - 1][1] for r in runs]
+        wall = [r["marks"][i][2] - (r["marks"][i - 1][2] or 0.0) for r in runs]
+        per_stage[name] = {"cpu_s": round(statistics.median(cpu), 3), "wall_s": round(statistics.median(wall), 3)}
+    first = runs[0]
+    return {"interpreter_start_cpu_s": round(statistics.median(r["marks"][0][1] for r in runs), 3),
+            "stages": per_stage, "engine_njit_functions": first["dispatchers"],
+            "engine_signatures_loaded": first["signatures_loaded"], "heavy_modules": first["heavy"]}
+
+
+def run_once(code: str, env: dict[str, str]) -> tuple[float, float, str]:
+    """(wall s, CPU s of the child, its last stderr line)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tempfile.gettempdir())
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if out.returncode != 0:
         raise RuntimeError(f"command failed ({out.returncode}): {out.stderr[-2000:]}")
-    return elapsed, out.stderr.strip().splitlines()[-1] if out.stderr.strip() else ""
+    return elapsed, cpu, out.stderr.strip().splitlines()[-1] if out.stderr.strip() else ""
 
 
 def build_baseline(rev: str, folder: Path) -> Path:
@@ -148,22 +217,28 @@ def main() -> None:
             variants[f"baseline {args.baseline}"] = {**env, "PYTHONPATH": str(site)}
         floors = {"python -c pass": "pass", "import numpy": "import numpy", "import gymnasium": "import gymnasium"}
         times: dict[str, dict[str, list[float]]] = {v: {c: [] for c in [*commands(trace), *floors]} for v in variants}
+        cpus: dict[str, dict[str, list[float]]] = {v: {c: [] for c in [*commands(trace), *floors]} for v in variants}
         heavy: dict[str, dict[str, str]] = {v: {} for v in variants}
         for round_ in range(args.rounds + 1):  # round 0 warms the caches and is discarded
             for variant, variant_env in variants.items():
                 for name, argv in commands(trace).items():
-                    elapsed, imported = run_once(_cli_code(argv), variant_env)
+                    elapsed, cpu, imported = run_once(_cli_code(argv), variant_env)
                     if round_:
                         times[variant][name].append(elapsed)
+                        cpus[variant][name].append(cpu)
                     heavy[variant][name] = imported
                 for name, code in floors.items():
-                    elapsed, _ = run_once(code, variant_env)
+                    elapsed, cpu, _ = run_once(code, variant_env)
                     if round_:
                         times[variant][name].append(elapsed)
+                        cpus[variant][name].append(cpu)
+        results["simulate_breakdown"] = breakdown(trace, env, args.rounds)
     startup = {v: {c: {"median_s": round(statistics.median(t), 3), "all_s": [round(x, 3) for x in t],
+                       "median_cpu_s": round(statistics.median(cpus[v][c]), 3),
                        **({"heavy_modules": json.loads(heavy[v][c])} if c in heavy[v] else {})}
                    for c, t in per.items()} for v, per in times.items()}
     results["startup"] = startup
+    results["load_average"] = list(os.getloadavg())
 
     size_now, names_now = closure_size(core_requirements(None))
     results["core_closure"] = {"current": {"mb": round(size_now / 2**20, 1), "distributions": names_now}}
@@ -178,14 +253,25 @@ def main() -> None:
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
 
     names = list(commands(Path("x"))) + ["python -c pass", "import numpy", "import gymnasium"]
-    header = f"{'command':<38}" + "".join(f"{v:>22}" for v in variants) + ("   ratio" if len(variants) == 2 else "")
+    print(f"median of {args.rounds} rounds, wall (CPU) seconds; load average {results['load_average'][0]:.1f} "
+          f"on {os.cpu_count()} CPUs")
+    header = f"{'command':<38}" + "".join(f"{v:>26}" for v in variants) + ("   ratio" if len(variants) == 2 else "")
     print(header)
     for name in names:
         cells = [startup[v][name]["median_s"] for v in variants]
+        cpu_cells = [startup[v][name]["median_cpu_s"] for v in variants]
         ratio = f"   {cells[1] / cells[0]:5.1f}x" if len(cells) == 2 else ""
-        print(f"{name:<38}" + "".join(f"{c:>20.3f} s" for c in cells) + ratio)
+        print(f"{name:<38}" + "".join(f"{c:>12.3f} s ({u:.3f} s)" for c, u in zip(cells, cpu_cells)) + ratio)
     for variant, info in results["core_closure"].items():
         print(f"core dependency closure ({variant}): {info['mb']} MB, {len(info['distributions'])} distributions")
+    info = results["simulate_breakdown"]
+    print(f"archgym simulate dram (10 requests), stage by stage (median of {args.rounds}; interpreter start "
+          f"{info['interpreter_start_cpu_s']:.3f} s CPU):")
+    for name, figures in info["stages"].items():
+        print(f"  {name:<34}{figures['cpu_s']:>8.3f} s CPU{figures['wall_s']:>8.3f} s wall")
+    print(f"  the engine defines {info['engine_njit_functions']} njit functions; "
+          f"{info['engine_signatures_loaded']} signature(s) loaded from the cache; also imported: "
+          f"{', '.join(info['heavy_modules']) or 'nothing heavy'}")
     if args.fresh_venv:
         print(f"fresh venv, pip install . (core): {results['fresh_venv_core_install']['site_packages_mb']} MB")
     print(f"raw results: {RESULTS.relative_to(ROOT)}")

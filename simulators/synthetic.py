@@ -45,6 +45,8 @@ class SeparableSimulator(Simulator):
                 table[rng.integers(n)] = 0.0
             self._tables[name] = table
             self._index[name] = {v: i for i, v in enumerate(values)}
+        # fixed at construction, as the tables are (an env asks for it on every step)
+        self._fingerprint = f"{self.identity}:seed={function_seed}:{sorted((k, len(v)) for k, v in self._index.items())}"
 
     def optimum(self) -> dict[str, Any]:
         """The design of minimum cost (cost exactly 1)."""
@@ -54,7 +56,8 @@ class SeparableSimulator(Simulator):
         }
 
     def fingerprint(self) -> str:
-        return f"{self.identity}:seed={self.function_seed}:{sorted((k, len(v)) for k, v in self._index.items())}"
+        """Identity, function seed and the choices' counts: what the cost tables were built from."""
+        return self._fingerprint
 
     def evaluate(self, design: Mapping[str, Any], workload: str) -> dict[str, float]:
         cost = 1.0 + sum(float(self._tables[name][self._index[name][design[name]]]) for name in self._index)

@@ -136,6 +136,9 @@ class _Column:
     names: tuple[str, ...]
 
 
+#: value types a design's value may have to be looked up in the encoder's tables directly
+_PLAIN_TYPES = frozenset((str, int, float))
+
 class FeatureEncoder:
     """Encode designs of one design space as rows of a float matrix (see module docstring).
 
@@ -154,6 +157,7 @@ class FeatureEncoder:
         self._tables = tuple(self._table(p, column) for p, column in zip(space, self._columns))
         # per parameter: {accepted value: its row in choice_rows()}, when every parameter has a table
         self._choice_index: tuple[dict[Any, int], ...] | None = None
+        self._names = space.names
         if all(t is not None for t in self._tables):
             offsets = np.cumsum([0] + [len(t) for t in self._tables])  # type: ignore[arg-type]
             self._choice_index = tuple({v: int(o) + i for i, v in enumerate(t)}  # type: ignore[union-attr]
@@ -231,21 +235,24 @@ class FeatureEncoder:
 
     def choice_index_one(self, design: Mapping[str, Any]) -> list[int] | None:
         """The :meth:`choice_rows` of one design's values, or ``None`` when the design is not in the
-        common form :meth:`encode_one` looks up directly (then encode it with :meth:`encode_one`)."""
+        common form :meth:`encode_one` looks up directly (then encode it with :meth:`encode_one`).
+
+        Built with C-level ``map`` calls, no Python loop per parameter: this is most of a
+        proxy's single prediction outside the compiled part.
+        """
         index = self._choice_index
         if index is None or type(design) is not dict or len(design) != len(index):
             return None
-        result = []
         try:
-            for p, table in zip(self.space.parameters, index):
-                v = design[p.name]
-                kind = type(v)
-                if not (kind is str or kind is int or kind is float):
-                    return None
-                result.append(table[v])
+            values = list(map(design.__getitem__, self._names))
+        except KeyError:
+            return None
+        if not _PLAIN_TYPES.issuperset(map(type, values)):  # bool, numpy scalars, ...: not looked up
+            return None
+        try:
+            return list(map(dict.__getitem__, index, values))
         except (KeyError, TypeError):
             return None
-        return result
 
     def transform_frame(self, frame: "pd.DataFrame") -> np.ndarray:
         """Encode the ``design.<name>`` columns of dataset rows (values are validated)."""

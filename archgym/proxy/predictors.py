@@ -488,6 +488,14 @@ class CompiledForest:
             raise ValueError(f"choice indices must be a 2-D array of rows 0..{len(self._choice_masks) - 1}")
         return self._predict_choices(indices)
 
+    def predict_choice_row(self, index: Sequence[int]) -> list[float]:
+        """One design's outputs from its choice-row indices as a list (a single prediction's
+        fast path; indices from the encoder itself, so unchecked)."""
+        out = np.empty((1, self.n_outputs))
+        _forest_predict_choices(np.array(index, dtype=np.int64).reshape(1, -1), self._choice_masks,
+                                self._leaf_values, self._output_ranges, self._post, out)
+        return out.ravel().tolist()
+
     def _predict_choices(self, indices: np.ndarray) -> np.ndarray:
         """:meth:`predict_choices` without its checks, for indices from the encoder itself."""
         out = np.empty((len(indices), self.n_outputs))

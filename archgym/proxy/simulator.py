@@ -170,7 +170,7 @@ class ProxySimulator(Simulator):
         if self._by_choices:
             index = self.encoder.choice_index_one(design)
             if index is not None:
-                return dict(zip(self._names, self._predictor._predict_choices(np.array([index]))[0].tolist()))
+                return dict(zip(self._names, self._predictor.predict_choice_row(index)))
         values = self._predictor.predict(self.encoder.encode_one(design))
         return dict(zip(self._names, values[0].tolist()))
 

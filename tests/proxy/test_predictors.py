@@ -226,3 +226,24 @@ def test_without_a_table_or_with_over_64_leaves_a_tree_proxies_walk(discrete, sp
     assert max(t.model.n_nodes / t.model.n_trees for t in big_trees.targets) > 127 and not big_trees._by_choices
     real_valued = fit_proxy(known_frame, space, known_metrics, kind="gbt", seed=0, model_params={"max_iter": 5})
     assert real_valued.encoder.choice_rows() is None and not real_valued._by_choices
+
+
+def test_choice_lookup_leaves_other_value_forms_to_validation(discrete, known_metrics):
+    """Only a dict of exactly the space's names with str/int/float values is looked up directly;
+    other forms take the validating path, with the same numbers or the usual error."""
+    from archgym.proxy import fit_proxy
+
+    space, frame = discrete
+    proxy = fit_proxy(frame, space, known_metrics, kind="gbt", seed=0, model_params={"max_iter": 10})
+    design = space.sample(np.random.default_rng(5))
+    encoder = proxy.encoder
+    assert encoder.choice_index_one(design) is not None
+    numpy_int = {**design, "size": np.int64(design["size"])}
+    missing = {k: v for k, v in design.items() if k != "size"}
+    for other in (numpy_int, {**design, "extra": 1}, missing, {**design, "mode": True}):
+        assert encoder.choice_index_one(other) is None
+    assert encoder.choice_index_one({**design, "size": 99}) is None  # not a choice: validation names it
+    assert proxy.evaluate(numpy_int, "w") == proxy.evaluate(design, "w")
+    for bad in ({**design, "extra": 1}, missing, {**design, "size": 99}):
+        with pytest.raises(ValueError):
+            proxy.evaluate(bad, "w")
