@@ -38,6 +38,7 @@ from archgym.agents import design_space_of
 from archgym.errors import UserError
 from archgym.proxy.features import FeatureEncoder
 from archgym.proxy.models import make_regressor
+from archgym.proxy.multifidelity import DesignCodes, design_key, FidelityGap, LowFidelity, expected_reward, finite_rows
 
 
 @dataclass
@@ -53,8 +54,7 @@ class ProxySearchResult:
     rounds: int = 0
 
 
-def _key(design: dict[str, Any]) -> tuple:
-    return tuple(sorted((k, str(v)) for k, v in design.items()))
+_key = design_key
 
 
 def proxy_assisted_search(
@@ -63,13 +63,22 @@ def proxy_assisted_search(
     *,
     initial: int = 20,
     batch: int = 10,
-    pool: int = 3000,
+    pool: int | None = None,
     elite: int = 5,
     model: str = "rf",
     explore: float = 0.3,
     seed: int = 0,
+    low_fidelity: gym.Env | None = None,
 ) -> ProxySearchResult:
-    """Search ``env`` with at most ``real_budget`` real simulations (see the module docstring)."""
+    """Search ``env`` with at most ``real_budget`` real simulations (see the module docstring).
+
+    ``low_fidelity``: an archgym env over the same design space with a cheap simulator (e.g.
+    ``gym.make("archgym/Accelerator-v0", backend="analytical")`` for the ZigZag back-end); the
+    proxy is then the multi-fidelity one of :func:`_multifidelity_round` instead of a regressor,
+    and ``pool`` (default 3,000; 100,000 with a low-fidelity model) random designs are drawn once.
+    """
+    if pool is None:
+        pool = 100_000 if low_fidelity is not None else 3000
     for name, value in (("real_budget", real_budget), ("initial", initial), ("batch", batch), ("pool", pool),
                         ("elite", elite)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -98,6 +107,17 @@ def proxy_assisted_search(
         design = space.sample(rng)
         if _key(design) not in seen:
             simulate(design)
+    if low_fidelity is not None:
+        low = LowFidelity.from_env(low_fidelity, metrics, space)
+        multi = _MultiFidelityPool(low, space, [space.sample(rng) for _ in range(pool)])
+        while result.real_evaluations < real_budget:
+            picks = multi.round(seen, objective, metrics, elite, min(batch, real_budget - result.real_evaluations), rng)
+            if not picks:
+                break  # every candidate has been simulated
+            for design in picks:
+                simulate(design)
+            result.rounds += 1
+        return result
     while result.real_evaluations < real_budget:
         usable = [(d, m) for d, _, m in seen.values() if m and all(m.get(k, 0) > 0 for k in metrics)]
         if len(usable) < 2:  # nothing to learn from yet: keep sampling
@@ -192,3 +212,71 @@ def _pick(
             taken.add(outcome[i])
     chosen += [i for i in order if i not in chosen][: count - len(chosen)]
     return [fresh[i] for i in chosen]
+
+
+class _MultiFidelityPool:
+    """The candidates of a multi-fidelity search and how one round picks among them.
+
+    Candidates: ``pool`` random designs (drawn once; their low-fidelity metrics computed once)
+    plus, each round, every design one or two parameter steps from the ``elite`` best real
+    designs. Each round refits :class:`~archgym.proxy.multifidelity.FidelityGap` on all real
+    evaluations, predicts every candidate's log metrics and their standard deviation, and
+    simulates the ``count`` candidates of highest *expected* reward (Monte Carlo over
+    log-normal metric draws): a candidate one step from a real design has a small measured
+    uncertainty and is trusted near the target, a far one is a gamble the expectation prices.
+    Designs predicted to give identical metrics are simulated once per round.
+    """
+
+    #: candidates scored by Monte Carlo: the best by predicted mean reward, plus all near ones
+    SHORTLIST = 1000
+    #: metric draws per candidate
+    DRAWS = 32
+
+    def __init__(self, low: LowFidelity, space: Any, designs: list[dict[str, Any]]) -> None:
+        self.low, self.space, self.codes = low, space, DesignCodes(space)
+        unique = {_key(d): d for d in designs}
+        self.pool = list(unique.values())
+        self.pool_low = low.log_metrics(self.pool)
+
+    def round(self, seen: dict[tuple, tuple[dict[str, Any], float, dict[str, float]]], objective: Any,
+              metrics: list[str], elite: int, count: int, rng: np.random.Generator) -> list[dict[str, Any]]:
+        real = [(d, m) for d, _, m in seen.values() if m and all(m.get(k, 0) > 0 for k in metrics)]
+        real_low = self.low.log_metrics([d for d, _ in real]) if real else np.empty((0, len(metrics)))
+        known = finite_rows(real_low)
+        ranked = sorted(seen.values(), key=lambda item: item[1], reverse=True)[:elite]
+        near: dict[tuple, dict[str, Any]] = {}
+        for design, _, _ in ranked:
+            for one in self.space.neighbours(design):
+                near.setdefault(_key(one), one)
+                for two in self.space.neighbours(one):
+                    near.setdefault(_key(two), two)
+        extra = [d for k, d in near.items() if k not in seen]
+        designs = [d for d in self.pool if _key(d) not in seen] + extra
+        if not designs:
+            return []
+        low = np.vstack([self.pool_low[[_key(d) not in seen for d in self.pool]], self.low.log_metrics(extra)]) \
+            if extra else self.pool_low[[_key(d) not in seen for d in self.pool]]
+        usable = finite_rows(low)
+        if not known.any() or not usable.any():  # nothing to correct from yet: a random design
+            return [designs[int(rng.integers(len(designs)))]]
+        designs = [d for d, ok in zip(designs, usable) if ok]
+        low = low[usable]
+        gap = FidelityGap(self.codes([real[i][0] for i in np.flatnonzero(known)]), real_low[known],
+                          np.log([[real[i][1][k] for k in metrics] for i in np.flatnonzero(known)]))
+        mean, sigma, distance = gap.predict(self.codes(designs), low)
+        point = np.array([objective(dict(zip(metrics, row))) for row in np.exp(mean).tolist()])
+        short = set(np.argsort(-point, kind="stable")[: self.SHORTLIST].tolist()) | set(np.flatnonzero(distance <= 1).tolist())
+        short_idx = np.array(sorted(short))
+        draws = np.random.default_rng(int(rng.integers(2**32))).standard_normal((self.DRAWS, len(metrics)))
+        score = expected_reward(objective, metrics, mean[short_idx], sigma[short_idx], draws)
+        chosen: list[dict[str, Any]] = []
+        taken: set[tuple] = set()
+        for j in np.argsort(-score, kind="stable"):
+            outcome = tuple(np.round(mean[short_idx[j]], 9))
+            if outcome in taken:
+                continue
+            taken.add(outcome)
+            chosen.append(designs[short_idx[j]])
+            if len(chosen) == count:
+                break
+        return chosen
