@@ -2,7 +2,10 @@
 
 For each problem: a GA (default hyperparameters, seed 0) gets ``GA_BUDGET`` real simulations;
 :func:`archgym.proxy.search.proxy_assisted_search` gets ``PROXY_BUDGET`` (10 %), over
-``SEEDS`` seeds. Printed: the best real reward of each, the proxy search's best as a fraction
+``SEEDS`` seeds. A problem with a low-fidelity model (``LOW_FIDELITY``: env kwargs overriding
+the problem's, e.g. ZigZag -> the analytical back-end) is searched with the multi-fidelity
+proxy (:mod:`archgym.proxy.multifidelity`); its low-fidelity evaluations are free here (the
+analytical model scores ~1e5 designs/s) and are not counted, only real simulations are. Printed: the best real reward of each, the proxy search's best as a fraction
 of the GA's, and how many real simulations the proxy search needed to reach 95 % of the GA's
 best (if it did). For ``log_ratio`` (0 = baseline) the fraction is of the gain over the
 baseline. Every proxy-search row also keeps its curve: the best real reward after each real
@@ -39,6 +42,10 @@ PROBLEMS: dict[str, tuple[str, dict[str, Any]]] = {
     "DRAM-v0 random (target_distance)": ("archgym/DRAM-v0", {"workload": "random"}),
     "DRAM-v1 cloud-1 (log_ratio)": ("archgym/DRAM-v1", {}),
     "Accelerator-v0 ZigZag (target_distance)": ("archgym/Accelerator-v0", {"backend": "zigzag"}),
+}
+#: problems searched with a low-fidelity model: env kwargs that override the problem's
+LOW_FIDELITY: dict[str, dict[str, Any]] = {
+    "Accelerator-v0 ZigZag (target_distance)": {"backend": "analytical"},
 }
 GA_CACHE = RESULTS_DIR / "proxy_search_ga_reference.json"
 RESULTS = RESULTS_DIR / "proxy_search.json"
@@ -86,10 +93,13 @@ def proxy_rows(label: str) -> list[dict[str, Any]]:
     for seed in SEEDS:
         start = time.perf_counter()
         env = _make(env_id, kwargs)
+        low = _make(env_id, {**kwargs, **LOW_FIDELITY[label]}) if label in LOW_FIDELITY else None
         try:
-            result = proxy_assisted_search(env, PROXY_BUDGET, seed=seed)
+            result = proxy_assisted_search(env, PROXY_BUDGET, seed=seed, low_fidelity=low)
         finally:
             env.close()  # ends a back-end's worker process
+            if low is not None:
+                low.close()
         seeds.append({"seed": seed, "best": result.best_reward, "best_design": result.best_design,
                       "curve": result.curve, "wall_s": round(time.perf_counter() - start, 1)})
     return seeds
@@ -124,7 +134,7 @@ def main() -> None:
         seeds = proxy_rows(label)  # first: a GA reference being computed elsewhere has time to land
         ga = ga_reference(label, rerun=args.rerun_ga, wait_s=args.wait_ga)
         row = {"problem": label, "ga_budget": GA_BUDGET, "ga_seed": GA_SEED, **ga,
-               "proxy_budget": PROXY_BUDGET, "seeds": against(seeds, ga["ga_best"]),
+               "proxy_budget": PROXY_BUDGET, "low_fidelity": LOW_FIDELITY.get(label), "seeds": against(seeds, ga["ga_best"]),
                "measured_by": setup()}  # per row: --problem reruns merge rows of different runs
         rows.append(row)
         best = ", ".join(f"{s['best']:.4g}" for s in seeds)

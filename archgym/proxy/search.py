@@ -109,6 +109,9 @@ def proxy_assisted_search(
             simulate(design)
     if low_fidelity is not None:
         low = LowFidelity.from_env(low_fidelity, metrics, space)
+        if low.simulator.fingerprint() == base.simulator.fingerprint() and low.workload == base.workload:
+            raise UserError(f"the low-fidelity env runs the searched simulator itself ({low.simulator.fingerprint()} "
+                            f"on {low.workload!r}); give it a cheaper one, e.g. another back-end")
         multi = _MultiFidelityPool(low, space, [space.sample(rng) for _ in range(pool)])
         while result.real_evaluations < real_budget:
             picks = multi.round(seen, objective, metrics, elite, min(batch, real_budget - result.real_evaluations), rng)
