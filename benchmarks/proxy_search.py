@@ -16,7 +16,7 @@ cached in ``benchmarks/results/proxy_search_ga_reference.json`` keyed by problem
 seed, and reused by later runs; delete the file (or pass ``--rerun-ga``) to measure it again.
 Results: ``benchmarks/results/proxy_search.json``.
 
-Run: ``python benchmarks/proxy_search.py [--problem SUBSTRING ...] [--rerun-ga] [--ga-only]``.
+Run: ``python benchmarks/proxy_search.py [--problem SUBSTRING ...] [--seeds N] [--rerun-ga] [--ga-only]``.
 """
 
 from __future__ import annotations
@@ -86,11 +86,11 @@ def ga_reference(label: str, rerun: bool = False, wait_s: float = 0.0) -> dict[s
     return entry
 
 
-def proxy_rows(label: str) -> list[dict[str, Any]]:
-    """Proxy-assisted search over ``SEEDS`` on ``label``: best real reward and its curve."""
+def proxy_rows(label: str, seeds_run: tuple[int, ...] = SEEDS) -> list[dict[str, Any]]:
+    """Proxy-assisted search over ``seeds_run`` on ``label``: best real reward and its curve."""
     env_id, kwargs = PROBLEMS[label]
     seeds = []
-    for seed in SEEDS:
+    for seed in seeds_run:
         start = time.perf_counter()
         env = _make(env_id, kwargs)
         low = _make(env_id, {**kwargs, **LOW_FIDELITY[label]}) if label in LOW_FIDELITY else None
@@ -100,7 +100,8 @@ def proxy_rows(label: str) -> list[dict[str, Any]]:
             env.close()  # ends a back-end's worker process
             if low is not None:
                 low.close()
-        seeds.append({"seed": seed, "best": result.best_reward, "best_design": result.best_design,
+        seeds.append({"seed": seed, "best": result.best_reward, "failed_simulations": result.failed,
+                      "best_metrics": result.best_metrics, "best_design": result.best_design,
                       "curve": result.curve, "wall_s": round(time.perf_counter() - start, 1)})
     return seeds
 
@@ -118,6 +119,8 @@ def against(seeds: list[dict[str, Any]], reference: float) -> list[dict[str, Any
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problem", action="append", help="run only problems whose label contains this")
+    parser.add_argument("--seeds", type=int, default=len(SEEDS), metavar="N",
+                        help=f"proxy-search seeds 0..N-1 (default {len(SEEDS)})")
     parser.add_argument("--rerun-ga", action="store_true", help="measure the GA reference again")
     parser.add_argument("--ga-only", action="store_true", help="only compute (and cache) the GA references")
     parser.add_argument("--wait-ga", type=float, default=0.0, metavar="S",
@@ -131,7 +134,7 @@ def main() -> None:
             ga = ga_reference(label, rerun=args.rerun_ga)
             print(f"{label:<40} {ga['ga_best']:>9.4g}  ({ga['ga_wall_s']} s)", flush=True)
             continue
-        seeds = proxy_rows(label)  # first: a GA reference being computed elsewhere has time to land
+        seeds = proxy_rows(label, tuple(range(args.seeds)))  # first: a GA reference being computed elsewhere has time to land
         ga = ga_reference(label, rerun=args.rerun_ga, wait_s=args.wait_ga)
         row = {"problem": label, "ga_budget": GA_BUDGET, "ga_seed": GA_SEED, **ga,
                "proxy_budget": PROXY_BUDGET, "low_fidelity": LOW_FIDELITY.get(label), "seeds": against(seeds, ga["ga_best"]),

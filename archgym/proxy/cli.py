@@ -170,10 +170,12 @@ def cmd_search(args: argparse.Namespace) -> int:
     marks = _curve_marks(result.real_evaluations, args.initial, args.batch)
     if args.json:
         _emit_json(_finite({"env": args.env, "real_evaluations": result.real_evaluations, "rounds": result.rounds,
+                            "failed": result.failed,
                             "best_reward": result.best_reward, "best_design": result.best_design,
                             "best_metrics": result.best_metrics, "curve": result.curve}))
         return 0
-    print(_table([("real simulations", result.real_evaluations), ("proxy refits", result.rounds),
+    print(_table([("real simulations", result.real_evaluations), ("of them failed", result.failed),
+                  ("proxy refits", result.rounds),
                   ("best real reward", result.best_reward)], f"proxy-assisted search on {args.env}"))
     print(_table([(f"after {n}", result.curve[n - 1]) for n in marks], "best real reward by real simulations"))
     print(_table(list((result.best_design or {}).items()), "best design"))

@@ -109,12 +109,12 @@ def test_multifidelity_search_counts_real_simulations_only_and_never_repeats_one
     assert env.unwrapped.step(result.best_design)[1] == result.best_reward
 
 
-@pytest.mark.slow  # four searches of 60 analytical simulations: ~20 s on a shared core
+@pytest.mark.slow  # four searches of 40 analytical simulations: ~20 s on a shared core
 def test_low_fidelity_model_beats_the_plain_proxy_on_a_needle_reward():
     wins = 0
     for seed in (0, 1):
         low = gym.make("archgym/Accelerator-v0", disable_env_checker=True)
-        multi = proxy_assisted_search(_systolic(), 60, pool=20000, seed=seed, low_fidelity=low).best_reward
-        plain = proxy_assisted_search(_systolic(), 60, seed=seed).best_reward
+        multi = proxy_assisted_search(_systolic(), 40, pool=5000, seed=seed, low_fidelity=low).best_reward
+        plain = proxy_assisted_search(_systolic(), 40, pool=1000, seed=seed).best_reward
         wins += multi > plain
     assert wins == 2

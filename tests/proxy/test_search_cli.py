@@ -54,7 +54,7 @@ def test_search_with_a_low_fidelity_env(capsys):
             "--pool", "500", "--json"]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["real_evaluations"] == 15 == len(out["curve"])
+    assert out["real_evaluations"] == 15 == len(out["curve"]) and 0 <= out["failed"] < 15
 
 
 def test_low_fidelity_that_is_the_real_simulator_is_refused(capsys):
