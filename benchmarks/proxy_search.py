@@ -60,8 +60,16 @@ def ga_reference(label: str, rerun: bool = False, wait_s: float = 0.0) -> dict[s
     """The GA's best real reward with ``GA_BUDGET`` simulations on ``label``, cached on disk.
 
     ``wait_s``: first wait up to this long for another process (``--ga-only``) to cache it.
+    The key names the simulator's fingerprint (name, version, options), so a reference measured
+    on an older simulator version is never compared with a search on the current one.
     """
-    key = f"{label} | budget={GA_BUDGET} | seed={GA_SEED}"
+    env_id, kwargs = PROBLEMS[label]
+    probe = _make(env_id, kwargs)
+    try:
+        simulator = probe.unwrapped.simulator.fingerprint()
+    finally:
+        probe.close()
+    key = f"{label} | budget={GA_BUDGET} | seed={GA_SEED} | {simulator}"
     deadline = time.monotonic() + wait_s
     while True:
         cache = json.loads(GA_CACHE.read_text()) if GA_CACHE.exists() else {}
@@ -70,14 +78,13 @@ def ga_reference(label: str, rerun: bool = False, wait_s: float = 0.0) -> dict[s
         if rerun or time.monotonic() >= deadline:
             break
         time.sleep(10)
-    env_id, kwargs = PROBLEMS[label]
     env = _make(env_id, kwargs)
     start = time.perf_counter()
     try:
         ga = make_agent("ga", design_space_of(env), seed=GA_SEED).run(env, GA_BUDGET)
     finally:
         env.close()
-    entry = {"ga_best": float(ga.best_reward), "ga_wall_s": round(time.perf_counter() - start, 1),
+    entry = {"simulator": simulator, "ga_best": float(ga.best_reward), "ga_wall_s": round(time.perf_counter() - start, 1),
                   "ga_best_design": {k: (v.item() if hasattr(v, "item") else v) for k, v in dict(ga.best_design).items()}
                   if getattr(ga, "best_design", None) is not None else None}
     cache = json.loads(GA_CACHE.read_text()) if GA_CACHE.exists() else {}  # again: another run may have added one
