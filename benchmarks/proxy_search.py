@@ -2,7 +2,10 @@
 
 For each problem: a GA (default hyperparameters, seed 0) gets ``GA_BUDGET`` real simulations;
 :func:`archgym.proxy.search.proxy_assisted_search` gets ``PROXY_BUDGET`` (10 %), over
-``SEEDS`` seeds. Printed: the best real reward of each, the proxy search's best as a fraction
+``SEEDS`` seeds. A problem with a low-fidelity model (``LOW_FIDELITY``: env kwargs overriding
+the problem's, e.g. ZigZag -> the analytical back-end) is searched with the multi-fidelity
+proxy (:mod:`archgym.proxy.multifidelity`); its low-fidelity evaluations are free here (the
+analytical model scores ~1e5 designs/s) and are not counted, only real simulations are. Printed: the best real reward of each, the proxy search's best as a fraction
 of the GA's, and how many real simulations the proxy search needed to reach 95 % of the GA's
 best (if it did). For ``log_ratio`` (0 = baseline) the fraction is of the gain over the
 baseline. Every proxy-search row also keeps its curve: the best real reward after each real
@@ -13,7 +16,7 @@ cached in ``benchmarks/results/proxy_search_ga_reference.json`` keyed by problem
 seed, and reused by later runs; delete the file (or pass ``--rerun-ga``) to measure it again.
 Results: ``benchmarks/results/proxy_search.json``.
 
-Run: ``python benchmarks/proxy_search.py [--problem SUBSTRING ...] [--rerun-ga] [--ga-only]``.
+Run: ``python benchmarks/proxy_search.py [--problem SUBSTRING ...] [--seeds N] [--rerun-ga] [--ga-only]``.
 """
 
 from __future__ import annotations
@@ -40,6 +43,10 @@ PROBLEMS: dict[str, tuple[str, dict[str, Any]]] = {
     "DRAM-v1 cloud-1 (log_ratio)": ("archgym/DRAM-v1", {}),
     "Accelerator-v0 ZigZag (target_distance)": ("archgym/Accelerator-v0", {"backend": "zigzag"}),
 }
+#: problems searched with a low-fidelity model: env kwargs that override the problem's
+LOW_FIDELITY: dict[str, dict[str, Any]] = {
+    "Accelerator-v0 ZigZag (target_distance)": {"backend": "analytical"},
+}
 GA_CACHE = RESULTS_DIR / "proxy_search_ga_reference.json"
 RESULTS = RESULTS_DIR / "proxy_search.json"
 
@@ -53,8 +60,16 @@ def ga_reference(label: str, rerun: bool = False, wait_s: float = 0.0) -> dict[s
     """The GA's best real reward with ``GA_BUDGET`` simulations on ``label``, cached on disk.
 
     ``wait_s``: first wait up to this long for another process (``--ga-only``) to cache it.
+    The key names the simulator's fingerprint (name, version, options), so a reference measured
+    on an older simulator version is never compared with a search on the current one.
     """
-    key = f"{label} | budget={GA_BUDGET} | seed={GA_SEED}"
+    env_id, kwargs = PROBLEMS[label]
+    probe = _make(env_id, kwargs)
+    try:
+        simulator = probe.unwrapped.simulator.fingerprint()
+    finally:
+        probe.close()
+    key = f"{label} | budget={GA_BUDGET} | seed={GA_SEED} | {simulator}"
     deadline = time.monotonic() + wait_s
     while True:
         cache = json.loads(GA_CACHE.read_text()) if GA_CACHE.exists() else {}
@@ -63,14 +78,13 @@ def ga_reference(label: str, rerun: bool = False, wait_s: float = 0.0) -> dict[s
         if rerun or time.monotonic() >= deadline:
             break
         time.sleep(10)
-    env_id, kwargs = PROBLEMS[label]
     env = _make(env_id, kwargs)
     start = time.perf_counter()
     try:
         ga = make_agent("ga", design_space_of(env), seed=GA_SEED).run(env, GA_BUDGET)
     finally:
         env.close()
-    entry = {"ga_best": float(ga.best_reward), "ga_wall_s": round(time.perf_counter() - start, 1),
+    entry = {"simulator": simulator, "ga_best": float(ga.best_reward), "ga_wall_s": round(time.perf_counter() - start, 1),
                   "ga_best_design": {k: (v.item() if hasattr(v, "item") else v) for k, v in dict(ga.best_design).items()}
                   if getattr(ga, "best_design", None) is not None else None}
     cache = json.loads(GA_CACHE.read_text()) if GA_CACHE.exists() else {}  # again: another run may have added one
@@ -79,18 +93,22 @@ def ga_reference(label: str, rerun: bool = False, wait_s: float = 0.0) -> dict[s
     return entry
 
 
-def proxy_rows(label: str) -> list[dict[str, Any]]:
-    """Proxy-assisted search over ``SEEDS`` on ``label``: best real reward and its curve."""
+def proxy_rows(label: str, seeds_run: tuple[int, ...] = SEEDS) -> list[dict[str, Any]]:
+    """Proxy-assisted search over ``seeds_run`` on ``label``: best real reward and its curve."""
     env_id, kwargs = PROBLEMS[label]
     seeds = []
-    for seed in SEEDS:
+    for seed in seeds_run:
         start = time.perf_counter()
         env = _make(env_id, kwargs)
+        low = _make(env_id, {**kwargs, **LOW_FIDELITY[label]}) if label in LOW_FIDELITY else None
         try:
-            result = proxy_assisted_search(env, PROXY_BUDGET, seed=seed)
+            result = proxy_assisted_search(env, PROXY_BUDGET, seed=seed, low_fidelity=low)
         finally:
             env.close()  # ends a back-end's worker process
-        seeds.append({"seed": seed, "best": result.best_reward, "best_design": result.best_design,
+            if low is not None:
+                low.close()
+        seeds.append({"seed": seed, "best": result.best_reward, "failed_simulations": result.failed,
+                      "best_metrics": result.best_metrics, "best_design": result.best_design,
                       "curve": result.curve, "wall_s": round(time.perf_counter() - start, 1)})
     return seeds
 
@@ -108,6 +126,8 @@ def against(seeds: list[dict[str, Any]], reference: float) -> list[dict[str, Any
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problem", action="append", help="run only problems whose label contains this")
+    parser.add_argument("--seeds", type=int, default=len(SEEDS), metavar="N",
+                        help=f"proxy-search seeds 0..N-1 (default {len(SEEDS)})")
     parser.add_argument("--rerun-ga", action="store_true", help="measure the GA reference again")
     parser.add_argument("--ga-only", action="store_true", help="only compute (and cache) the GA references")
     parser.add_argument("--wait-ga", type=float, default=0.0, metavar="S",
@@ -121,10 +141,10 @@ def main() -> None:
             ga = ga_reference(label, rerun=args.rerun_ga)
             print(f"{label:<40} {ga['ga_best']:>9.4g}  ({ga['ga_wall_s']} s)", flush=True)
             continue
-        seeds = proxy_rows(label)  # first: a GA reference being computed elsewhere has time to land
+        seeds = proxy_rows(label, tuple(range(args.seeds)))  # first: a GA reference being computed elsewhere has time to land
         ga = ga_reference(label, rerun=args.rerun_ga, wait_s=args.wait_ga)
         row = {"problem": label, "ga_budget": GA_BUDGET, "ga_seed": GA_SEED, **ga,
-               "proxy_budget": PROXY_BUDGET, "seeds": against(seeds, ga["ga_best"]),
+               "proxy_budget": PROXY_BUDGET, "low_fidelity": LOW_FIDELITY.get(label), "seeds": against(seeds, ga["ga_best"]),
                "measured_by": setup()}  # per row: --problem reruns merge rows of different runs
         rows.append(row)
         best = ", ".join(f"{s['best']:.4g}" for s in seeds)

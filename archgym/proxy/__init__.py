@@ -10,7 +10,9 @@ on it, and the dataset records the proxy's identity as the simulator.
 * :mod:`~archgym.proxy.predictors`: fitted models as validated plain arrays, compiled prediction.
 * :mod:`~archgym.proxy.archive`: the bounded proxy file (JSON header + raw arrays in a zip).
 * :mod:`~archgym.proxy.simulator`: :class:`ProxySimulator`, training and safe save/load.
-* :mod:`~archgym.proxy.cli`: ``archgym proxy train|eval``.
+* :mod:`~archgym.proxy.search`: proxy-assisted search (the proxy proposes, the real simulator confirms).
+* :mod:`~archgym.proxy.multifidelity`: a cheap low-fidelity simulator corrected by the nearest real runs.
+* :mod:`~archgym.proxy.cli`: ``archgym proxy train|eval|search``.
 """
 
 from __future__ import annotations

@@ -2,10 +2,14 @@
 
     archgym proxy train --dataset DIR --env ID [--workload W] --model rf|gbt|mlp --out FILE [--json]
     archgym proxy eval --model FILE --dataset DIR [--json]
-    archgym proxy search --env ID [--env-arg K=V]... --budget N [--seed S] [--dataset DIR] [--json]
+    archgym proxy search --env ID [--env-arg K=V]... --budget N [--low-fidelity K=V]... [--seed S]
+                         [--dataset DIR] [--json]
 
 ``search`` is :func:`archgym.proxy.search.proxy_assisted_search`: ``--budget`` counts real
-simulations only, each of them logged to ``--dataset`` like ``archgym run``.
+simulations only, each of them logged to ``--dataset`` like ``archgym run``. ``--low-fidelity
+K=V`` (repeatable) builds a second env from the same id and ``--env-arg`` values with these
+overridden (e.g. ``backend=analytical`` for the ZigZag back-end) and searches with the
+multi-fidelity proxy of :mod:`archgym.proxy.multifidelity` on it.
 
 Wired into :mod:`archgym.cli` by :func:`add_parser`; errors surface there as one line and exit 2.
 """
@@ -63,7 +67,12 @@ def add_parser(subparsers: Any) -> None:
     s.add_argument("--model", default="rf", choices=tuple(MODEL_KINDS), help="proxy regressor kind (default rf)")
     s.add_argument("--initial", type=int, default=20, help="random designs simulated before the first fit")
     s.add_argument("--batch", type=int, default=10, help="real simulations per round (one refit each)")
-    s.add_argument("--pool", type=int, default=3000, help="random candidates scored on the proxy per round")
+    s.add_argument("--pool", type=int, default=None,
+                   help="random candidates scored on the proxy (default 3000 per round; 100000 drawn once "
+                        "with --low-fidelity)")
+    s.add_argument("--low-fidelity", action="append", metavar="K=V",
+                   help="gym.make keyword overriding --env-arg for a cheap low-fidelity env of the same design "
+                        "space (repeatable), e.g. backend=analytical")
     s.add_argument("--explore", type=float, default=0.3,
                    help="share of each batch spent on the best design's neighbours (default 0.3)")
     s.add_argument("--dataset", help="dataset folder to log every real evaluation to")
@@ -131,13 +140,19 @@ def cmd_search(args: argparse.Namespace) -> int:
     from archgym.runner import run_id
 
     for flag in ("budget", "initial", "batch", "pool"):
-        if getattr(args, flag) < 1:
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise UserError(f"--{flag} must be a positive integer, got {getattr(args, flag)}")
     if not 0 <= args.explore <= 1:
         raise UserError(f"--explore must be a fraction in [0, 1], got {args.explore}")
     env_kwargs = resolve_env_kwargs(args.env, parse_assignments(args.env_arg, "--env-arg"))
     params = {"initial": args.initial, "batch": args.batch, "pool": args.pool, "model": args.model,
               "explore": args.explore}
+    low_fidelity = None
+    if args.low_fidelity:
+        overrides = parse_assignments(args.low_fidelity, "--low-fidelity")
+        params["low_fidelity"] = overrides
+        low_fidelity = gym.make(args.env, disable_env_checker=True,
+                                **resolve_env_kwargs(args.env, {**env_kwargs, **overrides}))
     env = gym.make(args.env, disable_env_checker=True, **env_kwargs)
     try:
         with ExitStack() as stack:
@@ -146,16 +161,21 @@ def cmd_search(args: argparse.Namespace) -> int:
                 run = f"{run_id(args.env, env_kwargs, 'proxy_search', params, args.seed, args.budget)}-{secrets.token_hex(4)}"
                 env = RecordEvaluations(env, writer, study=args.study, run=run, agent="proxy_search",
                                         agent_params=params, seed=args.seed)
-            result = proxy_assisted_search(env, args.budget, seed=args.seed, **params)
+            search_params = {k: v for k, v in params.items() if k != "low_fidelity"}
+            result = proxy_assisted_search(env, args.budget, seed=args.seed, low_fidelity=low_fidelity, **search_params)
     finally:
         env.close()
+        if low_fidelity is not None:
+            low_fidelity.close()
     marks = _curve_marks(result.real_evaluations, args.initial, args.batch)
     if args.json:
         _emit_json(_finite({"env": args.env, "real_evaluations": result.real_evaluations, "rounds": result.rounds,
+                            "failed": result.failed,
                             "best_reward": result.best_reward, "best_design": result.best_design,
                             "best_metrics": result.best_metrics, "curve": result.curve}))
         return 0
-    print(_table([("real simulations", result.real_evaluations), ("proxy refits", result.rounds),
+    print(_table([("real simulations", result.real_evaluations), ("of them failed", result.failed),
+                  ("proxy refits", result.rounds),
                   ("best real reward", result.best_reward)], f"proxy-assisted search on {args.env}"))
     print(_table([(f"after {n}", result.curve[n - 1]) for n in marks], "best real reward by real simulations"))
     print(_table(list((result.best_design or {}).items()), "best design"))

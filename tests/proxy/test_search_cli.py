@@ -46,3 +46,20 @@ def test_search_bad_input_is_one_line_exit_2(extra, message, capsys):
     assert main(["proxy", "search", "--env", "archgym/Synthetic-v0", *extra]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+
+
+def test_search_with_a_low_fidelity_env(capsys):
+    argv = ["proxy", "search", "--env", "archgym/Accelerator-v0", "--env-arg", 'backend_kwargs={"array": "systolic"}',
+            "--low-fidelity", "backend_kwargs={}", "--budget", "15", "--initial", "5", "--batch", "5",
+            "--pool", "500", "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["real_evaluations"] == 15 == len(out["curve"]) and 0 <= out["failed"] < 15
+
+
+def test_low_fidelity_that_is_the_real_simulator_is_refused(capsys):
+    argv = ["proxy", "search", "--env", "archgym/Accelerator-v0", "--low-fidelity", "backend=analytical",
+            "--budget", "5", "--initial", "2", "--batch", "2", "--pool", "50"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "runs the searched simulator itself" in err and len(err.splitlines()) == 1
