@@ -95,6 +95,7 @@ class BayesianOptimization(Agent):
             Categorical("output_transform", OUTPUT_TRANSFORMS, default="copula"),
             Categorical("model", MODELS, default="auto"),
             Values("mc_samples", (32, 64, 128, 256), default=128),
+            Categorical("improvement", ("log", "raw"), default="log"),
         ]
     )
 
@@ -217,6 +218,9 @@ class BayesianOptimization(Agent):
                 self._models.append((gp, (xo, xc, ym)))
                 self._transforms.append((metric, *transform))
             self._reward_best = max(v for v in self._values if v is not None)
+            # a positive reward (target distance) is a product of factors: improve it in log space
+            self._log_reward = (self.hyperparameters["improvement"] == "log" and self._reward_best > 0
+                                and self._objective.reward_range()[0] >= 0)
             if not hasattr(self, "_z") or self._z.shape != (self.hyperparameters["mc_samples"], len(self._transforms)):
                 # fixed quasi-random base samples (common random numbers): every candidate is
                 # scored with the same draws, so the acquisition is a deterministic function
@@ -247,8 +251,9 @@ class BayesianOptimization(Agent):
         """Posterior samples of the reward, shape (designs, mc_samples): each metric's GP
         marginal at the shared base samples, mapped back to the metric, through the objective."""
         values = {}
+        distances = self._models[0][0].distances(xo, xc)  # every metric GP has the same training designs
         for (gp, _), (metric, logged, mu, sd), z in zip(self._models, self._transforms, self._z.T):
-            mean, std = gp.predict(xo, xc)
+            mean, std = gp.predict(xo, xc, distances)
             y = mu + sd * (mean[:, None] + std[:, None] * z[None, :])
             values[metric] = np.exp(np.minimum(y, 700.0)) if logged else y
         with np.errstate(over="ignore", invalid="ignore"):
@@ -260,9 +265,12 @@ class BayesianOptimization(Agent):
         (composite-objective BO, Astudillo & Frazier, ICML 2019), as a log score."""
         hp = self.hyperparameters
         g = self._reward_samples(xo, xc)
+        best = self._reward_best
+        if self._log_reward:
+            g, best = np.log(np.maximum(g, 1e-300)), math.log(best)
         if hp["acquisition"] == "UCB":
             return g.mean(axis=1) + hp["kappa"] * g.std(axis=1)
-        threshold = self._reward_best + hp["xi"] * abs(self._reward_best)
+        threshold = best + hp["xi"] * abs(best)
         improvement = np.maximum(g - threshold, 0.0).mean(axis=1)
         # no sample improves: rank by how close the best sample comes, below every positive EI
         gap = (threshold - g.max(axis=1)) / (abs(threshold) + 1e-12)

@@ -8,9 +8,10 @@
   NASBench201-v0 (6 categorical parameters) and Synthetic-v0 (10 mixed parameters).
 
     python benchmarks/bo_goal.py [--seeds 20] [--budget 100] [--workers 2] [--agents bo,ga,random]
-        [--problems nasbench201,dram-random,dram-cloud-1] [--cost-agents bo] [--out benchmarks/results]
+        [--problems nasbench201,dram-random,dram-cloud-1] [--dram-requests 2000] [--cost-agents bo]
+        [--out benchmarks/results] [--name bo_goal]
 
-Writes ``benchmarks/results/bo_goal.json`` (every run's reward trajectory, unique designs and
+Writes ``benchmarks/results/<name>.json`` (every run's reward trajectory, unique designs and
 wall time; the per-step costs) and prints the tables.
 """
 
@@ -102,6 +103,7 @@ def main() -> None:
     parser.add_argument("--dram-requests", type=int, default=2000)
     parser.add_argument("--cost-agents", default="bo", help="agents whose per-step cost is measured ('' for none)")
     parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument("--name", default="bo_goal", help="file stem of the raw results (one per trace cut)")
     args = parser.parse_args()
 
     catalogue = problems(args.dram_requests)
@@ -112,7 +114,11 @@ def main() -> None:
     start = time.perf_counter()
     with ProcessPoolExecutor(args.workers) as pool:
         costs_future = [pool.submit(step_cost, t) for t in cost_tasks]
-        runs = list(pool.map(one_run, tasks))
+        runs = []
+        for run in pool.map(one_run, tasks):  # in task order; progress and partial results as they come
+            runs.append(run)
+            print(f"  {run['problem']:<14}{run['agent']:<8}seed {run['seed']:<3} best@{args.budget} "
+                  f"{max(run['rewards']):.4g}  {run['wall_s']:.0f} s  [{len(runs)}/{len(tasks)}]", flush=True)
         costs = [f.result() for f in costs_future]
     print(f"{len(tasks)} runs of {args.budget} evaluations + {len(cost_tasks)} cost runs in "
           f"{time.perf_counter() - start:.0f} s ({args.workers} workers); DRAM traces cut to {args.dram_requests} requests")
@@ -150,7 +156,7 @@ def main() -> None:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "bo_goal.json"
+    path = out / f"{args.name}.json"
     path.write_text(json.dumps({"args": vars(args), "summary": summary, "step_costs": costs, "runs": runs}))
     print(f"\nraw results: {path}")
 
