@@ -9,10 +9,13 @@
 
     python benchmarks/bo_goal.py [--seeds 20] [--budget 100] [--workers 2] [--agents bo,ga,random]
         [--problems nasbench201,dram-random,dram-cloud-1] [--dram-requests 2000] [--cost-agents bo]
-        [--out benchmarks/results] [--name bo_goal]
+        [--out benchmarks/results] [--name bo_goal] [--seed-from 0] [--merge STEM,...] [--report]
 
 Writes ``benchmarks/results/<name>.json`` (every run's reward trajectory, unique designs and
-wall time; the per-step costs) and prints the tables.
+wall time; the per-step costs) and prints the tables. Resumable: each run is saved as it ends
+and a rerun with the same budget and trace cut skips it. To split the seeds over processes, give
+each a ``--seed-from`` and its own ``--name``, then join them with ``--merge`` (``--report``
+summarises without running anything). Rows say how many seeds (``n``) they hold.
 """
 
 from __future__ import annotations
@@ -96,6 +99,7 @@ def score(problem: str, rewards: list[float], at: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--seed-from", type=int, default=0, help="run seeds seed-from … seeds−1 (split a run across processes)")
     parser.add_argument("--budget", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--agents", default="bo,ga,random")
@@ -104,6 +108,8 @@ def main() -> None:
     parser.add_argument("--cost-agents", default="bo", help="agents whose per-step cost is measured ('' for none)")
     parser.add_argument("--out", default="benchmarks/results")
     parser.add_argument("--name", default="bo_goal", help="file stem of the raw results (one per trace cut)")
+    parser.add_argument("--merge", default="", help="comma-separated file stems whose runs (same setup) join --name's")
+    parser.add_argument("--report", action="store_true", help="run nothing: summarise the saved runs")
     args = parser.parse_args()
 
     catalogue = problems(args.dram_requests)
@@ -115,11 +121,16 @@ def main() -> None:
     saved = json.loads(path.read_text()) if path.exists() else {}
     same = saved.get("args", {}).get("budget") == args.budget and saved.get("args", {}).get("dram_requests") == args.dram_requests
     done = {(r["problem"], r["agent"], r["seed"]): r for r in saved.get("runs", [])} if same else {}
+    for stem in filter(None, args.merge.split(",")):
+        other = json.loads((out / f"{stem}.json").read_text())
+        if (other["args"]["budget"], other["args"]["dram_requests"]) != (args.budget, args.dram_requests):
+            raise SystemExit(f"{stem}.json holds another setup (budget, dram_requests) than --budget/--dram-requests")
+        done.update({(r["problem"], r["agent"], r["seed"]): r for r in other["runs"]})
     # seed-major order: an interrupted run still has the first seeds of every (problem, agent)
-    tasks = [(p, *catalogue[p], a, s, args.budget) for s in range(args.seeds) for p in names for a in agents
-             if (p, a, s) not in done]
+    tasks = [(p, *catalogue[p], a, s, args.budget) for s in range(args.seed_from, args.seeds) for p in names for a in agents
+             if (p, a, s) not in done and not args.report]
     cost_tasks = [(a, env, 505) for a in filter(None, args.cost_agents.split(","))
-                  for env in ("archgym/NASBench201-v0", "archgym/Synthetic-v0")]
+                  for env in ("archgym/NASBench201-v0", "archgym/Synthetic-v0") if not args.report]
     costs = saved.get("step_costs", []) if same and not cost_tasks else []
 
     def save() -> None:
