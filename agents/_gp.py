@@ -181,17 +181,23 @@ class MixedGP:
         self._alpha = cho_solve((self._chol, True), self._y) if len(k) else np.zeros(0)
 
     # -- prediction -------------------------------------------------------------------------
-    def correlation(self, xo: np.ndarray, xc: np.ndarray) -> np.ndarray:
+    def distances(self, xo: np.ndarray, xc: np.ndarray) -> np.ndarray:
+        """Per-dimension distances between ``x`` and the training points (reusable by
+        :meth:`predict` of every GP trained on the same designs)."""
+        return _distances(xo, xc, self._xo, self._xc)
+
+    def correlation(self, xo: np.ndarray, xc: np.ndarray, distances: np.ndarray | None = None) -> np.ndarray:
         """Kernel correlation (signal variance divided out) between ``x`` and the training points."""
-        k, _ = self._kernel(_distances(xo, xc, self._xo, self._xc), self.hyper)
+        k, _ = self._kernel(self.distances(xo, xc) if distances is None else distances, self.hyper)
         return k / math.exp(self.hyper.log_signal)
 
-    def predict(self, xo: np.ndarray, xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and standard deviation of the latent function at ``x``."""
+    def predict(self, xo: np.ndarray, xc: np.ndarray, distances: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and standard deviation of the latent function at ``x`` (``distances``:
+        :meth:`distances` of ``x``, when already computed)."""
         signal = math.exp(self.hyper.log_signal)
         if len(self._y) == 0:
             return np.full(len(xo), self.mean), np.full(len(xo), math.sqrt(signal))
-        k = signal * self.correlation(xo, xc)
+        k = signal * self.correlation(xo, xc, distances)
         mean = self.mean + k @ self._alpha
         v = solve_triangular(self._chol, k.T, lower=True)
         var = np.maximum(signal - np.einsum("ij,ij->j", v, v), 1e-12)

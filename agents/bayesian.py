@@ -7,17 +7,25 @@ from typing import Any
 
 import numpy as np
 from scipy.special import erfcx, log_ndtr, ndtr
-from scipy.stats import norm, rankdata
+from scipy.stats import norm, qmc, rankdata
 
 from archgym.agents import _operators as ops
 from archgym.agents._gp import MixedEncoding, MixedGP
-from archgym.agents.base import Agent, Outcome
+from archgym.agents.base import Agent, Outcome, RunResult
+from archgym.errors import UserError
+from archgym.objectives import TargetDistance
 from archgym.spaces import Categorical, Design, DesignSpace, Integer, Real, Values
 
 #: acquisition functions: expected improvement, upper confidence bound
 ACQUISITIONS = ("EI", "UCB")
 #: how the rewards are transformed before the GP sees them
 OUTPUT_TRANSFORMS = ("copula", "standardize")
+#: what the GP models: ``composite`` = each objective metric (the reward is computed from their
+#: posteriors), ``reward`` = the reward itself, ``auto`` = composite when the objective is known
+#: and is not a monotone function of one metric (several metrics, or a target to approach)
+MODELS = ("auto", "composite", "reward")
+#: a score below every positive log-EI, for candidates whose Monte Carlo EI is exactly zero
+_NO_IMPROVEMENT = -1e6
 #: hyperparameters are re-optimised every step up to this many observations, then when the
 #: history has grown by :data:`REFIT_GROWTH` since the last optimisation
 REFIT_ALWAYS_BELOW = 150
@@ -85,6 +93,9 @@ class BayesianOptimization(Agent):
             Values("n_candidates", (250, 500, 1000, 2000, 5000), default=1000),
             Integer("local_starts", 0, 50, default=10),
             Categorical("output_transform", OUTPUT_TRANSFORMS, default="copula"),
+            Categorical("model", MODELS, default="auto"),
+            Values("mc_samples", (32, 64, 128, 256), default=128),
+            Categorical("improvement", ("log", "raw"), default="log"),
         ]
     )
 
@@ -98,7 +109,51 @@ class BayesianOptimization(Agent):
         #: told designs in order, with the reward (feasible) or None (failed)
         self._designs: list[Design] = []
         self._values: list[float | None] = []
+        self._metrics: list[dict[str, float]] = []
         self._optimised_at = 0
+        #: the env's reward function (an :class:`~archgym.objectives.Objective`), when known
+        self._objective: Any = None
+        #: one GP per objective metric (composite mode), created on first use
+        self._metric_gps: dict[str, MixedGP] = {}
+
+    # -- the objective -------------------------------------------------------------------------
+    def use_objective(self, objective: Any) -> None:
+        """Tell the agent how the env turns metrics into the reward, for composite-objective BO.
+
+        ``objective`` is an :class:`~archgym.objectives.Objective` (the env's ``objective``
+        attribute): it names its metrics in ``targets`` and computes rewards of metric arrays
+        with ``reward_batch``. :meth:`run` calls this with the env's objective; ask/tell users
+        call it themselves (or leave it: the agent then models the reward).
+        """
+        if objective is not None and not (isinstance(getattr(objective, "targets", None), dict)
+                                          and objective.targets and callable(getattr(objective, "reward_batch", None))):
+            raise UserError(f"use_objective() needs an archgym Objective (with targets and reward_batch), got {objective!r}")
+        self._objective = objective
+
+    def run(self, env: Any, budget: int, callback: Any = None) -> RunResult:
+        """:meth:`Agent.run`, first taking the env's objective (when it exposes one) for composite BO."""
+        if self._objective is None and self.hyperparameters["model"] != "reward":
+            objective = getattr(getattr(env, "unwrapped", env), "objective", None)
+            if objective is not None and callable(getattr(objective, "reward_batch", None)):
+                self.use_objective(objective)
+        return super().run(env, budget, callback)
+
+    def _composite(self) -> bool:
+        """Whether this step models the objective's metrics (composite BO) rather than the reward."""
+        mode = self.hyperparameters["model"]
+        if mode == "reward":
+            return False
+        objective = self._objective
+        if objective is None:
+            if mode == "composite":
+                raise UserError("bo: model='composite' needs the env's objective; run the agent on an archgym env "
+                                "or call use_objective(env.unwrapped.objective) before ask()")
+            return False
+        if mode == "auto" and len(objective.targets) < 2 and not isinstance(objective, TargetDistance):
+            return False  # a monotone function of one metric: the reward model sees the same order
+        names = list(objective.targets)
+        return all(all(m in metrics for m in names)
+                   for metrics, v in zip(self._metrics, self._values) if v is not None)
 
     # -- ask / tell ----------------------------------------------------------------------------
     def propose(self, n: int) -> list[Design]:
@@ -124,6 +179,7 @@ class BayesianOptimization(Agent):
     def update(self, outcome: Outcome) -> None:
         self._designs.append(dict(outcome.design))
         self._values.append(outcome.reward if outcome.feasible else None)
+        self._metrics.append(dict(outcome.metrics) if outcome.feasible else {})
 
     # -- the model ----------------------------------------------------------------------------
     def _training(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -136,15 +192,46 @@ class BayesianOptimization(Agent):
         xo, xc = self._encoding.encode(designs)
         return xo, xc, y
 
+    def _metric_training(self, metric: str) -> tuple[np.ndarray, tuple[bool, float, float]]:
+        """A metric's observations, log-transformed when all positive, then standardised, with
+        the transform ``(logged, mean, sd)`` that maps model values back to the metric."""
+        x = np.array([m[metric] for m, v in zip(self._metrics, self._values) if v is not None], dtype=np.float64)
+        logged = bool(np.all(x > 0))
+        y = np.log(x) if logged else x
+        mu, sd = float(y.mean()), float(y.std()) or 1.0
+        return (y - mu) / sd, (logged, mu, sd)
+
     def _refit(self) -> None:
         xo, xc, y = self._training()
         self._y_best = float(y.max())
         n = len(y)
         optimise = n <= REFIT_ALWAYS_BELOW or n >= REFIT_GROWTH * self._optimised_at
-        self._gp.fit(xo, xc, y, optimise=optimise)
+        self._composite_now = self._composite()
+        #: the GPs of this step, each with its training data: the reward's, or one per metric
+        self._models: list[tuple[MixedGP, tuple[np.ndarray, np.ndarray, np.ndarray]]] = []
+        if self._composite_now:
+            self._transforms = []
+            for metric in self._objective.targets:
+                ym, transform = self._metric_training(metric)
+                gp = self._metric_gps.setdefault(metric, MixedGP(self._encoding))
+                gp.fit(xo, xc, ym, optimise=optimise)
+                self._models.append((gp, (xo, xc, ym)))
+                self._transforms.append((metric, *transform))
+            self._reward_best = max(v for v in self._values if v is not None)
+            # a positive reward (target distance) is a product of factors: improve it in log space
+            self._log_reward = (self.hyperparameters["improvement"] == "log" and self._reward_best > 0
+                                and self._objective.reward_range()[0] >= 0)
+            if not hasattr(self, "_z") or self._z.shape != (self.hyperparameters["mc_samples"], len(self._transforms)):
+                # fixed quasi-random base samples (common random numbers): every candidate is
+                # scored with the same draws, so the acquisition is a deterministic function
+                sobol = qmc.Sobol(len(self._transforms), scramble=True, seed=self.rng)
+                self._z = norm.ppf(np.clip(sobol.random(self.hyperparameters["mc_samples"]), 1e-9, 1 - 1e-9))
+        else:
+            self._gp.fit(xo, xc, y, optimise=optimise)
+            self._models.append((self._gp, (xo, xc, y)))
         if optimise:
             self._optimised_at = n
-        self._train = (xo, xc, y)
+        self._train = self._models[0][1]  # the first model's training data (features, targets)
         self._feasibility: MixedGP | None = None
         if any(v is None for v in self._values):
             every_o, every_c = self._encoding.encode(self._designs)
@@ -153,16 +240,52 @@ class BayesianOptimization(Agent):
             self._feasibility.fit(every_o, every_c, labels)
 
     def _believe(self, designs: list[Design]) -> None:
-        """Condition the GP on ``designs`` at their predicted means (kriging believer)."""
-        xo, xc, y = self._train
+        """Condition the GP(s) on ``designs`` at their predicted means (kriging believer)."""
         bo, bc = self._encoding.encode(designs)
-        mean, _ = self._gp.predict(bo, bc)
-        self._gp.fit(np.vstack([xo, bo]), np.vstack([xc, bc]), np.concatenate([y, mean]), optimise=False)
+        for gp, (xo, xc, y) in self._models:
+            gp.fit(xo, xc, y, optimise=False)
+            mean, _ = gp.predict(bo, bc)
+            gp.fit(np.vstack([xo, bo]), np.vstack([xc, bc]), np.concatenate([y, mean]), optimise=False)
+
+    def _reward_samples(self, xo: np.ndarray, xc: np.ndarray) -> np.ndarray:
+        """Posterior samples of the reward, shape (designs, mc_samples): each metric's GP
+        marginal at the shared base samples, mapped back to the metric, through the objective."""
+        values = {}
+        distances = self._models[0][0].distances(xo, xc)  # every metric GP has the same training designs
+        for (gp, _), (metric, logged, mu, sd), z in zip(self._models, self._transforms, self._z.T):
+            mean, std = gp.predict(xo, xc, distances)
+            y = mu + sd * (mean[:, None] + std[:, None] * z[None, :])
+            values[metric] = np.exp(np.minimum(y, 700.0)) if logged else y
+        with np.errstate(over="ignore", invalid="ignore"):
+            samples = self._objective.reward_batch(values)
+        return np.nan_to_num(samples, nan=-np.inf, posinf=np.finfo(np.float64).max)
+
+    def _composite_acquisition(self, xo: np.ndarray, xc: np.ndarray) -> np.ndarray:
+        """Monte Carlo EI (or UCB) of the reward computed from the metric posteriors
+        (composite-objective BO, Astudillo & Frazier, ICML 2019), as a log score."""
+        hp = self.hyperparameters
+        g = self._reward_samples(xo, xc)
+        best = self._reward_best
+        if self._log_reward:
+            g, best = np.log(np.maximum(g, 1e-300)), math.log(best)
+        if hp["acquisition"] == "UCB":
+            return g.mean(axis=1) + hp["kappa"] * g.std(axis=1)
+        threshold = best + hp["xi"] * abs(best)
+        improvement = np.maximum(g - threshold, 0.0).mean(axis=1)
+        # no sample improves: rank by how close the best sample comes, below every positive EI
+        gap = (threshold - g.max(axis=1)) / (abs(threshold) + 1e-12)
+        with np.errstate(divide="ignore"):
+            return np.where(improvement > 0, np.log(improvement), _NO_IMPROVEMENT - np.clip(gap, 0.0, 1e5))
 
     def _acquisition(self, designs: list[Design]) -> np.ndarray:
         xo, xc = self._encoding.encode(designs)
-        mean, std = self._gp.predict(xo, xc)
         hp = self.hyperparameters
+        if self._composite_now:
+            score = self._composite_acquisition(xo, xc)
+            if self._feasibility is not None:
+                score = score + self._log_probability_feasible(xo, xc)
+            return score
+        mean, std = self._gp.predict(xo, xc)
         if hp["acquisition"] == "UCB":
             score = mean + hp["kappa"] * std
             # UCB is not a log quantity: keep its order but make the feasibility factor a penalty

@@ -97,6 +97,18 @@ class Objective(abc.ABC):
     def reward(self, values: Metrics) -> float:
         """The reward of ``values`` (all target metrics present)."""
 
+    def reward_batch(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The reward of many metric vectors at once: ``values[m]`` is an array (any shape, the
+        same for every target metric); returns an array of that shape. Used by model-based agents
+        that push posterior samples of the metrics through the reward (composite-objective BO).
+        Subclasses vectorise it; this default calls :meth:`reward` element by element.
+        """
+        arrays = {m: np.asarray(values[m], dtype=np.float64) for m in self.targets}
+        shape = next(iter(arrays.values())).shape
+        flat = {m: a.reshape(-1) for m, a in arrays.items()}
+        out = [self.reward({m: float(flat[m][i]) for m in flat}) for i in range(int(np.prod(shape)))]
+        return np.asarray(out, dtype=np.float64).reshape(shape)
+
     def reward_range(self) -> tuple[float, float]:
         """Bounds of the reward (may be infinite)."""
         return (-math.inf, math.inf)
@@ -126,6 +138,13 @@ class TargetDistance(Objective):
             product *= target / max(abs(values[metric] - target), self.tolerance * target)
         return product
 
+    def reward_batch(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        product = 1.0
+        for metric, target in self.targets.items():
+            x = np.asarray(values[metric], dtype=np.float64)
+            product = product * (target / np.maximum(np.abs(x - target), self.tolerance * target))
+        return np.asarray(product, dtype=np.float64)
+
     def reward_range(self) -> tuple[float, float]:
         return (0.0, (1.0 / self.tolerance) ** len(self.targets))
 
@@ -147,6 +166,14 @@ class NormalizedExcess(Objective):
             total += max(excess, 0.0)
         return -total
 
+    def reward_batch(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        total = 0.0
+        for metric, target in self.targets.items():
+            x = np.asarray(values[metric], dtype=np.float64)
+            excess = (x - target) / target if self.metrics[metric].goal == "minimize" else (target - x) / target
+            total = total + np.maximum(excess, 0.0)
+        return -np.asarray(total, dtype=np.float64)
+
     def reward_range(self) -> tuple[float, float]:
         return (-math.inf, 0.0)
 
@@ -166,6 +193,13 @@ class WeightedSum(Objective):
             sign = -1.0 if self.metrics[metric].goal == "minimize" else 1.0
             total += self.weights[metric] * sign * values[metric] / scale
         return total
+
+    def reward_batch(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        total = 0.0
+        for metric, scale in self.targets.items():
+            sign = -1.0 if self.metrics[metric].goal == "minimize" else 1.0
+            total = total + self.weights[metric] * sign * np.asarray(values[metric], dtype=np.float64) / scale
+        return np.asarray(total, dtype=np.float64)
 
 
 #: ``L``: the log-ratio reward saturates smoothly at ``±L`` (``e^5`` ≈ 148x better or worse);
@@ -287,6 +321,15 @@ class LogRatio(Objective):
 
     def reward(self, values: Metrics) -> float:
         return float(np.dot(self._w, log_ratio_vector(values, self.specs, self.targets, self.bound).astype(np.float64)))
+
+    def reward_batch(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        total = 0.0
+        for w, spec in zip(self._w, self.specs):
+            x = np.asarray(values[spec.metric], dtype=np.float64)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = spec.sign * np.where(x > 0, np.log(np.where(x > 0, x, 1.0) / self.targets[spec.metric]), -np.inf)
+            total = total + w * self.bound * np.tanh(r / self.bound)  # tanh(±inf) = ±1
+        return np.asarray(total, dtype=np.float64) + 0.0
 
     def reward_range(self) -> tuple[float, float]:
         return (-self.bound, self.bound)

@@ -8,10 +8,14 @@
   NASBench201-v0 (6 categorical parameters) and Synthetic-v0 (10 mixed parameters).
 
     python benchmarks/bo_goal.py [--seeds 20] [--budget 100] [--workers 2] [--agents bo,ga,random]
-        [--problems nasbench201,dram-random,dram-cloud-1] [--cost-agents bo] [--out benchmarks/results]
+        [--problems nasbench201,dram-random,dram-cloud-1] [--dram-requests 2000] [--cost-agents bo]
+        [--out benchmarks/results] [--name bo_goal] [--seed-from 0] [--merge STEM,...] [--report]
 
-Writes ``benchmarks/results/bo_goal.json`` (every run's reward trajectory, unique designs and
-wall time; the per-step costs) and prints the tables.
+Writes ``benchmarks/results/<name>.json`` (every run's reward trajectory, unique designs and
+wall time; the per-step costs) and prints the tables. Resumable: each run is saved as it ends
+and a rerun with the same budget and trace cut skips it. To split the seeds over processes, give
+each a ``--seed-from`` and its own ``--name``, then join them with ``--merge`` (``--report``
+summarises without running anything). Rows say how many seeds (``n``) they hold.
 """
 
 from __future__ import annotations
@@ -95,6 +99,7 @@ def score(problem: str, rewards: list[float], at: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--seed-from", type=int, default=0, help="run seeds seed-from … seeds−1 (split a run across processes)")
     parser.add_argument("--budget", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--agents", default="bo,ga,random")
@@ -102,29 +107,62 @@ def main() -> None:
     parser.add_argument("--dram-requests", type=int, default=2000)
     parser.add_argument("--cost-agents", default="bo", help="agents whose per-step cost is measured ('' for none)")
     parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument("--name", default="bo_goal", help="file stem of the raw results (one per trace cut)")
+    parser.add_argument("--merge", default="", help="comma-separated file stems whose runs (same setup) join --name's")
+    parser.add_argument("--report", action="store_true", help="run nothing: summarise the saved runs")
     args = parser.parse_args()
 
     catalogue = problems(args.dram_requests)
     agents, names = args.agents.split(","), args.problems.split(",")
-    tasks = [(p, *catalogue[p], a, s, args.budget) for a in agents for p in names for s in range(args.seeds)]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{args.name}.json"
+    # resumable: finished runs of the same setup (budget, trace cut) are kept and skipped
+    saved = json.loads(path.read_text()) if path.exists() else {}
+    same = saved.get("args", {}).get("budget") == args.budget and saved.get("args", {}).get("dram_requests") == args.dram_requests
+    done = {(r["problem"], r["agent"], r["seed"]): r for r in saved.get("runs", [])} if same else {}
+    for stem in filter(None, args.merge.split(",")):
+        other = json.loads((out / f"{stem}.json").read_text())
+        if (other["args"]["budget"], other["args"]["dram_requests"]) != (args.budget, args.dram_requests):
+            raise SystemExit(f"{stem}.json holds another setup (budget, dram_requests) than --budget/--dram-requests")
+        done.update({(r["problem"], r["agent"], r["seed"]): r for r in other["runs"]})
+    # seed-major order: an interrupted run still has the first seeds of every (problem, agent)
+    tasks = [(p, *catalogue[p], a, s, args.budget) for s in range(args.seed_from, args.seeds) for p in names for a in agents
+             if (p, a, s) not in done and not args.report]
     cost_tasks = [(a, env, 505) for a in filter(None, args.cost_agents.split(","))
-                  for env in ("archgym/NASBench201-v0", "archgym/Synthetic-v0")]
+                  for env in ("archgym/NASBench201-v0", "archgym/Synthetic-v0") if not args.report]
+    costs = saved.get("step_costs", []) if same and not cost_tasks else []
+
+    def save() -> None:
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps({"args": vars(args), "step_costs": costs, "runs": list(done.values())}))
+        tmp.replace(path)
+
     start = time.perf_counter()
     with ProcessPoolExecutor(args.workers) as pool:
         costs_future = [pool.submit(step_cost, t) for t in cost_tasks]
-        runs = list(pool.map(one_run, tasks))
-        costs = [f.result() for f in costs_future]
+        for i, run in enumerate(pool.map(one_run, tasks)):  # in task order, saved as they come
+            done[(run["problem"], run["agent"], run["seed"])] = run
+            save()
+            print(f"  {run['problem']:<14}{run['agent']:<8}seed {run['seed']:<3} best@{args.budget} "
+                  f"{max(run['rewards']):.4g}  {run['wall_s']:.0f} s  [{i + 1}/{len(tasks)}]", flush=True)
+        if cost_tasks:
+            costs = [f.result() for f in costs_future]
+    runs = [r for r in done.values() if r["problem"] in names and r["agent"] in agents and r["seed"] < args.seeds]
     print(f"{len(tasks)} runs of {args.budget} evaluations + {len(cost_tasks)} cost runs in "
-          f"{time.perf_counter() - start:.0f} s ({args.workers} workers); DRAM traces cut to {args.dram_requests} requests")
+          f"{time.perf_counter() - start:.0f} s ({args.workers} workers); DRAM traces cut to {args.dram_requests} "
+          f"requests; {len(runs)} runs in the results (uptime load: {os.getloadavg()[0]:.1f})")
 
     checkpoints = [c for c in CHECKPOINTS if c <= args.budget]
     summary: dict = {}
     for problem in names:
         unit = "best validation accuracy, %" if problem == "nasbench201" else "best reward"
-        print(f"\n{problem}: {unit}, median [IQR] over {args.seeds} seeds")
-        print(f"{'agent':<14}" + "".join(f"{'@' + str(c):>26}" for c in checkpoints) + f"{'unique designs':>16}{'s/run':>8}")
+        print(f"\n{problem}: {unit}, median [IQR] over the seeds run (n)")
+        print(f"{'agent':<14}" + "".join(f"{'@' + str(c):>26}" for c in checkpoints) + f"{'unique designs':>16}{'s/run':>8}{'n':>4}")
         for agent in agents:
             mine = [r for r in runs if r["problem"] == problem and r["agent"] == agent]
+            if not mine:
+                continue
             cells = []
             for c in checkpoints:
                 values = [score(problem, r["rewards"], c) for r in mine]
@@ -133,7 +171,8 @@ def main() -> None:
                 cells.append(f"{med:>12.5g} [{q1:.5g}, {q3:.5g}]".rjust(26))
             unique = np.median([r["unique_designs"] for r in mine])
             wall = np.mean([r["wall_s"] for r in mine])
-            print(f"{agent:<14}" + "".join(cells) + f"{unique:>16.0f}{wall:>8.1f}")
+            summary[problem][agent]["seeds"] = len(mine)
+            print(f"{agent:<14}" + "".join(cells) + f"{unique:>16.0f}{wall:>8.1f}{len(mine):>4}")
     if "nasbench201" in summary and "bo" in summary["nasbench201"]:
         med = summary["nasbench201"]["bo"][f"@{checkpoints[-1]}"]["median"]
         print(f"\nNASBench201 goal (median @100 >= {NAS_GOAL}): bo {med:.2f} -> {'met' if med >= NAS_GOAL else 'NOT met'}")
@@ -148,10 +187,7 @@ def main() -> None:
             print(f"{c['agent']:<8}{c['env']:<26} @100 {c['at_100_s'] * 1e3:>7.0f}   @500 {at500:>7}   "
                   f"505 steps: {c['total_s']:.0f} s")
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "bo_goal.json"
-    path.write_text(json.dumps({"args": vars(args), "summary": summary, "step_costs": costs, "runs": runs}))
+    path.write_text(json.dumps({"args": vars(args), "summary": summary, "step_costs": costs, "runs": list(done.values())}))
     print(f"\nraw results: {path}")
 
 

@@ -49,3 +49,20 @@ def test_failure_rewards_are_below_any_real_reward():
     assert td.failure_reward <= td({"latency": 1e9})
     assert ne.failure_reward < ne({"latency": 1e3})
     assert make_objective("normalized_excess", METRICS, {"latency": 10.0}, failure_reward=-5).failure_reward == -5
+
+
+@pytest.mark.parametrize("name", sorted(OBJECTIVES))
+def test_reward_batch_matches_reward_elementwise(name):
+    """The vectorised form (used by composite-objective BO) gives the scalar form's values,
+    including on and around the targets and for non-positive values."""
+    import numpy as np
+
+    metrics = {"latency": Metric("latency", "ns"), "accuracy": Metric("accuracy", "%", "maximize")}
+    objective = make_objective(name, metrics, {"latency": 50.0, "accuracy": 80.0}, {"latency": 2.0})
+    rng = np.random.default_rng(0)
+    latency = np.concatenate([[50.0, 50.01, 0.0, -3.0], rng.uniform(1, 200, 40)]).reshape(4, 11)
+    accuracy = np.concatenate([[80.0, 79.9, 0.0, 100.0], rng.uniform(1, 100, 40)]).reshape(4, 11)
+    batch = objective.reward_batch({"latency": latency, "accuracy": accuracy})
+    assert batch.shape == (4, 11)
+    expected = [objective({"latency": a, "accuracy": b}) for a, b in zip(latency.ravel(), accuracy.ravel())]
+    np.testing.assert_allclose(batch.ravel(), expected, rtol=1e-6, atol=1e-7)  # log_ratio: float32 vector

@@ -109,3 +109,68 @@ def test_beats_random_search_on_the_synthetic_env():
         return make_agent(name, env.unwrapped.design_space, seed=seed).run(env, budget=60).best_reward
 
     assert np.median([best("bo", s) for s in range(3)]) > np.median([best("random", s) for s in range(3)])
+
+
+def _latency(design) -> float:
+    """A smooth metric: 10 + x (mode a) or 10 + 2x (mode b)."""
+    return 10.0 + design["x"] * (1.0 if design["mode"] == "a" else 2.0)
+
+
+def test_composite_bo_models_the_metric_and_homes_in_on_a_target():
+    """Target-distance reward t/|m − t| is spiky in the design, the metric under it is smooth.
+    Composite BO models the metric and pushes its posterior through the known reward, so it
+    lands within 1 % of the target a few steps after its random start."""
+    from archgym.objectives import make_objective
+    from archgym.simulator import Metric
+
+    space = DesignSpace([Integer("x", 0, 400), Categorical("mode", ("a", "b"))])
+    objective = make_objective("target_distance", {"latency": Metric("latency", "ns")}, {"latency": 271.0})
+    agent = make_agent("bo", space, seed=0, n_initial_points=5)
+    agent.use_objective(objective)
+    for _ in range(15):
+        s = agent.ask()
+        metrics = {"latency": _latency(s.design)}
+        agent.tell(s, objective(metrics), metrics)
+    assert agent._composite_now and len(agent._models) == 1
+    assert abs(_latency(agent.result.best_design) - 271.0) <= 2.71
+
+
+def test_model_choice_auto_reward_and_composite_without_objective():
+    from archgym.errors import UserError
+    from archgym.objectives import make_objective
+    from archgym.simulator import Metric
+
+    space = DesignSpace([Integer("x", 0, 400), Categorical("mode", ("a", "b"))])
+    metric = {"latency": Metric("latency", "ns")}
+
+    def steps(agent, objective, n=4):
+        for _ in range(n):
+            s = agent.ask()
+            metrics = {"latency": _latency(s.design)}
+            agent.tell(s, objective(metrics) if objective else -metrics["latency"], metrics)
+
+    # one metric, monotone reward: auto models the reward itself (same order, no gain)
+    monotone = make_objective("normalized_excess", metric, {"latency": 1.0})
+    agent = make_agent("bo", space, seed=0, n_initial_points=2)
+    agent.use_objective(monotone)
+    steps(agent, monotone)
+    assert not agent._composite_now
+    # model="reward" switches composite off even for a target
+    target = make_objective("target_distance", metric, {"latency": 100.0})
+    agent = make_agent("bo", space, seed=0, n_initial_points=2, model="reward")
+    agent.use_objective(target)
+    steps(agent, target)
+    assert not agent._composite_now
+    # model="composite" with no objective: a clear error
+    agent = make_agent("bo", space, seed=0, n_initial_points=2, model="composite")
+    with pytest.raises(UserError, match="composite.*objective"):
+        steps(agent, None)
+    with pytest.raises(UserError, match="needs an archgym Objective"):
+        agent.use_objective(lambda metrics: 0.0)
+
+
+def test_run_takes_the_envs_objective(simulator, space):
+    env = DSEEnv(simulator, space, "light", reward="target_distance", targets={"cost": 3.0})
+    agent = make_agent("bo", space, seed=0, n_initial_points=4)
+    agent.run(env, budget=8)
+    assert agent._objective is env.objective and agent._composite_now
