@@ -422,6 +422,8 @@ def schedule_chunks(durations: np.ndarray, dims: np.ndarray, chunks: np.ndarray)
     durations = np.take_along_axis(durations, order, axis=1)
     dims = np.take_along_axis(np.broadcast_to(dims, durations.shape), order, axis=1)
     last = (durations > 0).sum(axis=1)[:, None]  # phases each entry really runs
+    P = max(int(last.max(initial=0)), 1)
+    durations, dims = durations[:, :P], dims[:, :P]
     C = int(chunks.max(initial=1))
     rows = np.arange(E)
     col = rows[:, None]

@@ -585,8 +585,9 @@ def allreduce_batch(sub: np.ndarray, size: np.ndarray, chunks: np.ndarray, syste
     # one active dimension or one chunk: back to back; else the dimensions' queues (schedule_chunks)
     times = np.where(last >= 0, durations.sum(axis=-1) * count, 0.0)
     multi = (last >= 1) & (count > 1)
-    for top in np.unique(last[multi]):  # fewer phases to schedule when fewer dimensions are active
-        rows = multi & (last == top)
+    # grouped by active dimensions and chunk count: fewer phases and scheduling rounds per group
+    for top, n_chunks in {(int(t), float(k)) for t, k in zip(last[multi], count[multi])}:
+        rows = multi & (last == top) & (count == n_chunks)
         keep = [p for p, d in enumerate(phase_dims) if d <= top]
         times[rows] = schedule_chunks(durations[rows][:, keep], np.broadcast_to(np.asarray(phase_dims)[keep], (int(rows.sum()), len(keep))), count[rows])
     return times
