@@ -29,6 +29,7 @@ import csv
 import json
 import os
 import resource
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -86,29 +87,57 @@ def sample_designs(workload: str, npus: int, count: int, seed: int) -> list[dict
     return out
 
 
-def run_reference(astrasim: Path, npus: int, designs_per_workload: int, seed: int) -> list[dict]:
-    """Simulate sampled designs in ASTRA-sim; one row per design (see :data:`FIELDS`)."""
+def run_reference(astrasim: Path, npus: int, designs_per_workload: int, seed: int, limit_s: float,
+                  cache: Path) -> tuple[list[dict], list[dict]]:
+    """Simulate sampled designs in ASTRA-sim; ``(rows, skipped)``: one row per design (see
+    :data:`FIELDS`), and the designs whose run took longer than ``limit_s`` seconds. Finished runs are
+    kept in ``cache`` (JSON lines), so an interrupted benchmark resumes where it stopped."""
     binary = astrasim / BINARY
     schema = load_chakra_schema(astrasim)
     sim = matching_simulator(npus=npus)
-    rows = []
+    done = {}
+    if cache.exists():
+        for line in cache.read_text().splitlines():
+            entry = json.loads(line)
+            done[(entry["workload"], entry["npus"], entry["design"])] = entry
+    rows, skipped = [], []
     for w, workload in enumerate(WORKLOADS):
         for i, design in enumerate(sample_designs(workload, npus, designs_per_workload, seed + w)):
-            inputs = export_design(sim, design, workload)
-            with tempfile.TemporaryDirectory(dir=os.environ.get("ASTRASIM_TMP")) as tmp:
-                start = time.perf_counter()
-                paths = write_inputs(inputs, tmp, schema)
-                written = time.perf_counter() - start
-                before = resource.getrusage(resource.RUSAGE_CHILDREN)
-                step, finish = run_astrasim(binary, paths)
-                after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-            rows.append(dict(workload=workload, npus=npus, design=json.dumps(design, sort_keys=True),
-                             astrasim_step_ns=int(step), astrasim_min_finish_ns=int(min(finish.values())),
-                             astrasim_cpu_s=round(cpu, 3), et_nodes=inputs.node_count(), write_s=round(written, 3)))
+            key = (workload, npus, json.dumps(design, sort_keys=True))
+            entry = done.get(key)
+            if entry is None:
+                entry = _run_one(binary, schema, sim, design, workload, npus, limit_s)
+                with open(cache, "a") as fh:
+                    fh.write(json.dumps(entry) + "\n")
+            if entry.get("skipped"):
+                skipped.append(entry)
+                print(f"{_label(workload):10} {i:3d} tp={design['tp']:<2} pp={design['pp']:<2} {design['shape']:8} "
+                      f"skipped: {entry['skipped']}", flush=True)
+                continue
+            rows.append({k: entry[k] for k in FIELDS})
             print(f"{_label(workload):10} {i:3d} tp={design['tp']:<2} pp={design['pp']:<2} {design['shape']:8} "
-                  f"ASTRA-sim {step / 1e6:10.3f} ms  ({cpu:6.2f} CPU-s, {inputs.node_count():,} nodes)", flush=True)
-    return rows
+                  f"ASTRA-sim {entry['astrasim_step_ns'] / 1e6:10.3f} ms  ({entry['astrasim_cpu_s']:6.2f} CPU-s, "
+                  f"{entry['et_nodes']:,} nodes)", flush=True)
+    return rows, skipped
+
+
+def _run_one(binary: Path, schema, sim, design: dict, workload: str, npus: int, limit_s: float) -> dict:
+    inputs = export_design(sim, design, workload)
+    entry = dict(workload=workload, npus=npus, design=json.dumps(design, sort_keys=True), et_nodes=inputs.node_count())
+    with tempfile.TemporaryDirectory(dir=os.environ.get("ASTRASIM_TMP")) as tmp:
+        start = time.perf_counter()
+        paths = write_inputs(inputs, tmp, schema)
+        entry["write_s"] = round(time.perf_counter() - start, 3)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        try:
+            step, finish = run_astrasim(binary, paths, timeout=limit_s)
+        except subprocess.TimeoutExpired:
+            entry["skipped"] = f"ASTRA-sim ran over {limit_s:g} s (wall)"
+            return entry
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    entry.update(astrasim_step_ns=int(step), astrasim_min_finish_ns=int(min(finish.values())),
+                 astrasim_cpu_s=round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 3))
+    return entry
 
 
 def read_reference(path: Path = REFERENCE) -> list[dict]:
@@ -166,12 +195,17 @@ def main() -> None:
     parser.add_argument("--npus", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--reference", type=Path, default=REFERENCE)
+    parser.add_argument("--limit", type=float, default=240.0,
+                        help="seconds one ASTRA-sim run may take (wall); slower designs are skipped and listed")
+    parser.add_argument("--cache", type=Path, default=ROOT / "benchmarks" / "results" / "training_end_to_end_runs.jsonl",
+                        help="finished ASTRA-sim runs (JSON lines), reused when the benchmark is run again")
     args = parser.parse_args()
 
+    skipped: list[dict] = []
     if args.astrasim is not None:
-        rows = run_reference(args.astrasim, args.npus, args.designs, args.seed)
+        rows, skipped = run_reference(args.astrasim, args.npus, args.designs, args.seed, args.limit, args.cache)
         write_reference(rows, args.reference)
-        print(f"wrote {args.reference}")
+        print(f"wrote {args.reference}; {len(skipped)} design(s) skipped (ASTRA-sim over {args.limit:g} s)")
     rows = read_reference(args.reference)
     result = compare(rows)
     for r in result["rows"]:
@@ -188,7 +222,7 @@ def main() -> None:
           f"counted), archgym {np.median(ours) * 1e3:.2f} CPU-ms median (scalar evaluate, cold caches) -> "
           f"{np.median(astra) / np.median(ours):,.0f}x; load average {os.getloadavg()[0]:.1f}")
     save_results("training_end_to_end", dict(reference=str(args.reference.relative_to(ROOT)) if args.reference.is_relative_to(ROOT)
-                                             else str(args.reference), astrasim_commit=ASTRASIM_COMMIT, **result))
+                                             else str(args.reference), astrasim_commit=ASTRASIM_COMMIT, skipped=skipped, **result))
 
 
 if __name__ == "__main__":
