@@ -407,13 +407,23 @@ def schedule_chunks(durations: np.ndarray, dims: np.ndarray, chunks: np.ndarray)
     ``durations[e, p]`` and ``dims[e, p]`` give phase ``p``'s time and dimension for entry ``e``.
     A dimension runs one chunk-phase at a time (``active-chunks-per-dimension = 1``): a
     multi-dimensional all-reduce's reduce-scatter and all-gather on the same dimension queue
-    for it. Greedy list scheduling, earliest possible start first (ties: lower chunk), vectorised
-    over entries; it reproduces ASTRA-sim's multi-dimensional all-reduce times exactly.
+    for it, first come first served (``Sys::insert_stream``: a queue is FIFO among the streams of
+    one collective). Greedy list scheduling, earliest possible start first; among equal starts
+    the chunk-phase that arrived at its dimension first, then the lower chunk; vectorised over
+    entries. It reproduces ASTRA-sim's multi-dimensional all-reduce times exactly. Phases of
+    zero duration (dimensions an entry does not use) are skipped: they neither wait for their
+    dimension nor change when a chunk arrives at the next one.
     """
     durations = np.asarray(durations, dtype=float)
     dims = np.asarray(dims, dtype=np.int64)
     chunks = np.asarray(chunks, dtype=np.int64)
     E, P = durations.shape
+    order = np.argsort(durations <= 0, axis=1, kind="stable")  # real phases first, in order
+    durations = np.take_along_axis(durations, order, axis=1)
+    dims = np.take_along_axis(np.broadcast_to(dims, durations.shape), order, axis=1)
+    last = (durations > 0).sum(axis=1)[:, None]  # phases each entry really runs
+    P = max(int(last.max(initial=0)), 1)
+    durations, dims = durations[:, :P], dims[:, :P]
     C = int(chunks.max(initial=1))
     rows = np.arange(E)
     col = rows[:, None]
@@ -424,8 +434,11 @@ def schedule_chunks(durations: np.ndarray, dims: np.ndarray, chunks: np.ndarray)
     for _ in range(C * P):
         phase = np.minimum(nxt, P - 1)
         dim = dims[col, phase]
-        start = np.where(nxt < P, np.maximum(ready, free[col, dim]), np.inf)
-        c = start.argmin(axis=1)
+        start = np.where(nxt < last, np.maximum(ready, free[col, dim]), np.inf)
+        # earliest start; among equal starts the chunk-phase that reached its dimension first
+        # (ASTRA-sim's per-dimension queues are FIFO: Sys::insert_stream), then the lower chunk
+        first = start == start.min(axis=1, keepdims=True)
+        c = np.where(first, ready, np.inf).argmin(axis=1)
         s = start[rows, c]
         ok = np.isfinite(s)
         if not ok.any():

@@ -12,25 +12,36 @@ The step model (Megatron-LM-style 3-D parallelism; assumptions stated so they ca
   bandwidth, but a segment of a ring is not a ring (its closing hop crosses the other NPUs) and a
   strided sub-ring shares links, so that would flatter rings. A dimension that the group size
   does not divide is infeasible too.
-* Layers are cut into ``PP`` contiguous stages balancing forward FLOPs. The slowest stage sets
-  the pace. Per micro-batch a stage computes forward + backward (backward = 2 × forward), runs
-  one blocking all-reduce per TP-communicating layer in each direction, and exchanges the
-  boundary activation with its neighbours (one message each way; 1/TP of it, Megatron's
-  scatter/gather optimisation).
-* Schedule: ``m = global_batch / (DP · micro_batch)`` micro-batches; 1F1B/GPipe pipeline time
-  ``(m + PP − 1) · t_microbatch``, i.e. a bubble of ``(PP − 1) · t_microbatch``; then the
-  data-parallel gradient all-reduce (16-bit gradients of the stage's shard), not overlapped with
-  compute (an upper bound on exposed DP time).
+* Layers are cut into ``PP`` contiguous stages balancing forward FLOPs. Per micro-batch a
+  stage computes forward and backward (backward = 2 × forward), runs one blocking all-reduce per
+  TP-communicating layer in each direction, and sends its boundary activation to the next stage
+  (the gradient comes back the same way; 1/TP of it, Megatron's scatter/gather optimisation):
+  one message of ``⌊hops · latency + bytes / bandwidth⌋`` over the PP group's first dimension,
+  the sender waiting for it (ASTRA-sim's native send/recv over the analytical network).
+* Schedule: ``m = global_batch / (DP · micro_batch)`` micro-batches, GPipe (all forwards, then
+  all backwards); each NPU runs its work in order, one thing at a time. With stage ``s``'s
+  per-micro-batch forward time ``p_s`` (compute + TP all-reduces + its send) and backward time
+  ``q_s``, the micro-batches flow through the stages as identical jobs through a flow shop:
+  the forwards end at ``T_f = Σ p_s + (m − 1) · max p_s`` and stage ``s``'s last backward at
+  ``E_s = T_f + Σ_{l≥s} q_l + (m − 1) · max_{l≥s} q_l``. Stages are not assumed balanced: the
+  slowest one paces the pipeline, the others add their fill and drain. Then each stage's
+  data-parallel gradient all-reduce (16-bit gradients of its shard), not overlapped with
+  compute (an upper bound on exposed DP time): ``step = max_s (E_s + DP_s)``. This is exactly
+  what ASTRA-sim computes for the same schedule (``benchmarks/training_end_to_end.py``).
 * Compute per layer (roofline): ``max(FLOPs / (peak · efficiency), bytes / memory bandwidth)``
   with bytes = the 16-bit weights of the shard + the layer's input and output activations.
 * Memory per NPU: mixed-precision Adam, 16 bytes per parameter of the shard (16-bit weights and
   gradients, fp32 master weights and two moments), plus stored activations of
-  ``min(m, PP)`` micro-batches in flight (1F1B). Above the NPU's memory: infeasible.
+  ``min(m, PP)`` micro-batches in flight (as 1F1B would keep; GPipe would keep all ``m``), for
+  the stage that needs most. Above the NPU's memory: infeasible.
 * Collectives: :func:`archgym.simulators.training.collectives.collective_time`'s model
   (ASTRA-sim analytical, congestion-unaware by default), evaluated vectorised over designs.
 
-Metrics: ``step_time_ms`` = ``compute_time_ms + exposed_comm_ms + bubble_ms``;
-``exposed_comm_ms`` = TP + PP + DP communication on the critical path; ``network_cost`` in
+Metrics: ``step_time_ms`` = ``compute_time_ms + exposed_comm_ms + bubble_ms``, with the
+bottleneck stage ``c`` (largest ``p_c + q_c``): ``compute_time_ms`` = ``m`` × its forward +
+backward compute, ``tp_comm_ms`` / ``pp_comm_ms`` = ``m`` × its TP all-reduces / transfers,
+``dp_comm_ms`` = the step's end minus the last backward's (``E_0``), ``bubble_ms`` = the rest
+(fill, drain and the imbalance of the other stages); ``exposed_comm_ms`` = TP + PP + DP; ``network_cost`` in
 link-GB/s (:mod:`~archgym.simulators.training.network`). No energy metric: without a validated
 per-byte link energy or NPU power model it would be a guess.
 """
@@ -83,7 +94,7 @@ TRAINING_METRICS: tuple[Metric, ...] = (
     Metric("step_time_ms", "ms", "minimize", "time of one training step (compute + exposed communication + bubble)"),
     Metric("compute_time_ms", "ms", "minimize", "forward + backward compute of the slowest pipeline stage"),
     Metric("exposed_comm_ms", "ms", "minimize", "TP + PP + DP communication on the critical path"),
-    Metric("bubble_ms", "ms", "minimize", "pipeline fill/drain time"),
+    Metric("bubble_ms", "ms", "minimize", "pipeline fill/drain and stage imbalance"),
     Metric("tp_comm_ms", "ms", "minimize", "tensor-parallel all-reduces on the critical path"),
     Metric("pp_comm_ms", "ms", "minimize", "pipeline boundary transfers on the critical path"),
     Metric("dp_comm_ms", "ms", "minimize", "data-parallel gradient all-reduce"),
@@ -111,15 +122,18 @@ class NPUConfig:
 
 
 @dataclass(frozen=True)
-class _Stage:
-    """The slowest pipeline stage of a (workload, TP, PP) split, per micro-batch."""
+class _Stages:
+    """Every pipeline stage of a (workload, TP, PP) split, per micro-batch (arrays of length PP)."""
 
-    compute_ns: float  # forward + backward
-    allreduce_bytes: tuple[tuple[float, int], ...]  # (bytes per all-reduce, count) for one direction
-    boundary_bytes: float
-    grad_bytes: float
-    memory_bytes: float  # parameters + optimizer state of the shard
-    activation_bytes: float  # per micro-batch
+    fwd_ns: np.ndarray  # forward compute
+    bwd_ns: np.ndarray  # backward compute
+    tp_sizes: tuple[float, ...]  # distinct TP all-reduce sizes (bytes)
+    tp_counts: np.ndarray  # (len(tp_sizes), PP): all-reduces of each size per stage, per direction
+    boundary_bytes: np.ndarray  # activation a stage sends to the next (the last stage's: unused)
+    grad_sizes: tuple[float, ...]  # distinct gradient sizes (bytes)
+    grad_index: np.ndarray  # stage -> index into grad_sizes
+    param_bytes: np.ndarray  # parameters + optimizer state of each stage's shard
+    activation_bytes: np.ndarray  # stored activations per micro-batch
 
 
 def _stage_cuts(flops: np.ndarray, pp: int) -> list[tuple[int, int]]:
@@ -150,7 +164,7 @@ class TrainingSimulator(Simulator):
     """
 
     name = "training"
-    version = "1.0"
+    version = "1.1"
     metrics = TRAINING_METRICS
 
     def __init__(
@@ -187,7 +201,7 @@ class TrainingSimulator(Simulator):
             from archgym.simulators.accelerator.hardware import AcceleratorDesign
 
             self.accelerator = AcceleratorDesign.from_mapping(accelerator).to_dict()  # validates, fills defaults
-        self._stages: dict[tuple[str, int, int], _Stage] = {}
+        self._stages: dict[tuple[str, int, int], _Stages] = {}
         self._workloads: dict[Any, TrainingWorkload] = {}
         self._topologies: dict[tuple, tuple] = {}
         self._shapes: dict[str, tuple[int, ...]] = {}
@@ -288,11 +302,11 @@ class TrainingSimulator(Simulator):
             self._topologies[key] = hit
         return hit
 
-    def _stage(self, wl: TrainingWorkload, tp: int, pp: int) -> _Stage:
+    def _stage(self, wl: TrainingWorkload, tp: int, pp: int) -> _Stages:
         key = (wl.key, tp, pp)
-        stage = self._stages.get(key)
-        if stage is not None:
-            return stage
+        stages = self._stages.get(key)
+        if stages is not None:
+            return stages
         b = wl.micro_batch
         layers = wl.layers
         div = np.array([tp if layer.tp_split else 1 for layer in layers], dtype=float)
@@ -304,29 +318,30 @@ class TrainingSimulator(Simulator):
             fwd = np.maximum(flops / (self.npu.peak_tflops * 1e3 * self.npu.efficiency), traffic / self.npu.mem_bw_gbps)
         else:
             fwd = self._accelerator_times(wl) * b / div
-        best = None
-        for lo, hi in _stage_cuts(np.array([layer.fwd_flops for layer in layers]), pp):
-            compute = 3.0 * fwd[lo:hi].sum()
-            if best is None or compute > best[0]:
-                best = (compute, lo, hi)
-        compute, lo, hi = best
-        counts: dict[float, int] = {}
-        if tp > 1:
-            for layer in layers[lo:hi]:
-                if layer.tp_comm_bytes > 0 and layer.tp_split:
-                    size = layer.tp_comm_bytes * b
-                    counts[size] = counts.get(size, 0) + 1
-        acts = sum(layer.activation_bytes * b / (tp if layer.tp_split else 1) for layer in layers[lo:hi])
-        stage = _Stage(
-            compute_ns=float(compute),
-            allreduce_bytes=tuple(sorted(counts.items())),
-            boundary_bytes=float(boundary[hi - 1]),
-            grad_bytes=float(params[lo:hi].sum() * BYTES_PER_VALUE),
-            memory_bytes=float(params[lo:hi].sum() * OPTIMIZER_BYTES_PER_PARAM),
-            activation_bytes=float(acts),
+        tp_bytes = np.array([layer.tp_comm_bytes * b if (tp > 1 and layer.tp_split) else 0.0 for layer in layers])
+        acts = np.array([layer.activation_bytes for layer in layers]) * b / div
+        cuts = _stage_cuts(np.array([layer.fwd_flops for layer in layers]), pp)
+        tp_sizes = tuple(sorted({float(x) for x in tp_bytes if x > 0}))
+        tp_counts = np.zeros((len(tp_sizes), pp))
+        for s_idx, (lo, hi) in enumerate(cuts):
+            for k, size in enumerate(tp_sizes):
+                tp_counts[k, s_idx] = np.count_nonzero(tp_bytes[lo:hi] == size)
+        grads = [float(params[lo:hi].sum() * BYTES_PER_VALUE) for lo, hi in cuts]
+        grad_sizes = tuple(sorted(set(grads)))
+        fwd_s = np.array([fwd[lo:hi].sum() for lo, hi in cuts])
+        stages = _Stages(
+            fwd_ns=fwd_s,
+            bwd_ns=2.0 * fwd_s,
+            tp_sizes=tp_sizes,
+            tp_counts=tp_counts,
+            boundary_bytes=np.array([boundary[hi - 1] for _, hi in cuts]),
+            grad_sizes=grad_sizes,
+            grad_index=np.array([grad_sizes.index(g) for g in grads]),
+            param_bytes=np.array([params[lo:hi].sum() * OPTIMIZER_BYTES_PER_PARAM for lo, hi in cuts]),
+            activation_bytes=np.array([acts[lo:hi].sum() for lo, hi in cuts]),
         )
-        self._stages[key] = stage
-        return stage
+        self._stages[key] = stages
+        return stages
 
     def _accelerator_times(self, wl: TrainingWorkload) -> np.ndarray:
         """Forward time (ns) of one sample per layer on the accelerator design (analytical model)."""
@@ -361,7 +376,7 @@ class TrainingSimulator(Simulator):
         self._accel_times[wl.key] = times
         return times
 
-    def _parallel_split(self, wl: TrainingWorkload, npus: int, tp: int, pp: int) -> tuple[int, int, _Stage, float]:
+    def _parallel_split(self, wl: TrainingWorkload, npus: int, tp: int, pp: int) -> tuple[int, int, _Stages, float]:
         """Checks of a DP x TP x PP split that do not depend on the network; ``(dp, micro-batches, stage, memory)``."""
         if tp < 1 or pp < 1:
             raise SimulationError(f"tp and pp must be >= 1, got tp={tp}, pp={pp}")
@@ -380,7 +395,7 @@ class TrainingSimulator(Simulator):
             )
         micro = wl.global_batch // (dp * wl.micro_batch)
         stage = self._stage(wl, tp, pp)
-        memory = stage.memory_bytes + stage.activation_bytes * min(micro, pp)
+        memory = float((stage.param_bytes + stage.activation_bytes * min(micro, pp)).max())
         if memory > self.npu.memory_gib * 2**30:
             raise SimulationError(
                 f"needs {memory / 2**30:.1f} GiB per NPU (TP={tp}, PP={pp}, DP={dp}), more than the NPU's {self.npu.memory_gib:g} GiB"
@@ -445,55 +460,80 @@ class TrainingSimulator(Simulator):
         return [p if isinstance(p, Exception) else next(results) for p in prepared]
 
     def _model(self, items: list[dict[str, Any]], wl: TrainingWorkload) -> list[dict[str, float]]:
-        """The vectorised part: every all-reduce of every design at once, then the step formula."""
+        """The vectorised part: every all-reduce of every design at once, then the pipeline formula."""
         D = len(items)
-        e = self.system.endpoint_delay_ns
         pad = (0, 1, 1.0, 0.0, 0)  # a size-1 dimension: not involved
-        owner, group_of, size, count, rows = [], [], [], [], []
-        pp_ns, compute, micro, pp, dp_, mem, cost, chunks = [], [], [], [], [], [], [], []
+        P = max(it["pp"] for it in items)
+        owner, size, rows, chunks = [], [], [], []
+        tp_at, dp_at = [], []  # per design: index of its first TP / DP entry (or -1)
+        sig = np.zeros((D, P))  # send time of each stage's boundary (last stage: none)
+        fwd, bwd, valid = np.zeros((D, P)), np.zeros((D, P)), np.zeros((D, P), dtype=bool)
         for i, it in enumerate(items):
-            st, groups = it["stage"], it["groups"]
-            if it["tp"] > 1:
+            st, groups, pp = it["stage"], it["groups"], it["pp"]
+            fwd[i, :pp], bwd[i, :pp], valid[i, :pp] = st.fwd_ns, st.bwd_ns, True
+            tp_at.append(len(owner) if it["tp"] > 1 and st.tp_sizes else -1)
+            if tp_at[-1] >= 0:
                 tp_row = list(groups[0]) + [pad] * (_GROUP_DIMS - len(groups[0]))
-                for nbytes, k in st.allreduce_bytes:
-                    owner.append(i); group_of.append(0); size.append(nbytes); count.append(2 * k); rows.append(tp_row)
-            if it["dp"] > 1:
-                owner.append(i); group_of.append(2); size.append(st.grad_bytes); count.append(1)
-                rows.append(list(groups[2]) + [pad] * (_GROUP_DIMS - len(groups[2])))
-            if it["pp"] > 1:
-                # pipeline boundary: one message each way per micro-batch over the PP group's first dimension
+                for nbytes in st.tp_sizes:
+                    owner.append(i); size.append(nbytes); rows.append(tp_row); chunks.append(it["chunks"])
+            dp_at.append(len(owner) if it["dp"] > 1 else -1)
+            if dp_at[-1] >= 0:
+                dp_row = list(groups[2]) + [pad] * (_GROUP_DIMS - len(groups[2]))
+                for nbytes in st.grad_sizes:
+                    owner.append(i); size.append(nbytes); rows.append(dp_row); chunks.append(it["chunks"])
+            if pp > 1:
+                # pipeline boundary: one message over the PP group's first dimension to the neighbour
+                # stage, one hop (two through a switch); the sender waits for its arrival
                 kind, n, bw, lat, _ = groups[1][0]
-                hop = 2 if kind == 2 else 1  # neighbouring stages: one hop, two through a switch
-                pp_ns.append(2 * (math.floor(hop * lat + st.boundary_bytes / bw) + 2 * e))
-            else:
-                pp_ns.append(0.0)
-            compute.append(st.compute_ns); micro.append(it["micro"]); pp.append(it["pp"]); dp_.append(it["dp"])
-            mem.append(it["memory"] / 2**30); cost.append(it["cost"]); chunks.append(it["chunks"])
-        tp_ns = np.zeros(D)
-        dp_ns = np.zeros(D)
+                hop = 2 if kind == 2 else 1
+                sig[i, : pp - 1] = np.floor(hop * lat + st.boundary_bytes[: pp - 1] / bw)
+        times = np.zeros(0)
         if owner:
-            owner_a, grp = np.asarray(owner), np.asarray(group_of)
             times = self._allreduce_batch(np.asarray(rows, dtype=float), np.asarray(size, dtype=float),
-                                          np.asarray(chunks, dtype=float)[owner_a])
-            weighted = times * np.asarray(count)
-            tp_ns = np.bincount(owner_a[grp == 0], weighted[grp == 0], minlength=D)
-            dp_ns = np.bincount(owner_a[grp == 2], weighted[grp == 2], minlength=D)
-        pp_ns, compute, micro, pp = np.asarray(pp_ns), np.asarray(compute), np.asarray(micro, float), np.asarray(pp, float)
-        per_mb = compute + tp_ns + pp_ns
-        step = (micro + pp - 1) * per_mb + dp_ns
+                                          np.asarray(chunks, dtype=float))
+        tp = np.zeros((D, P))
+        dp = np.zeros((D, P))
+        for i, it in enumerate(items):
+            st, pp = it["stage"], it["pp"]
+            if tp_at[i] >= 0:
+                tp[i, :pp] = times[tp_at[i]: tp_at[i] + len(st.tp_sizes)] @ st.tp_counts
+            if dp_at[i] >= 0:
+                dp[i, :pp] = times[dp_at[i] + st.grad_index]
+        m = np.asarray([it["micro"] for it in items], dtype=float)
+        sig_in = np.concatenate([np.zeros((D, 1)), sig[:, :-1]], axis=1)  # the gradient coming back
+        p = np.where(valid, fwd + tp + sig, 0.0)
+        q = np.where(valid, bwd + tp + sig_in, 0.0)
+        t_fwd = p.sum(axis=1) + (m - 1) * p.max(axis=1)
+        q_sum = np.cumsum(q[:, ::-1], axis=1)[:, ::-1]
+        q_max = np.maximum.accumulate(q[:, ::-1], axis=1)[:, ::-1]
+        ends = t_fwd[:, None] + q_sum + (m - 1)[:, None] * q_max  # each stage's last backward
+        step = np.where(valid, ends + dp, -np.inf).max(axis=1)
+        c = np.where(valid, p + q, -np.inf).argmax(axis=1)  # the bottleneck stage
+        r = np.arange(D)
+        compute = m * (fwd[r, c] + bwd[r, c])
+        tp_ns = m * 2 * tp[r, c]
+        pp_ns = m * (sig[r, c] + sig_in[r, c])
+        # the last backward ends at E_0 = (Σp − max p) + (Σq − max q) + m·(max p + max q): the
+        # bottleneck's own m·(p_c + q_c), the rest is fill, drain and imbalance (0 without PP)
+        p_max, q_max0 = p.max(axis=1), q.max(axis=1)
+        bubble = (p.sum(axis=1) - p_max) + (q.sum(axis=1) - q_max0) + m * ((p_max - p[r, c]) + (q_max0 - q[r, c]))
+        parts = compute + tp_ns + pp_ns + bubble
+        has_dp = np.asarray([it["dp"] > 1 for it in items])
+        dp_ns = np.where(has_dp, np.maximum(step - parts, 0.0), 0.0)
+        step = parts + dp_ns
         columns = {
             "step_time_ms": step / 1e6,
-            "compute_time_ms": micro * compute / 1e6,
-            "exposed_comm_ms": (micro * (tp_ns + pp_ns) + dp_ns) / 1e6,
-            "bubble_ms": (pp - 1) * per_mb / 1e6,
-            "tp_comm_ms": micro * tp_ns / 1e6,
-            "pp_comm_ms": micro * pp_ns / 1e6,
+            "compute_time_ms": compute / 1e6,
+            "exposed_comm_ms": (tp_ns + pp_ns + dp_ns) / 1e6,
+            "bubble_ms": bubble / 1e6,
+            "tp_comm_ms": tp_ns / 1e6,
+            "pp_comm_ms": pp_ns / 1e6,
             "dp_comm_ms": dp_ns / 1e6,
-            "network_cost": np.asarray(cost, float),
-            "memory_gib": np.asarray(mem, float),
+            "network_cost": np.asarray([it["cost"] for it in items], float),
+            "memory_gib": np.asarray([it["memory"] for it in items], float) / 2**30,
             "throughput": wl.global_batch / (step / 1e9),
-            "dp": np.asarray(dp_, float),
-            "micro_batches": micro,
+            "dp": np.asarray([it["dp"] for it in items], float),
+            "micro_batches": m,
         }
         names = list(columns)
         return [dict(zip(names, values)) for values in zip(*(columns[n].tolist() for n in names))]
@@ -545,8 +585,9 @@ def allreduce_batch(sub: np.ndarray, size: np.ndarray, chunks: np.ndarray, syste
     # one active dimension or one chunk: back to back; else the dimensions' queues (schedule_chunks)
     times = np.where(last >= 0, durations.sum(axis=-1) * count, 0.0)
     multi = (last >= 1) & (count > 1)
-    for top in np.unique(last[multi]):  # fewer phases to schedule when fewer dimensions are active
-        rows = multi & (last == top)
+    # grouped by active dimensions and chunk count: fewer phases and scheduling rounds per group
+    for top, n_chunks in {(int(t), float(k)) for t, k in zip(last[multi], count[multi])}:
+        rows = multi & (last == top) & (count == n_chunks)
         keep = [p for p, d in enumerate(phase_dims) if d <= top]
         times[rows] = schedule_chunks(durations[rows][:, keep], np.broadcast_to(np.asarray(phase_dims)[keep], (int(rows.sum()), len(keep))), count[rows])
     return times
