@@ -63,6 +63,18 @@ def one_run(task: tuple[str, str, dict, str, int, int]) -> dict:
             "unique_designs": result.unique_designs, "wall_s": time.perf_counter() - start}
 
 
+
+def agent_step_seconds(agent, env) -> float:
+    """One ask() / env.step / tell() round; returns the agent's seconds (the simulator excluded)."""
+    t0 = time.perf_counter()
+    suggestion = agent.ask()
+    t1 = time.perf_counter()
+    _, reward, _, _, info = env.step(suggestion.design)
+    t2 = time.perf_counter()
+    agent.tell(suggestion, reward, info["metrics"], info["feasible"])
+    return (t1 - t0) + (time.perf_counter() - t2)
+
+
 def step_cost(task: tuple[str, str, int]) -> dict:
     """Seconds of ask()+tell() per step around 100 and 500 evaluations (simulator excluded)."""
     _setup()
@@ -77,13 +89,7 @@ def step_cost(task: tuple[str, str, int]) -> dict:
     env.reset(seed=0)
     costs = []
     for _ in range(last):
-        t0 = time.perf_counter()
-        suggestion = agent.ask()
-        t1 = time.perf_counter()
-        _, reward, _, _, info = env.step(suggestion.design)
-        t2 = time.perf_counter()
-        agent.tell(suggestion, reward, info["metrics"], info["feasible"])
-        costs.append((t1 - t0) + (time.perf_counter() - t2))
+        costs.append(agent_step_seconds(agent, env))
     window = 10
     return {"agent": agent_name, "env": env_id,
             "at_100_s": float(np.mean(costs[100 - window // 2: 100 + window // 2])),

@@ -20,11 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 import warnings
 
 import numpy as np
 
+from bo_goal import agent_step_seconds
 from results_io import RESULTS_DIR, setup
 
 CASES = {
@@ -56,13 +56,7 @@ def cost(env_id: str, kwargs: dict, hyperparameters: dict, points: int, steps: i
         agent.update(_outcome(design, reward, info))
     seconds = []
     for _ in range(steps):
-        t0 = time.perf_counter()
-        suggestion = agent.ask()
-        t1 = time.perf_counter()
-        _, reward, _, _, info = env.step(suggestion.design)
-        t2 = time.perf_counter()
-        agent.tell(suggestion, reward, info["metrics"], info["feasible"])
-        seconds.append((t1 - t0) + (time.perf_counter() - t2))
+        seconds.append(agent_step_seconds(agent, env))
     return {"points": points, "steps": steps, "ms_per_step": 1e3 * float(np.mean(seconds)),
             "ms_each": [round(1e3 * x, 1) for x in seconds],
             "composite": bool(getattr(agent, "_composite_now", False)), "load_1min": os.getloadavg()[0]}
