@@ -13,9 +13,8 @@ A design-space search evaluates a population of designs on one workload. This dr
 
 from __future__ import annotations
 
-import itertools
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -69,52 +68,84 @@ def _limited(chunks: Iterable["TraceChunk"], max_requests: int | None) -> Iterab
         yield chunk
 
 
+#: requests decoded ahead and handed to every engine as one task (bounds the decoded arrays
+#: kept at once to ~40 MB while a 10,000-request trace is a single task per design)
+WINDOW_REQUESTS = 1 << 20
+
+
+def _decoded_windows(device: "DeviceSpec", mapping: "AddressMapping",
+                     chunks: Iterable["TraceChunk"], max_requests: int | None
+                     ) -> Iterator[list[tuple[np.ndarray, ...]]]:
+    """The trace's chunks, checked and decoded once, grouped into windows of at most
+    :data:`WINDOW_REQUESTS` requests (a chunk larger than that is a window of its own)."""
+    window: list[tuple[np.ndarray, ...]] = []
+    size, last = 0, -1
+    for chunk in _limited(chunks, max_requests):
+        if chunk.cycle.shape[0] == 0:
+            continue
+        arrays = decode_chunk(device, mapping, chunk, last)
+        last = int(arrays[0][-1])
+        if window and size + arrays[0].size > WINDOW_REQUESTS:
+            yield window
+            window, size = [], 0
+        window.append(arrays)
+        size += arrays[0].size
+    yield window
+
+
 def _run_engines(device: "DeviceSpec", engines: list[Engine], mapping: "AddressMapping",
-                 chunks: Iterable["TraceChunk"], max_requests: int | None,
-                 workers: int) -> list[EngineResult | SimulationError]:
-    """Feed every chunk (decoded once) to every engine, ``workers`` threads, then finish."""
-    results: list[EngineResult | SimulationError | None] = [None] * len(engines)
+                 chunks: Iterable["TraceChunk"], max_requests: int | None, workers: int,
+                 finalize: Callable[[EngineResult], Any] | None = None) -> list[Any]:
+    """Run every engine over the whole trace on ``workers`` threads and finish it.
+
+    Each engine is one task per window (no barrier per chunk), so the threads stay busy and
+    pull designs as they free up; ``finalize`` (e.g. metrics from the counters) runs in the
+    worker thread right after an engine finishes, overlapping its Python work with the
+    compiled runs of the other threads. A :class:`SimulationError` (from the engine or from
+    ``finalize``) becomes that engine's entry.
+    """
+    results: list[Any] = [None] * len(engines)
     live: list[Engine | None] = list(engines)
 
-    def step(i: int, arrays: tuple[np.ndarray, ...] | None) -> None:
+    def step(i: int, window: list[tuple[np.ndarray, ...]], final: bool) -> None:
         engine = live[i]
         if engine is None:
             return
         try:
-            if arrays is None:
-                results[i] = engine.finish()
-            else:
+            for arrays in window:
                 engine.feed_decoded(arrays)
+            if final:
+                raw = engine.finish()
+                results[i] = raw if finalize is None else finalize(raw)
         except SimulationError as exc:
             results[i], live[i] = exc, None
 
     workers = max(1, min(int(workers), len(engines)))
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
     try:
-        last = -1
-        for chunk in itertools.chain(_limited(chunks, max_requests), [None]):
-            arrays = None
-            if chunk is not None:
-                if chunk.cycle.shape[0] == 0:
-                    continue
-                arrays = decode_chunk(device, mapping, chunk, last)
-                last = int(arrays[0][-1])
+        windows = _decoded_windows(device, mapping, chunks, max_requests)
+        window = next(windows)
+        while True:
+            following = next(windows, None)  # look ahead: the last window also finishes
+            final = following is None
             if pool is None:
                 for i in range(len(engines)):
-                    step(i, arrays)
+                    step(i, window, final)
             else:
-                list(pool.map(lambda i: step(i, arrays), range(len(engines))))
+                list(pool.map(lambda i: step(i, window, final), range(len(engines))))
+            if final:
+                return results
+            window = following
     finally:
         if pool is not None:
             pool.shutdown()
-    return results  # type: ignore[return-value]
 
 
 def simulate_batch(device: "DeviceSpec", configs: "list[ControllerConfig]",
                    mapping: "AddressMapping", chunks: Iterable["TraceChunk"], *,
                    max_requests: int | None = None, workers: int = 1,
-                   write_drain: tuple[int, int] | None = None, dedupe: bool = True
-                   ) -> list[EngineResult | SimulationError]:
+                   write_drain: tuple[int, int] | None = None, dedupe: bool = True,
+                   finalize: Callable[[EngineResult], Any] | None = None) -> list[Any]:
     """Simulate many controller configurations on one trace; results in ``configs`` order.
 
     Each chunk is checked and decoded once and fed to every engine; ``workers`` threads
@@ -130,6 +161,11 @@ def simulate_batch(device: "DeviceSpec", configs: "list[ControllerConfig]",
     (e.g. decreasing cycles) raises ``ValueError`` for the whole batch. ``chunks`` must be
     a list to allow that second pass; from a one-pass stream only configurations with equal
     thresholds are merged (they fail alike).
+
+    ``finalize``, when given, maps each successful :class:`EngineResult` to what the caller
+    wants (metrics, say) inside the worker thread that ran it, and its value takes the
+    result's place (shared by merged configurations like the result itself); a
+    :class:`SimulationError` it raises becomes the entry.
     """
     engines = [Engine(device, c, mapping, write_drain=write_drain) for c in configs]
     reiterable = isinstance(chunks, (list, tuple))
@@ -143,8 +179,8 @@ def simulate_batch(device: "DeviceSpec", configs: "list[ControllerConfig]",
         groups.setdefault(key, []).append(i)
     leaders = [min(g, key=lambda i: int(engines[i].P[P_WATCHDOG])) for g in groups.values()]
     first = _run_engines(device, [engines[i] for i in leaders], mapping, chunks, max_requests,
-                         workers)
-    results: list[EngineResult | SimulationError | None] = [None] * len(configs)
+                         workers, finalize)
+    results: list[Any] = [None] * len(configs)
     retry: list[int] = []
     for group, leader, result in zip(groups.values(), leaders, first):
         results[leader] = result
@@ -157,7 +193,7 @@ def simulate_batch(device: "DeviceSpec", configs: "list[ControllerConfig]",
                 results[i] = result
     if retry:
         again = _run_engines(device, [engines[i] for i in retry], mapping, chunks, max_requests,
-                             workers)
+                             workers, finalize)
         for i, result in zip(retry, again):
             results[i] = result
     return results  # type: ignore[return-value]

@@ -202,17 +202,17 @@ class DRAMSimulator(Simulator):
             index.append(i)
         if configs:
             chunks = self._chunks(workload)
-            raws = simulate_batch(self.device, configs, self.mapping, chunks,
-                                  max_requests=self.max_requests, workers=self.workers,
-                                  write_drain=self.write_drain)
-            for i, config, raw in zip(index, configs, raws):
-                if isinstance(raw, SimulationError):
-                    results[i] = SimulationError(f"design {i}: {raw}")
-                    continue
-                try:
-                    results[i] = self._result(raw, config, workload).metrics
-                except SimulationError as exc:
-                    results[i] = SimulationError(f"design {i}: {exc}")
+            # metrics are computed in the worker threads (overlapping the other threads'
+            # simulations); merged designs share one dict, so each gets its own copy
+            outcomes = simulate_batch(self.device, configs, self.mapping, chunks,
+                                      max_requests=self.max_requests, workers=self.workers,
+                                      write_drain=self.write_drain,
+                                      finalize=lambda raw: self._raw_metrics(raw, workload))
+            for i, outcome in zip(index, outcomes):
+                if isinstance(outcome, SimulationError):
+                    results[i] = SimulationError(f"design {i}: {outcome}")
+                else:
+                    results[i] = dict(outcome)
         return results  # type: ignore[return-value]
 
     def workload_key(self, workload: str) -> str:
@@ -260,13 +260,20 @@ class DRAMSimulator(Simulator):
         return self._result(raw, config, workload)
 
     def _result(self, raw: EngineResult, config: ControllerConfig, workload: Any) -> SimulationResult:
+        breakdown = self._energy(raw, workload)
+        return SimulationResult(self._metrics(raw, breakdown), raw, breakdown, config)
+
+    def _energy(self, raw: EngineResult, workload: Any) -> EnergyBreakdown:
         if raw.requests == 0:
             log.warning("DRAM workload %r contains no requests", workload)
-        breakdown = energy(
+        return energy(
             self.device, sim_cycles=raw.sim_cycles, active_cycles=list(raw.active_cycles),
             activates=raw.activates, reads=raw.read_commands, writes=raw.write_commands,
             refreshes_all_bank=raw.refreshes_all_bank, refreshes_per_bank=raw.refreshes_per_bank)
-        return SimulationResult(self._metrics(raw, breakdown), raw, breakdown, config)
+
+    def _raw_metrics(self, raw: EngineResult, workload: Any) -> dict[str, float]:
+        """The metrics of a finished simulation (what :meth:`evaluate` returns)."""
+        return self._metrics(raw, self._energy(raw, workload))
 
     def _chunks(self, workload: Any) -> Iterable[TraceChunk]:
         if isinstance(workload, TraceChunk):
