@@ -21,9 +21,9 @@ import numpy as np
 
 from archgym.simulator import SimulationError
 
-from ._kernel import (ARB_SIMPLE, P_ARB, P_MAXACT, P_MAXPOST, P_MAXPULL, P_REFPOL, P_WATCHDOG,
+from ._pykernel import (ARB_SIMPLE, P_ARB, P_MAXACT, P_MAXPOST, P_MAXPULL, P_REFPOL, P_WATCHDOG,
                       REF_NONE)
-from .engine import Engine, EngineResult, decode_chunk
+from .engine import Engine, EngineResult, decode_chunk, known_requests, resolve_kernel
 
 if TYPE_CHECKING:
     from .config import ControllerConfig
@@ -113,8 +113,8 @@ def _run_engines(device: "DeviceSpec", engines: list[Engine], mapping: "AddressM
 def simulate_batch(device: "DeviceSpec", configs: "list[ControllerConfig]",
                    mapping: "AddressMapping", chunks: Iterable["TraceChunk"], *,
                    max_requests: int | None = None, workers: int = 1,
-                   write_drain: tuple[int, int] | None = None, dedupe: bool = True
-                   ) -> list[EngineResult | SimulationError]:
+                   write_drain: tuple[int, int] | None = None, dedupe: bool = True,
+                   kernel: str = "auto") -> list[EngineResult | SimulationError]:
     """Simulate many controller configurations on one trace; results in ``configs`` order.
 
     Each chunk is checked and decoded once and fed to every engine; ``workers`` threads
@@ -130,8 +130,11 @@ def simulate_batch(device: "DeviceSpec", configs: "list[ControllerConfig]",
     (e.g. decreasing cycles) raises ``ValueError`` for the whole batch. ``chunks`` must be
     a list to allow that second pass; from a one-pass stream only configurations with equal
     thresholds are merged (they fail alike).
+
+    ``kernel``: see :class:`~.engine.Engine`; with ``"auto"`` the Python budget is weighed
+    against the requests times the configurations actually simulated.
     """
-    engines = [Engine(device, c, mapping, write_drain=write_drain) for c in configs]
+    engines = [Engine(device, c, mapping, write_drain=write_drain, kernel=kernel) for c in configs]
     reiterable = isinstance(chunks, (list, tuple))
     groups: dict[bytes, list[int]] = {}
     for i, engine in enumerate(engines):
@@ -142,6 +145,10 @@ def simulate_batch(device: "DeviceSpec", configs: "list[ControllerConfig]",
                 key += engine.P[P_WATCHDOG].tobytes()
         groups.setdefault(key, []).append(i)
     leaders = [min(g, key=lambda i: int(engines[i].P[P_WATCHDOG])) for g in groups.values()]
+    requests = known_requests(chunks, max_requests)
+    resolved = resolve_kernel(kernel, None if requests is None else requests * len(leaders))
+    for engine in engines:
+        engine.kernel = resolved
     first = _run_engines(device, [engines[i] for i in leaders], mapping, chunks, max_requests,
                          workers)
     results: list[EngineResult | SimulationError | None] = [None] * len(configs)
