@@ -133,11 +133,12 @@ KERNELS = ("auto", "compiled", "python")
 #: ``kernel="auto"`` simulates at most this many requests per process in plain Python, and
 #: only while numba is not imported; everything after that (and any run known to be longer) uses
 #: the compiled kernel. Importing numba, initialising its target and loading the kernel from its
-#: disk cache costs about 0.6 s once per process; the Python kernel costs about 0.2-0.4 ms per
-#: request (0.05 ms compiled, and much less once warm), so they break even at about 1,500-3,000
-#: requests (``benchmarks/kernel_breakeven.py``). The budget is per process, not per run: an
-#: environment that evaluates a short trace many times pays at most the break-even time in
-#: Python before it switches, so ``auto`` costs at most twice the better choice made in hindsight.
+#: disk cache costs about 0.62 s of CPU once per process; the Python kernel costs 0.09-0.38 ms
+#: of CPU per request more than the compiled one (depending on the traffic), so they break even
+#: at 1,650 (dense random traffic) to 6,800 requests (``benchmarks/kernel_breakeven.py``);
+#: the budget sits just below the smallest. It is per process, not per run: an environment
+#: that evaluates a short trace many times spends at most about the break-even time in Python
+#: before it switches, so ``auto`` costs at most about twice the better choice in hindsight.
 AUTO_PYTHON_REQUESTS = 1500
 
 _budget_lock = threading.Lock()
