@@ -7,7 +7,10 @@
   median of ``--rounds`` interleaved rounds; plus which heavy modules each command imported, and
   the floors ``python -c pass`` / ``import numpy`` / ``import gymnasium``. The baseline
   revision is built as a wheel (no dependencies) into a temporary folder and run with the same
-  interpreter and dependencies, exactly as ``tests/test_packaging.py`` runs the wheel.
+  interpreter and dependencies, exactly as ``tests/test_packaging.py`` runs the wheel. pip
+  compiles the wheel's bytecode on install; the current checkout gets the same first
+  (``compileall`` into its git-ignored ``__pycache__`` folders), so that neither side pays for
+  compiling sources when ``PYTHONDONTWRITEBYTECODE`` is set, as it is on some machines.
 * Install size: the size on disk of each revision's core dependency closure (its
   ``[project] dependencies`` and everything they require), read from the installed
   distributions' RECORD files of this environment — the same method for both. With
@@ -220,6 +223,9 @@ def main() -> None:
     args = parser.parse_args()
 
     env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
+    # bytecode for the checkout, as pip writes it for the baseline wheel (see the docstring)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *(str(ROOT / d) for d in ("archgym", "simulators",
+                    "envs", "agents"))], check=True, capture_output=True)
     results: dict[str, object] = {"python": sys.version.split()[0], "cpus": os.cpu_count(), "rounds": args.rounds}
     with tempfile.TemporaryDirectory() as tmp:
         trace = Path(tmp) / "ten.stl"
