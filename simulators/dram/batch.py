@@ -5,7 +5,8 @@ A design-space search evaluates a population of designs on one workload. This dr
 
 * checks and decodes each trace chunk once and feeds the same arrays to every engine;
 * runs the engines on ``workers`` threads: the compiled core releases the GIL, so the
-  designs of a population spread over the cores;
+  designs of a population spread over the cores (the plain-Python kernel, which
+  ``kernel="auto"`` picks only for a small batch, does not);
 * simulates behaviourally identical designs once (:func:`behaviour_key`), exact by
   construction: two configurations are merged only when the engine provably cannot tell them
   apart (see :func:`behaviour_key` for the rules and why each is exact).
