@@ -5,7 +5,7 @@
     archgym describe ENV_ID [--env-arg K=V]... [--json]
     archgym run --env ID [--env-arg K=V]... --agent NAME [--agent-arg K=V]... --budget N --seed S [--dataset DIR]
                 (--env-arg simulator=FILE.proxy runs the agent on a proxy written by 'archgym proxy train')
-    archgym simulate dram --trace PATH|NAME [--device NAME] [--param K=V]... [--json]
+    archgym simulate dram --trace PATH|NAME [--device NAME] [--param K=V]... [--kernel K] [--json]
     archgym simulate accelerator [--backend B] [--workload W] [--param K=V]... [--json]
     archgym simulate nas --arch STR [--dataset D] [--epochs E] [--device DEV] [--proxy NAME]... [--json]
     archgym simulate training [--workload W] [--npus N] [--param K=V]... [--congestion-aware] [--json]
@@ -275,7 +275,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from archgym.simulators.dram import DRAMSimulator
 
     params = parse_assignments(args.param, "--param")
-    simulator = DRAMSimulator(device=args.device, address_mapping=args.mapping, max_requests=args.max_requests)
+    simulator = DRAMSimulator(device=args.device, address_mapping=args.mapping, max_requests=args.max_requests,
+                              kernel=args.kernel)
     metrics = simulator.evaluate(params, args.trace)
     if args.json:
         _emit_json(metrics)
@@ -390,6 +391,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--mapping", default=None, help="address mapping field string, e.g. rochrababgco")
     d.add_argument("--param", action="append", metavar="K=V", help="controller knob (repeatable)")
     d.add_argument("--max-requests", type=int, default=None, help="replay only the first N requests")
+    d.add_argument("--kernel", choices=("auto", "compiled", "python"), default="auto",
+                   help="engine kernel: numba-compiled, plain Python (no numba start-up, for short traces) "
+                        "or auto (Python up to a few thousand requests; identical results)")
     d.add_argument("--json", action="store_true", help="machine-readable output")
     d.set_defaults(func=cmd_simulate)
     a = simulators.add_parser("accelerator", help="a DNN-accelerator back-end on one network")

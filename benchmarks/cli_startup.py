@@ -7,15 +7,21 @@
   median of ``--rounds`` interleaved rounds; plus which heavy modules each command imported, and
   the floors ``python -c pass`` / ``import numpy`` / ``import gymnasium``. The baseline
   revision is built as a wheel (no dependencies) into a temporary folder and run with the same
-  interpreter and dependencies, exactly as ``tests/test_packaging.py`` runs the wheel.
+  interpreter and dependencies, exactly as ``tests/test_packaging.py`` runs the wheel. pip
+  compiles the wheel's bytecode on install; the current checkout gets the same first
+  (``compileall`` into its git-ignored ``__pycache__`` folders), so that neither side pays for
+  compiling sources when ``PYTHONDONTWRITEBYTECODE`` is set, as it is on some machines.
 * Install size: the size on disk of each revision's core dependency closure (its
   ``[project] dependencies`` and everything they require), read from the installed
   distributions' RECORD files of this environment — the same method for both. With
   ``--fresh-venv`` also a real ``pip install .`` into a fresh venv (needs the package index).
 
-* Breakdown of ``archgym simulate dram`` (10 requests), in a fresh process per round: CPU and
+* Breakdown of ``archgym simulate dram`` (10 requests), in a fresh process per round, twice: with
+  the default ``kernel="auto"`` (which runs such a short trace in plain Python, without numba):
+  ``import archgym.cli``, ``import numpy``, importing the DRAM simulator, the first and second
+  ``evaluate``; and with ``kernel="compiled"``: CPU and
   wall time of each stage -- interpreter, ``import archgym.cli``, ``import numpy``, ``import
-  numba``, importing the DRAM simulator (the engine's compiled-function dispatchers), numba's
+  numba``, importing the DRAM simulator, the compiled kernel (its dispatchers), numba's
   target initialisation (which the first call of any cached function performs: it imports
   ``numba.np.arraymath``, whose BLAS check imports ``scipy.linalg``, and the typing registries),
   loading the engine's machine code from numba's disk cache on the first ``evaluate``, and a
@@ -77,8 +83,10 @@ def _cli_code(argv: list[str]) -> str:
 
 
 #: run in a fresh interpreter: cumulative (CPU s, wall s) after each stage of a 10-request simulate
+#: with the kernel named by argv[2]; the numba stages are timed apart only for "compiled"
 BREAKDOWN = r"""
 import json, sys, time
+kernel = sys.argv[2]
 marks = [("interpreter start", time.process_time(), None)]
 wall0 = time.perf_counter()
 def mark(name):
@@ -87,33 +95,41 @@ import archgym.cli
 mark("import archgym.cli")
 import numpy
 mark("import numpy")
-import numba
-mark("import numba")
+if kernel == "compiled":
+    import numba
+    mark("import numba")
 from archgym.simulators.dram import DRAMSimulator
-from archgym.simulators.dram import engine
 mark("import the DRAM simulator")
-from numba.core.registry import cpu_target
-cpu_target.target_context.refresh()
-cpu_target.typing_context.refresh()
-mark("numba target initialisation")
-simulator = DRAMSimulator()
+if kernel == "compiled":
+    from archgym.simulators.dram import _kernel
+    mark("import the compiled kernel")
+    from numba.core.registry import cpu_target
+    cpu_target.target_context.refresh()
+    cpu_target.typing_context.refresh()
+    mark("numba target initialisation")
+simulator = DRAMSimulator(kernel=kernel)
 simulator.evaluate({}, sys.argv[1])
-mark("first evaluate (cache load)")
+mark("first evaluate (cache load)" if kernel == "compiled" else "first evaluate")
 simulator.evaluate({}, sys.argv[1])
 mark("second evaluate")
-dispatchers = [v for v in vars(engine).values() if isinstance(v, numba.core.registry.CPUDispatcher)]
-loaded = sum(len(d.overloads) for d in dispatchers)
-heavy = sorted(m for m in ("scipy", "cffi", "pycparser", "gymnasium", "pandas", "pyarrow") if m in sys.modules)
-print(json.dumps({"marks": marks, "dispatchers": len(dispatchers), "signatures_loaded": loaded, "heavy": heavy}))
+dispatchers, loaded = 0, 0
+if "numba" in sys.modules:
+    import numba
+    from archgym.simulators.dram import _kernel
+    dispatchers = [v for v in vars(_kernel).values() if isinstance(v, numba.core.registry.CPUDispatcher)]
+    loaded = sum(len(d.overloads) for d in dispatchers)
+    dispatchers = len(dispatchers)
+heavy = sorted(m for m in ("numba", "scipy", "cffi", "pycparser", "gymnasium", "pandas", "pyarrow") if m in sys.modules)
+print(json.dumps({"marks": marks, "dispatchers": dispatchers, "signatures_loaded": loaded, "heavy": heavy}))
 """
 
 
-def breakdown(trace: Path, env: dict[str, str], rounds: int) -> dict[str, object]:
+def breakdown(trace: Path, env: dict[str, str], rounds: int, kernel: str = "auto") -> dict[str, object]:
     """Median per-stage CPU and wall seconds of a 10-request simulate (see the module docstring)."""
     runs = []
     for round_ in range(rounds + 1):  # round 0 warms the caches and is discarded
-        out = subprocess.run([sys.executable, "-c", BREAKDOWN, str(trace)], env=env, capture_output=True, text=True,
-                             cwd=tempfile.gettempdir())
+        out = subprocess.run([sys.executable, "-c", BREAKDOWN, str(trace), kernel], env=env, capture_output=True,
+                             text=True, cwd=tempfile.gettempdir())
         if out.returncode != 0:
             raise RuntimeError(f"breakdown failed: {out.stderr[-2000:]}")
         if round_:
@@ -125,7 +141,7 @@ def breakdown(trace: Path, env: dict[str, str], rounds: int) -> dict[str, object
         wall = [r["marks"][i][2] - (r["marks"][i - 1][2] or 0.0) for r in runs]
         per_stage[name] = {"cpu_s": round(statistics.median(cpu), 3), "wall_s": round(statistics.median(wall), 3)}
     first = runs[0]
-    return {"interpreter_start_cpu_s": round(statistics.median(r["marks"][0][1] for r in runs), 3),
+    return {"kernel": kernel, "interpreter_start_cpu_s": round(statistics.median(r["marks"][0][1] for r in runs), 3),
             "stages": per_stage, "engine_njit_functions": first["dispatchers"],
             "engine_signatures_loaded": first["signatures_loaded"], "heavy_modules": first["heavy"]}
 
@@ -207,6 +223,9 @@ def main() -> None:
     args = parser.parse_args()
 
     env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
+    # bytecode for the checkout, as pip writes it for the baseline wheel (see the docstring)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *(str(ROOT / d) for d in ("archgym", "simulators",
+                    "envs", "agents"))], check=True, capture_output=True)
     results: dict[str, object] = {"python": sys.version.split()[0], "cpus": os.cpu_count(), "rounds": args.rounds}
     with tempfile.TemporaryDirectory() as tmp:
         trace = Path(tmp) / "ten.stl"
@@ -233,6 +252,7 @@ def main() -> None:
                         times[variant][name].append(elapsed)
                         cpus[variant][name].append(cpu)
         results["simulate_breakdown"] = breakdown(trace, env, args.rounds)
+        results["simulate_breakdown_compiled"] = breakdown(trace, env, args.rounds, "compiled")
     startup = {v: {c: {"median_s": round(statistics.median(t), 3), "all_s": [round(x, 3) for x in t],
                        "median_cpu_s": round(statistics.median(cpus[v][c]), 3),
                        **({"heavy_modules": json.loads(heavy[v][c])} if c in heavy[v] else {})}
@@ -264,14 +284,15 @@ def main() -> None:
         print(f"{name:<38}" + "".join(f"{c:>12.3f} s ({u:.3f} s)" for c, u in zip(cells, cpu_cells)) + ratio)
     for variant, info in results["core_closure"].items():
         print(f"core dependency closure ({variant}): {info['mb']} MB, {len(info['distributions'])} distributions")
-    info = results["simulate_breakdown"]
-    print(f"archgym simulate dram (10 requests), stage by stage (median of {args.rounds}; interpreter start "
-          f"{info['interpreter_start_cpu_s']:.3f} s CPU):")
-    for name, figures in info["stages"].items():
-        print(f"  {name:<34}{figures['cpu_s']:>8.3f} s CPU{figures['wall_s']:>8.3f} s wall")
-    print(f"  the engine defines {info['engine_njit_functions']} njit functions; "
-          f"{info['engine_signatures_loaded']} signature(s) loaded from the cache; also imported: "
-          f"{', '.join(info['heavy_modules']) or 'nothing heavy'}")
+    for key in ("simulate_breakdown", "simulate_breakdown_compiled"):
+        info = results[key]
+        print(f"archgym simulate dram (10 requests, kernel={info['kernel']}), stage by stage (median of "
+              f"{args.rounds}; interpreter start {info['interpreter_start_cpu_s']:.3f} s CPU):")
+        for name, figures in info["stages"].items():
+            print(f"  {name:<34}{figures['cpu_s']:>8.3f} s CPU{figures['wall_s']:>8.3f} s wall")
+        numba_note = (f"numba: {info['engine_njit_functions']} njit functions, {info['engine_signatures_loaded']} "
+                      "signature(s) loaded from the cache; " if info["engine_njit_functions"] else "")
+        print(f"  {numba_note}imported: {', '.join(info['heavy_modules']) or 'nothing heavy'}")
     if args.fresh_venv:
         print(f"fresh venv, pip install . (core): {results['fresh_venv_core_install']['site_packages_mb']} MB")
     print(f"raw results: {RESULTS.relative_to(ROOT)}")

@@ -48,6 +48,18 @@ def test_simulate_dram_json_has_the_documented_keys(capsys):
     assert metrics["row_hit_rate"] == 0.0 and metrics["reads"] == 500
 
 
+def test_simulate_dram_kernels_print_the_same_metrics(capsys):
+    outputs = []
+    for kernel in ("python", "compiled"):
+        argv = ["simulate", "dram", "--trace", "cloud-1", "--max-requests", "120", "--kernel", kernel, "--json"]
+        assert main(argv) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1] and json.loads(outputs[0])["reads"] > 0
+    with pytest.raises(SystemExit):
+        main(["simulate", "dram", "--trace", "stream", "--kernel", "fast"])
+    assert "invalid choice: 'fast'" in capsys.readouterr().err
+
+
 def test_simulate_dram_bad_knob_is_a_user_error(capsys):
     assert main(["simulate", "dram", "--trace", "stream", "--param", "PagePolicy=Sometimes"]) == 2
     assert "PagePolicy" in capsys.readouterr().err

@@ -7,7 +7,8 @@
 * :class:`AddressMapping` — address -> channel/rank/bank group/bank/row/column;
 * :func:`open_workload`, :func:`list_workloads`, :func:`generate_trace` — streamed traces.
 
-The model itself lives in :mod:`.engine` (numba core) and :mod:`.power` (IDD energy).
+The model itself lives in :mod:`.engine` (its event loop, :mod:`._kernel`, runs numba-compiled or,
+for short traces, as plain Python) and :mod:`.power` (IDD energy).
 """
 
 from .config import KNOB_VALUES, ControllerConfig

@@ -3,7 +3,9 @@
 Everything numba compiles lives in this one file on purpose: numba's on-disk cache
 (``cache=True``) checks only the timestamp of the file that defines a cached function, so a
 cached :func:`run` would silently keep a stale copy of a helper or a constant edited in
-another file. Sections: state layout (index constants), rings and the busy-bank list,
+another file. The same code also runs as plain Python (:mod:`._pykernel` executes this file
+with ``njit`` the identity, without importing numba): one source, two kernels, identical
+results (``tests/simulators/dram/test_pykernel.py``). Sections: state layout (index constants), rings and the busy-bank list,
 controller buffers and the front end, responses, bank machines (scheduler, timing readiness),
 refresh managers, command issue, and the event loop :func:`run`.
 
@@ -19,7 +21,9 @@ compile (cached on disk). Cold paths (command log, write drain, refresh issue) s
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+if "njit" not in globals():  # :mod:`._pykernel` runs this file's code with an identity ``njit``
+    from numba import njit
 
 # --------------------------------------------------------------------------------------------
 # Command codes (also the ``command`` column of the command log)

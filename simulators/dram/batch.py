@@ -5,7 +5,8 @@ A design-space search evaluates a population of designs on one workload. This dr
 
 * checks and decodes each trace chunk once and feeds the same arrays to every engine;
 * runs the engines on ``workers`` threads: the compiled core releases the GIL, so the
-  designs of a population spread over the cores;
+  designs of a population spread over the cores (the plain-Python kernel, which
+  ``kernel="auto"`` picks only for a small batch, does not);
 * simulates behaviourally identical designs once (:func:`behaviour_key`), exact by
   construction: two configurations are merged only when the engine provably cannot tell them
   apart (see :func:`behaviour_key` for the rules and why each is exact).
@@ -20,9 +21,9 @@ import numpy as np
 
 from archgym.simulator import SimulationError
 
-from ._kernel import (ARB_SIMPLE, P_ARB, P_MAXACT, P_MAXPOST, P_MAXPULL, P_REFPOL, P_WATCHDOG,
+from ._pykernel import (ARB_SIMPLE, P_ARB, P_MAXACT, P_MAXPOST, P_MAXPULL, P_REFPOL, P_WATCHDOG,
                       REF_NONE)
-from .engine import Engine, EngineResult, decode_chunk
+from .engine import Engine, EngineResult, decode_chunk, known_requests, resolve_kernel
 
 if TYPE_CHECKING:
     from .config import ControllerConfig
@@ -145,6 +146,7 @@ def simulate_batch(device: "DeviceSpec", configs: "list[ControllerConfig]",
                    mapping: "AddressMapping", chunks: Iterable["TraceChunk"], *,
                    max_requests: int | None = None, workers: int = 1,
                    write_drain: tuple[int, int] | None = None, dedupe: bool = True,
+                   kernel: str = "auto",
                    finalize: Callable[[EngineResult], Any] | None = None) -> list[Any]:
     """Simulate many controller configurations on one trace; results in ``configs`` order.
 
@@ -162,12 +164,15 @@ def simulate_batch(device: "DeviceSpec", configs: "list[ControllerConfig]",
     a list to allow that second pass; from a one-pass stream only configurations with equal
     thresholds are merged (they fail alike).
 
+    ``kernel``: see :class:`~.engine.Engine`; with ``"auto"`` the Python budget is weighed
+    against the requests times the configurations actually simulated.
+
     ``finalize``, when given, maps each successful :class:`EngineResult` to what the caller
     wants (metrics, say) inside the worker thread that ran it, and its value takes the
     result's place (shared by merged configurations like the result itself); a
     :class:`SimulationError` it raises becomes the entry.
     """
-    engines = [Engine(device, c, mapping, write_drain=write_drain) for c in configs]
+    engines = [Engine(device, c, mapping, write_drain=write_drain, kernel=kernel) for c in configs]
     reiterable = isinstance(chunks, (list, tuple))
     groups: dict[bytes, list[int]] = {}
     for i, engine in enumerate(engines):
@@ -178,6 +183,10 @@ def simulate_batch(device: "DeviceSpec", configs: "list[ControllerConfig]",
                 key += engine.P[P_WATCHDOG].tobytes()
         groups.setdefault(key, []).append(i)
     leaders = [min(g, key=lambda i: int(engines[i].P[P_WATCHDOG])) for g in groups.values()]
+    requests = known_requests(chunks, max_requests)
+    resolved = resolve_kernel(kernel, None if requests is None else requests * len(leaders))
+    for engine in engines:
+        engine.kernel = resolved
     first = _run_engines(device, [engines[i] for i in leaders], mapping, chunks, max_requests,
                          workers, finalize)
     results: list[Any] = [None] * len(configs)

@@ -1,4 +1,4 @@
-"""The cycle-level DDR memory-controller model: a numba-compiled, event-skipping core.
+"""The cycle-level DDR memory-controller model: an event-skipping core, numba-compiled or plain Python.
 
 This module replaces the C++ DRAMSys controller ArchGym drives. It models the behaviour of
 DRAMSys 4.0 (bank machines, schedulers, buffer counters, response queues, refresh managers,
@@ -93,6 +93,10 @@ no further event exists while work is pending; :mod:`.simulator` turns both into
 Multi-rank timing applies the other-rank constraints (tRTRS) after every earlier column
 command; DRAMSys' checkers look only at the channel's last RD/WR (identical for one rank).
 
+**Kernels.** The event loop (:mod:`._kernel`) runs numba-compiled or, from the same source, as
+plain Python (:mod:`._pykernel`): the latter spares a short run the ~0.6 s of importing and
+initialising numba. See :class:`Engine` and :data:`AUTO_PYTHON_REQUESTS`.
+
 Known simplifications: no power-down or self-refresh (a rank is always in active or precharge
 standby), no additive latency, no write data masking, no ECC; every request is one burst (the
 trace reader splits longer ones); DRAMSys' per-request pipeline delays (``thinkDelay``,
@@ -102,13 +106,16 @@ of its own (DRAMSys' ``maxPendingReadRequests``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+import sys
+import threading
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import numpy as np
 
 from archgym.simulator import SimulationError
 
-from ._kernel import *  # noqa: F401,F403  (the state layout, command and knob codes, run)
+from . import _pykernel
+from ._pykernel import *  # noqa: F401,F403  (the state layout, command and knob codes; no numba)
 from .traces import MAX_TRACE_CYCLE
 
 if TYPE_CHECKING:
@@ -116,6 +123,73 @@ if TYPE_CHECKING:
     from .device import DeviceSpec
     from .mapping import AddressMapping
     from .traces import TraceChunk
+
+# --------------------------------------------------------------------------------------------
+# The two kernels: numba-compiled (:mod:`._kernel`) and plain Python (:mod:`._pykernel`)
+# --------------------------------------------------------------------------------------------
+#: accepted values of the ``kernel`` option
+KERNELS = ("auto", "compiled", "python")
+
+#: ``kernel="auto"`` simulates at most this many requests per process in plain Python, and
+#: only while numba is not imported; everything after that (and any run known to be longer) uses
+#: the compiled kernel. Importing numba, initialising its target and loading the kernel from its
+#: disk cache costs about 0.62 s of CPU once per process; the Python kernel costs 0.09-0.38 ms
+#: of CPU per request more than the compiled one (depending on the traffic), so they break even
+#: at 1,650 (dense random traffic) to 6,800 requests (``benchmarks/kernel_breakeven.py``);
+#: the budget sits just below the smallest. It is per process, not per run: an environment
+#: that evaluates a short trace many times spends at most about the break-even time in Python
+#: before it switches, so ``auto`` costs at most about twice the better choice in hindsight.
+AUTO_PYTHON_REQUESTS = 1500
+
+_budget_lock = threading.Lock()
+_python_requests = 0  # requests this process simulated in Python under kernel="auto"
+
+
+def check_kernel(kernel: str) -> str:
+    """Validate a ``kernel`` option: ``"auto"``, ``"compiled"`` or ``"python"``."""
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel = {kernel!r}: expected one of {', '.join(KERNELS)}")
+    return kernel
+
+
+def _take_python_budget(requests: int) -> bool:
+    """Whether ``kernel="auto"`` may simulate ``requests`` more requests in Python (and book
+    them): numba is not imported yet and the process stays within :data:`AUTO_PYTHON_REQUESTS`."""
+    global _python_requests
+    if "numba" in sys.modules:
+        return False
+    with _budget_lock:
+        if _python_requests + requests > AUTO_PYTHON_REQUESTS:
+            return False
+        _python_requests += requests
+        return True
+
+
+def resolve_kernel(kernel: str, requests: int | None = None) -> str:
+    """The kernel a run gets up front: ``kernel`` itself unless ``"auto"``; for ``"auto"``,
+    ``"compiled"`` when numba is imported or ``requests`` (the run's known size, ``None`` if
+    unknown) exceeds the Python budget left, else ``"auto"`` (decided chunk by chunk).
+    Books nothing."""
+    check_kernel(kernel)
+    if kernel != "auto":
+        return kernel
+    if "numba" in sys.modules or (
+            requests is not None and _python_requests + requests > AUTO_PYTHON_REQUESTS):
+        return "compiled"
+    return "auto"
+
+
+def kernel_function(kernel: str) -> Callable[..., Any]:
+    """The ``run`` function of the ``"compiled"`` or ``"python"`` kernel (imports numba for the
+    compiled one, on first use)."""
+    if kernel == "python":
+        return _pykernel.run
+    if kernel == "compiled":
+        from ._kernel import run
+
+        return run
+    raise ValueError(f"kernel = {kernel!r}: expected compiled or python")
+
 
 # --------------------------------------------------------------------------------------------
 # Python side: state allocation, chunk feeding, results
@@ -254,6 +328,15 @@ def encode_config(config: "ControllerConfig") -> dict[str, int]:
 
 
 
+def known_requests(chunks: Iterable["TraceChunk"], max_requests: int | None) -> int | None:
+    """The number of requests a run over ``chunks`` simulates when known without consuming
+    them (a list or tuple of chunks), else ``None``."""
+    if not isinstance(chunks, (list, tuple)):
+        return None
+    total = sum(int(chunk.cycle.shape[0]) for chunk in chunks)
+    return total if max_requests is None else min(total, max_requests)
+
+
 def decode_chunk(device: "DeviceSpec", mapping: "AddressMapping", chunk: "TraceChunk",
                  last_cycle: int = -1) -> tuple[np.ndarray, ...]:
     """Check a chunk (cycles non-negative, non-decreasing after ``last_cycle``, at most
@@ -284,11 +367,20 @@ class Engine:
     State persists across chunks and memory is bounded by the controller's buffers, not by
     the trace. ``record_commands`` = ``True`` keeps the first :data:`DEFAULT_LOG_CAPACITY`
     commands (an ``int`` sets the capacity); the log is for tests and debugging.
+
+    ``kernel``: ``"compiled"`` (numba), ``"python"`` (the same code as plain Python, no numba
+    import; for short runs) or ``"auto"``: each chunk runs in Python while
+    :func:`_take_python_budget` allows it, else compiled (and compiled from then on). Both
+    kernels work on the same state arrays, so switching between chunks is exact, and they give
+    identical results.
     """
 
     def __init__(self, device: "DeviceSpec", config: "ControllerConfig",
                  mapping: "AddressMapping", *, record_commands: bool | int = False,
-                 write_drain: tuple[int, int] | None = None) -> None:
+                 write_drain: tuple[int, int] | None = None, kernel: str = "auto") -> None:
+        self.kernel = check_kernel(kernel)
+        #: the kernel of the last chunk ("python" or "compiled"; None before the first)
+        self.kernel_used: str | None = None
         self.device = device
         self.config = config
         self.mapping = mapping
@@ -396,7 +488,19 @@ class Engine:
             self.S[S_LAST_TRACE_CYC] = arrays[0][-1]
             self._run(arrays, final=False)
 
+    def _choose(self, requests: int) -> str:
+        """The kernel for the next chunk of ``requests`` requests (``0``: the final drain)."""
+        if self.kernel != "auto":
+            return self.kernel
+        if self.kernel_used == "compiled":
+            return "compiled"
+        if requests == 0 and self.kernel_used == "python":
+            return "python"  # the drain: bounded by the requests in flight, booked already
+        return "python" if _take_python_budget(max(requests, 1)) else "compiled"
+
     def _run(self, arrays: tuple[np.ndarray, ...], final: bool) -> None:
+        self.kernel_used = self._choose(int(arrays[0].size))
+        run = kernel_function(self.kernel_used)
         status = run(self.P, self.S, self.SL, self.FREE, self.BK, self.BQ, self.GR, self.RK,
                      self.CH, self.RING, self.RH, self.RT, self.HIST, self.LOG, *arrays,
                      1 if final else 0)
@@ -450,10 +554,14 @@ class Engine:
 def simulate_chunks(device: "DeviceSpec", config: "ControllerConfig", mapping: "AddressMapping",
                     chunks: Iterable["TraceChunk"], *, record_commands: bool | int = False,
                     max_requests: int | None = None,
-                    write_drain: tuple[int, int] | None = None) -> EngineResult:
-    """Run one simulation over an iterable of trace chunks (at most ``max_requests``)."""
+                    write_drain: tuple[int, int] | None = None,
+                    kernel: str = "auto") -> EngineResult:
+    """Run one simulation over an iterable of trace chunks (at most ``max_requests``) with the
+    given ``kernel`` (see :class:`Engine`; ``"auto"`` goes compiled at once when ``chunks``
+    is a list or tuple known to be longer than the Python budget)."""
+    kernel = resolve_kernel(kernel, known_requests(chunks, max_requests))
     engine = Engine(device, config, mapping, record_commands=record_commands,
-                    write_drain=write_drain)
+                    write_drain=write_drain, kernel=kernel)
     left = max_requests
     for chunk in chunks:
         if left is not None:

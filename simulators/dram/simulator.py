@@ -39,7 +39,7 @@ from archgym.simulator import Metric, Metrics, SimulationError, Simulator
 from .config import ControllerConfig
 from .device import DeviceSpec, load_device
 from .batch import simulate_batch
-from .engine import EngineResult, check_write_drain, simulate_chunks
+from .engine import EngineResult, check_kernel, check_write_drain, simulate_chunks
 from .mapping import AddressMapping, get_mapping
 from .power import EnergyBreakdown, energy
 from .traces import TraceChunk, open_workload, workload_fingerprint
@@ -90,6 +90,10 @@ class DRAMSimulator(Simulator):
     schedulers have no write drain): when a channel buffers ``high`` writes, each bank serves
     its writes first (row hits first, never past an older access to the same address) until
     ``low`` remain, as DRAMsim3 batches writes. It changes results (it is in the fingerprint).
+    ``kernel``: ``"compiled"`` (numba), ``"python"`` (the same engine code run as plain Python:
+    no numba import, for a few hundred requests) or ``"auto"`` (default: Python for short runs
+    while numba is not imported, within a per-process budget; see
+    :data:`.engine.AUTO_PYTHON_REQUESTS`). Results do not depend on it.
     """
 
     name = "dram"
@@ -124,7 +128,11 @@ class DRAMSimulator(Simulator):
                  address_mapping: str | os.PathLike[str] | AddressMapping | None = None,
                  max_requests: int | None = None, chunk_size: int = 65536,
                  workers: int | None = None,
-                 write_drain: tuple[int, int] | None = None) -> None:
+                 write_drain: tuple[int, int] | None = None, kernel: str = "auto") -> None:
+        try:
+            self.kernel = check_kernel(kernel)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
         self.device = load_device(device)
         self.mapping = get_mapping(address_mapping, self.device)
         if max_requests is not None and (isinstance(max_requests, bool) or int(max_requests) < 1):
@@ -206,7 +214,7 @@ class DRAMSimulator(Simulator):
             # simulations); merged designs share one dict, so each gets its own copy
             outcomes = simulate_batch(self.device, configs, self.mapping, chunks,
                                       max_requests=self.max_requests, workers=self.workers,
-                                      write_drain=self.write_drain,
+                                      write_drain=self.write_drain, kernel=self.kernel,
                                       finalize=lambda raw: self._raw_metrics(raw, workload))
             for i, outcome in zip(index, outcomes):
                 if isinstance(outcome, SimulationError):
@@ -252,7 +260,7 @@ class DRAMSimulator(Simulator):
         try:
             raw = simulate_chunks(self.device, config, self.mapping, chunks,
                                   record_commands=record_commands, max_requests=self.max_requests,
-                                  write_drain=self.write_drain)
+                                  write_drain=self.write_drain, kernel=self.kernel)
         except (SimulationError, ValueError):
             raise
         except Exception as exc:  # any other engine failure is a failed evaluation
