@@ -42,7 +42,8 @@ and subtracted: ``net`` figures are (CPU - start-up CPU), ``gross`` include it. 
 mean read latency of each simulator are printed beside the timing as a check that they
 simulate comparable work; they are not an accuracy comparison (their latency definitions
 differ: DRAMsim3 counts from entering its transaction queue, Ramulator 2 from entering its
-controller buffer, archgym from acceptance by the controller).
+controller buffer, archgym from acceptance by the controller); ``done`` counts completed
+requests (archgym, DRAMsim3) or accepted ones (Ramulator 2).
 
 **Peer builds** (outside the repository, nothing of them is committed; under ``/work/peers_build``
 by default; each build's root may hold a ``PEER_COMMIT`` file naming the commit built)::
@@ -217,10 +218,15 @@ class Ramulator2(Peer):
 
     def stats(self, stdout: str) -> dict[str, float]:
         values = dict(re.findall(r"^\s*([A-Za-z_0-9]+):\s*([-+0-9.eE]+)\s*$", stdout, re.M))
+        # v2.0a's num_read_reqs_0 (and so avg_read_latency_0) counts every send attempt, refused
+        # ones included; the memory system's totals count accepted requests. Mean read latency
+        # = summed latency of served reads / accepted reads (at most a queue's worth still in
+        # flight at the end, so slightly low).
         try:
+            reads = float(values["total_num_read_requests"])
             return {"sim_cycles": float(values["memory_system_cycles"]),
-                    "avg_read_latency_cycles": float(values["avg_read_latency_0"]),
-                    "requests_done": float(values["num_read_reqs_0"]) + float(values["num_write_reqs_0"])}
+                    "avg_read_latency_cycles": float(values["read_latency_0"]) / reads if reads else 0.0,
+                    "requests_done": reads + float(values["total_num_write_requests"])}
         except KeyError as exc:
             raise RuntimeError(f"Ramulator 2 printed no {exc} statistic: {stdout[-2000:]}") from None
 
