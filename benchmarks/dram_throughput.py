@@ -12,9 +12,12 @@
    wall time for that design from the same reference.
 3. **Per request**: 100,000-request sequential, random (2:1 R:W over 16 GiB) and 4-KiB-strided
    traces on DDR4_8Gb_x8_2400 (``rochrababgco``), the default controller (DRAMSys' FR-FCFS
-   example), one core, against DRAMsim3 / Ramulator 2 figures from the project's reference
-   (DRAMsim3 180-290 k req/s, Ramulator 2 175-310 k req/s on one core; not rebuilt here), and
-   the scaling of the random trace over 10k / 100k / 1M requests (time per request).
+   example), one core, against the faster of DRAMsim3 and Ramulator 2 per trace as measured by
+   ``benchmarks/dram_peers.py`` (read from ``results/dram_peers.json`` when present: built from
+   source and timed there, interleaved with archgym, not in this run; the table says which),
+   else against the project's reference figures (DRAMsim3 180-290 k req/s, Ramulator 2
+   175-310 k req/s on one core; not rebuilt), and the scaling of the random trace over
+   10k / 100k / 1M requests (time per request).
 
 **Baseline side by side.** ``--baseline DIR`` (default ``/work/main`` when it exists) also times
 another checkout's code in the same run: every round runs this script as a worker under
@@ -45,15 +48,18 @@ from pathlib import Path
 
 import numpy as np
 
-from archgym.simulators.dram import KNOB_VALUES, DRAMSimulator, generate_trace
+from archgym.simulators.dram import KNOB_VALUES, DRAMSimulator, TraceChunk, generate_trace
 
 ARCHGYM_DEVICE = "MICRON_1Gb_DDR3-1600_8bit_G"
 TRACES = ("stream", "random", "cloud-1", "cloud-2")
 POPULATION = 32
 PER_REQUEST_N = 100_000
+PER_REQUEST_DEVICE = "DDR4_8Gb_x8_2400"
+PER_REQUEST_MAPPING = "rochrababgco"
 SCALING_N = (10_000, 100_000, 1_000_000)
 REFERENCE_KREQ = {"DRAMsim3": (180, 290), "Ramulator 2": (175, 310)}
 REFERENCE = Path("/work/shared/data/dramsys_reference")
+PEERS_RESULTS = Path(__file__).resolve().parent / "results" / "dram_peers.json"
 _FIRST_CALL = (
     "import time; t = time.perf_counter();"
     "from archgym.simulators.dram import DRAMSimulator, generate_trace;"
@@ -61,6 +67,45 @@ _FIRST_CALL = (
     "DRAMSimulator(kernel='compiled').simulate({}, generate_trace('sequential', 1));"  # numba's first call
     "print(t1 - t, time.perf_counter() - t1)"
 )
+
+
+def per_request_simulator() -> DRAMSimulator:
+    """Section 3's simulator: DDR4_8Gb_x8_2400, mapping ``rochrababgco``, default controller."""
+    return DRAMSimulator(PER_REQUEST_DEVICE, address_mapping=PER_REQUEST_MAPPING)
+
+
+def per_request_traces(n: int = PER_REQUEST_N) -> dict[str, TraceChunk]:
+    """Section 3's traces of ``n`` requests, one offered per cycle: sequential 64-B reads,
+    uniform random over 16 GiB with 2:1 reads to writes (seed 1), 4-KiB-strided reads.
+    ``dram_peers.py`` imports this so the C++ simulators run exactly these requests."""
+    return {
+        "sequential": generate_trace("sequential", n),
+        "random": generate_trace("random", n, seed=1, read_fraction=2 / 3, address_space=1 << 34),
+        "strided 4K": generate_trace("strided", n, stride=4096),
+    }
+
+
+def measured_peers(path: Path = PEERS_RESULTS) -> tuple[dict[str, tuple[str, float]], str] | None:
+    """The faster peer per trace from ``dram_peers.py``'s raw results: ({trace: (peer, k req
+    per net CPU second)}, a label naming the file and when it was measured), or None when the
+    file is absent, timed no peer, or was measured on other traces than section 3's."""
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text())
+    res = data.get("results", {})
+    per = res.get("per_trace", {})
+    if res.get("n") != PER_REQUEST_N or set(per) != set(per_request_traces(1)):
+        return None
+    out = {}
+    for trace, entry in per.items():
+        peer = entry.get("faster_peer")
+        if peer is None:
+            return None
+        out[trace] = (peer, entry["simulators"][peer]["kreq_per_cpu_s"])
+    setup = data.get("setup", {})
+    label = (f"measured by benchmarks/dram_peers.py ({path.name}, {setup.get('utc')}, 1-min load "
+             f"{max(res.get('load_1min_per_round') or [float('nan')]):.1f}), not in this run")
+    return out, label
 
 
 def timed(fn) -> tuple[float, float]:
@@ -104,13 +149,8 @@ class Workbench:
         self.sim = DRAMSimulator(ARCHGYM_DEVICE, workers=workers)
         self.designs = random_designs(POPULATION)
         self.default = default_design(reference)
-        self.ddr4 = DRAMSimulator("DDR4_8Gb_x8_2400", address_mapping="rochrababgco")
-        self.traces = {
-            "sequential": generate_trace("sequential", PER_REQUEST_N),
-            "random": generate_trace("random", PER_REQUEST_N, seed=1, read_fraction=2 / 3,
-                                     address_space=1 << 34),
-            "strided 4K": generate_trace("strided", PER_REQUEST_N, stride=4096),
-        }
+        self.ddr4 = per_request_simulator()
+        self.traces = per_request_traces(PER_REQUEST_N)
         for trace in TRACES:  # warm up: compile, decode and cache the traces
             self.sim.evaluate({}, trace)
         self.ddr4.simulate({}, generate_trace("sequential", 10))
@@ -235,8 +275,9 @@ def main() -> None:
 
     print(f"\n3. per request, {PER_REQUEST_N:,} requests, DDR4_8Gb_x8_2400, default controller, "
           f"one core (k requests per CPU second; wall beside)\n")
-    header = (f"{'trace':<11} {'code':<9} {'k req/s CPU':>12} {'k req/s wall':>13} "
-              f"{'vs faster C++ ref. (CPU)':>25}")
+    peers = measured_peers()
+    versus = "vs faster peer, measured (CPU)" if peers else "vs faster C++ ref. (CPU)"
+    header = (f"{'trace':<11} {'code':<9} {'k req/s CPU':>12} {'k req/s wall':>13} {versus:>31}")
     print(header)
     print("-" * len(header))
     request: dict = {}
@@ -246,18 +287,27 @@ def main() -> None:
         for side in sides:
             s = samples[side][f"request/{name}"]
             kc, kw = PER_REQUEST_N / med(s, 1, 1e3), PER_REQUEST_N / med(s, 0, 1e3)
-            request.setdefault(side, {})[name] = {
-                "kreq_per_cpu_s": kc, "kreq_per_wall_s": kw,
-                "ratio_vs_best_reference": kc / best_ref, "ratio_vs_low_reference": kc / low_ref}
-            print(f"{name:<11} {side:<9} {kc:>12.0f} {kw:>13.0f} "
-                  f"{kc / best_ref:>12.2f}x-{kc / low_ref:.2f}x")
+            row = {"kreq_per_cpu_s": kc, "kreq_per_wall_s": kw,
+                   "ratio_vs_best_reference": kc / best_ref, "ratio_vs_low_reference": kc / low_ref}
+            if peers:
+                peer, peer_k = peers[0][name]
+                row.update(faster_peer=peer, faster_peer_kreq_per_cpu_s=peer_k,
+                           ratio_vs_faster_peer=kc / peer_k)
+                versus_text = f"{kc / peer_k:.2f}x {peer} ({peer_k:.0f})"
+            else:
+                versus_text = f"{kc / best_ref:.2f}x-{kc / low_ref:.2f}x"
+            request.setdefault(side, {})[name] = row
+            print(f"{name:<11} {side:<9} {kc:>12.0f} {kw:>13.0f} {versus_text:>31}")
+    if peers:
+        print(f"   peers: k requests per CPU second net of start-up, {peers[1]}")
+        results["per_request_peers"] = {"source": peers[1], "faster_peer_kreq": peers[0]}
     print("   references (one core, not rebuilt here): "
           + ", ".join(f"{k} {lo}-{hi} k req/s" for k, (lo, hi) in REFERENCE_KREQ.items()))
     results["per_request"] = request
     results["per_request_references_kreq"] = REFERENCE_KREQ
     scale = {}
     for n in SCALING_N:
-        trace = generate_trace("random", n, seed=1, read_fraction=2 / 3, address_space=1 << 34)
+        trace = per_request_traces(n)["random"]
         _, c = timed(lambda: bench.ddr4.simulate({}, trace))
         scale[n] = c / n * 1e6
     print("   scaling, this checkout (random, CPU us per request): "
