@@ -233,7 +233,7 @@ class FeatureEncoder:
             start += width
         return np.array(rows)
 
-    def choice_index_one(self, design: Mapping[str, Any]) -> list[int] | None:
+    def choice_index_one(self, design: Mapping[str, Any]) -> tuple[int, ...] | None:
         """The :meth:`choice_rows` of one design's values, or ``None`` when the design is not in the
         common form :meth:`encode_one` looks up directly (then encode it with :meth:`encode_one`).
 
@@ -250,7 +250,7 @@ class FeatureEncoder:
         if not _PLAIN_TYPES.issuperset(map(type, values)):  # bool, numpy scalars, ...: not looked up
             return None
         try:
-            return list(map(dict.__getitem__, index, values))
+            return tuple(map(dict.__getitem__, index, values))
         except (KeyError, TypeError):
             return None
 

@@ -472,10 +472,19 @@ class CompiledForest:
             _choice_masks(e.left, e.right, e.feature, e.threshold, e.value, e.offsets, rows,
                           masks[:, first: first + e.n_trees], leaf_values[first: first + e.n_trees])
             first += e.n_trees
-        self._choice_masks, self._leaf_values = masks, leaf_values
-        owners = self._trees[:, 1]
-        self._output_ranges = np.array([[np.searchsorted(owners, m), np.searchsorted(owners, m, side="right")]
-                                        for m in range(self.n_outputs)], dtype=np.int64)
+        # interleave the outputs' trees (column i * n_outputs + m: output m's tree i) so the outputs'
+        # sums advance side by side, each still in scikit-learn's order; an output with fewer trees
+        # gets padding columns that keep every leaf (all ones) and add 0.0
+        counts = np.array([e.n_trees for e in self._ensembles], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        tree = np.arange(int(counts.max()))[:, None]
+        source = np.where(tree < counts, starts + tree, -1).reshape(-1)  # old column of each new one, -1: padding
+        real = source >= 0
+        self._choice_masks = np.full((len(rows), len(source)), ~masks.dtype.type(0), dtype=masks.dtype)
+        self._choice_masks[:, real] = masks[:, source[real]]
+        padded = np.zeros((len(source), widest))
+        padded[real] = leaf_values[source[real]]
+        self._leaf_values, self._leaf_width = padded.reshape(-1), widest  # flat: tree j's leaf k at j * widest + k
         return True
 
     def predict_choices(self, indices: np.ndarray) -> np.ndarray:
@@ -488,18 +497,17 @@ class CompiledForest:
             raise ValueError(f"choice indices must be a 2-D array of rows 0..{len(self._choice_masks) - 1}")
         return self._predict_choices(indices)
 
-    def predict_choice_row(self, index: Sequence[int]) -> list[float]:
-        """One design's outputs from its choice-row indices as a list (a single prediction's
-        fast path; indices from the encoder itself, so unchecked)."""
-        out = np.empty((1, self.n_outputs))
-        _forest_predict_choices(np.array(index, dtype=np.int64).reshape(1, -1), self._choice_masks,
-                                self._leaf_values, self._output_ranges, self._post, out)
-        return out.ravel().tolist()
+    def predict_choice_row(self, index: tuple[int, ...]) -> list[float]:
+        """One design's outputs from its choice-row indices (a tuple, as
+        :meth:`~archgym.proxy.features.FeatureEncoder.choice_index_one` gives them) as a list:
+        a single prediction's fast path, one compiled call on four arguments. The indices come
+        from the encoder itself, so they are not checked here."""
+        return _forest_choices_one(index, self._choice_masks, self._leaf_values, self._leaf_width, self._post).tolist()
 
     def _predict_choices(self, indices: np.ndarray) -> np.ndarray:
         """:meth:`predict_choices` without its checks, for indices from the encoder itself."""
         out = np.empty((len(indices), self.n_outputs))
-        _forest_predict_choices(indices, self._choice_masks, self._leaf_values, self._output_ranges, self._post, out)
+        _forest_predict_choices(indices, self._choice_masks, self._leaf_values, self._leaf_width, self._post, out)
         return out
 
     @property
@@ -603,17 +611,17 @@ def _pack(left, right, feature, threshold, value, missing_left, offsets, n_featu
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _finish(out, r, post):  # pragma: no cover - compiled
-    """Row ``r``'s sums -> metrics: divide (a forest's mean), inverse link, exp of a log target, clip."""
+def _finish_row(out, post):  # pragma: no cover - compiled
+    """One row's sums -> metrics: divide (a forest's mean), inverse link, exp of a log target, clip."""
     for m in range(post.shape[0]):
-        y = out[r, m] / post[m, 1]
+        y = out[m] / post[m, 1]
         if post[m, 2] != 0:
             y = np.exp(y)
         if post[m, 3] != 0:
             y = np.exp(y)
         if y < post[m, 4]:
             y = post[m, 4]
-        out[r, m] = y
+        out[m] = y
 
 
 @njit(cache=True, nogil=True)
@@ -656,25 +664,64 @@ def _choice_masks(left, right, feature, threshold, value, offsets, rows, masks, 
                     masks[k, t] &= keep
 
 
+#: outputs whose sums :func:`_choice_sums` keeps in registers (more take a slower loop)
+_REGISTER_SUMS = 8
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _choice_sums(alive, leaf_values, width, post, out):  # pragma: no cover - compiled
+    """``out[m]``: output ``m``'s baseline plus its trees' leaves, the leaf of each tree being the
+    lowest bit of ``alive`` (columns interleaved by output: see :meth:`CompiledForest.enable_choices`;
+    ``leaf_values`` flat, ``width`` leaves a tree). Unsigned index arithmetic: no negative-index
+    wrap-around check per leaf."""
+    n_outputs = post.shape[0]
+    n = alive.shape[0]
+    stride = np.uint64(width)
+    if n_outputs <= _REGISTER_SUMS:
+        sums = np.zeros(_REGISTER_SUMS)  # a fixed size: the compiler keeps the sums in registers
+        for m in range(n_outputs):
+            sums[m] = post[m, 0]  # the baseline (0 for a forest), then the output's trees in scikit-learn's order
+        for j in range(0, n, n_outputs):
+            for m in range(_REGISTER_SUMS):
+                if m < n_outputs:  # independent sums: the CPU overlaps their additions
+                    sums[m] += leaf_values[np.uint64(j + m) * stride + np.uint64(trailing_zeros(alive[j + m]))]
+        for m in range(n_outputs):
+            out[m] = sums[m]
+    else:
+        for m in range(n_outputs):
+            out[m] = post[m, 0]
+        for j in range(0, n, n_outputs):
+            for m in range(n_outputs):
+                out[m] += leaf_values[np.uint64(j + m) * stride + np.uint64(trailing_zeros(alive[j + m]))]
+
+
 @njit(cache=True, nogil=True)
-def _forest_predict_choices(indices, masks, leaf_values, ranges, post, out):  # pragma: no cover - compiled
-    n_choices, n_trees = masks.shape
-    n_outputs = ranges.shape[0]
-    alive = np.empty(n_trees, dtype=masks.dtype)
+def _forest_choices_one(index, masks, leaf_values, width, post):  # pragma: no cover - compiled
+    """One design's outputs from its choice rows ``index`` (a tuple): :func:`_forest_predict_choices` for one row."""
+    alive = masks[index[0]].copy()
+    for p in range(1, len(index)):
+        row = masks[index[p]]
+        for t in range(alive.shape[0]):
+            alive[t] &= row[t]
+    out = np.empty(post.shape[0])
+    _choice_sums(alive, leaf_values, width, post, out)
+    _finish_row(out, post)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _forest_predict_choices(indices, masks, leaf_values, width, post, out):  # pragma: no cover - compiled
+    alive = np.empty(masks.shape[1], dtype=masks.dtype)
     for r in range(indices.shape[0]):
         first = masks[indices[r, 0]]
-        for t in range(n_trees):
+        for t in range(alive.shape[0]):
             alive[t] = first[t]
         for p in range(1, indices.shape[1]):
             row = masks[indices[r, p]]
-            for t in range(n_trees):
+            for t in range(alive.shape[0]):
                 alive[t] &= row[t]
-        for m in range(n_outputs):
-            total = post[m, 0]  # the baseline (0 for a forest), then the output's trees in scikit-learn's order
-            for t in range(ranges[m, 0], ranges[m, 1]):
-                total += leaf_values[t, trailing_zeros(alive[t])]
-            out[r, m] = total
-        _finish(out, r, post)
+        _choice_sums(alive, leaf_values, width, post, out[r])
+        _finish_row(out[r], post)
 
 
 @njit(cache=True, nogil=True)
@@ -715,7 +762,7 @@ def _forest_predict(x, cast32, nodes, missing, trees, plan, blocks, post, out): 
         out[r, :] = post[:, 0]  # the baseline (0 for a forest), then the trees
         for t in range(n_trees):  # scikit-learn's order: each output's trees in sequence
             out[r, trees[t, 1]] += nodes[leaf[t]].threshold
-        _finish(out, r, post)
+        _finish_row(out[r], post)
 
 
 # -- small parsing helpers --------------------------------------------------------------------

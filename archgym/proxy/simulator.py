@@ -152,6 +152,10 @@ class ProxySimulator(Simulator):
         rows = self.encoder.choice_rows()
         self._by_choices = isinstance(self._predictor, CompiledForest) and rows is not None and \
             self._predictor.enable_choices(rows)
+        # bound once: a single prediction (evaluate) is a few microseconds, attribute lookups included
+        self._workload = source.workload
+        self._choice_index_one = self.encoder.choice_index_one
+        self._predict_choice_row = getattr(self._predictor, "predict_choice_row", None)
         #: the fitted scikit-learn estimators (only when ``fit_proxy(..., keep_estimators=True)``; never saved)
         self.estimators: dict[str, Any] | None = None
 
@@ -165,21 +169,21 @@ class ProxySimulator(Simulator):
         return str(workload)
 
     def evaluate(self, design: Mapping[str, Any], workload: str) -> Metrics:
-        if workload != self.source.workload:
+        if workload != self._workload:
             self.workload_key(workload)  # raises unless equal as a string
         if self._by_choices:
-            index = self.encoder.choice_index_one(design)
+            index = self._choice_index_one(design)
             if index is not None:
-                return dict(zip(self._names, self._predictor.predict_choice_row(index)))
+                return dict(zip(self._names, self._predict_choice_row(index)))
         values = self._predictor.predict(self.encoder.encode_one(design))
         return dict(zip(self._names, values[0].tolist()))
 
     def evaluate_batch(self, designs: Sequence[Mapping[str, Any]], workload: str) -> list[Metrics]:
         self.workload_key(workload)
         if self._by_choices and designs:
-            index = [self.encoder.choice_index_one(d) for d in designs]
-            if all(i is not None for i in index):
-                values = self._predictor._predict_choices(np.array(index))
+            index = list(map(self.encoder.choice_index_one, designs))
+            if None not in index:
+                values = self._predictor._predict_choices(np.array(index, dtype=np.int64))
                 return [dict(zip(self._names, row)) for row in values.tolist()]
         return self.predict(self.encoder.transform(designs))
 

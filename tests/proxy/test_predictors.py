@@ -247,3 +247,29 @@ def test_choice_lookup_leaves_other_value_forms_to_validation(discrete, known_me
     for bad in ({**design, "extra": 1}, missing, {**design, "size": 99}):
         with pytest.raises(ValueError):
             proxy.evaluate(bad, "w")
+
+
+@pytest.mark.parametrize("kind", ["gbt", "rf"])
+@pytest.mark.parametrize("n_outputs", [3, 11])  # sums in registers (at most 8 outputs) and the wider loop
+def test_choice_path_equals_scikit_learn_per_output_with_unequal_tree_counts(kind, n_outputs):
+    """Outputs with different tree counts (padded columns in the interleaved layout), one-hot and
+    numeric features: the batch and the one-design choice paths give scikit-learn's numbers exactly."""
+    from archgym.spaces import Categorical, DesignSpace, PowerOfTwo, Values
+
+    space = DesignSpace([Categorical("mode", ("a", "b", "c")), PowerOfTwo("buffer", 1, 64),
+                         Values("level", (1, 2, 3)), Categorical("queue", ("fifo", "lifo"))])
+    encoder = FeatureEncoder(space)
+    rng = np.random.default_rng(0)
+    x = encoder.transform([space.sample(rng) for _ in range(400)])
+    estimators = []
+    for k in range(n_outputs):
+        y = x @ rng.normal(size=x.shape[1]) + np.sin(3 * x[:, 3] + k) + rng.normal(scale=0.1, size=len(x))
+        params = {"max_iter": 3 + 2 * k} if kind == "gbt" else {"n_estimators": 2 + k, "max_leaf_nodes": 48}
+        estimators.append(make_regressor(kind, k, **params).fit(x, y))
+    forest = CompiledForest([from_sklearn(e) for e in estimators], [Output()] * n_outputs)
+    assert forest.enable_choices(encoder.choice_rows())
+    fresh = [space.sample(rng) for _ in range(300)]
+    expected = np.column_stack([e.predict(encoder.transform(fresh)) for e in estimators])
+    index = [encoder.choice_index_one(d) for d in fresh]
+    np.testing.assert_array_equal(forest.predict_choices(np.array(index)), expected)
+    assert [forest.predict_choice_row(i) for i in index] == expected.tolist()
