@@ -151,11 +151,15 @@ class ProxySimulator(Simulator):
         # designs made of their parameters' own choices skip the walk: see CompiledForest.enable_choices
         rows = self.encoder.choice_rows()
         self._by_choices = isinstance(self._predictor, CompiledForest) and rows is not None and \
-            self._predictor.enable_choices(rows)
+            self._predictor.enable_choices(rows, self.encoder.choice_sizes)
+        # designs as one integer each (spaces of fewer than 2**62 designs): the cheapest compiled call
+        self._by_number = self._by_choices and self._predictor.numbered
         # bound once: a single prediction (evaluate) is a few microseconds, attribute lookups included
         self._workload = source.workload
         self._choice_index_one = self.encoder.choice_index_one
+        self._choice_number_one = self.encoder.choice_number_one
         self._predict_choice_row = getattr(self._predictor, "predict_choice_row", None)
+        self._predict_choice_number = getattr(self._predictor, "predict_choice_number", None)
         #: the fitted scikit-learn estimators (only when ``fit_proxy(..., keep_estimators=True)``; never saved)
         self.estimators: dict[str, Any] | None = None
 
@@ -171,7 +175,11 @@ class ProxySimulator(Simulator):
     def evaluate(self, design: Mapping[str, Any], workload: str) -> Metrics:
         if workload != self._workload:
             self.workload_key(workload)  # raises unless equal as a string
-        if self._by_choices:
+        if self._by_number:
+            number = self._choice_number_one(design)
+            if number is not None:
+                return dict(zip(self._names, self._predict_choice_number(number)))
+        elif self._by_choices:
             index = self._choice_index_one(design)
             if index is not None:
                 return dict(zip(self._names, self._predict_choice_row(index)))
@@ -180,8 +188,13 @@ class ProxySimulator(Simulator):
 
     def evaluate_batch(self, designs: Sequence[Mapping[str, Any]], workload: str) -> list[Metrics]:
         self.workload_key(workload)
-        if self._by_choices and designs:
-            index = list(map(self.encoder.choice_index_one, designs))
+        if self._by_number and designs:
+            numbers = list(map(self._choice_number_one, designs))
+            if None not in numbers:
+                values = self._predictor._predict_numbers(np.array(numbers, dtype=np.int64))
+                return [dict(zip(self._names, row)) for row in values.tolist()]
+        elif self._by_choices and designs:
+            index = list(map(self._choice_index_one, designs))
             if None not in index:
                 values = self._predictor._predict_choices(np.array(index, dtype=np.int64))
                 return [dict(zip(self._names, row)) for row in values.tolist()]
