@@ -37,10 +37,12 @@ import numpy as np
 from numba import njit
 
 from archgym.proxy.quickscorer import (
+    _REGISTER_SUMS,
     _choice_masks,
     _finish_row,
     _forest_choices_index,
     _forest_choices_number,
+    _forest_choices_number_tuple,
     _forest_predict_choices,
     _group_masks,
     _leaf_counts,
@@ -532,8 +534,16 @@ class CompiledForest:
 
     def predict_choice_number(self, number: int) -> list[float]:
         """One design's outputs from its number (:meth:`~archgym.proxy.features.FeatureEncoder.choice_number_one`;
-        only when :attr:`numbered`) as a list: a single prediction's fast path, one compiled call
-        whose only per-design argument is an integer. Unchecked, like :meth:`predict_choice_row`."""
+        only when :attr:`numbered`) as a list. Unchecked, like :meth:`predict_choice_row`."""
+        return list(self.choice_number_values(number)[: self.n_outputs])
+
+    def choice_number_values(self, number: int) -> Sequence[float]:
+        """A single prediction's fast path: one compiled call whose only per-design argument is an
+        integer. Returns at least :attr:`n_outputs` floats, the outputs first (with at most 8
+        outputs a tuple of 8, cheaper to hand back than an array: zip it with the output names)."""
+        if self.n_outputs <= _REGISTER_SUMS:
+            return _forest_choices_number_tuple(number, self._plan_groups, self._choice_masks, self._leaf_values,
+                                                self._leaf_width, self._post)
         return _forest_choices_number(number, self._plan_groups, self._choice_masks, self._leaf_values,
                                       self._leaf_width, self._post).tolist()
 

@@ -159,7 +159,7 @@ class ProxySimulator(Simulator):
         self._choice_index_one = self.encoder.choice_index_one
         self._choice_number_one = self.encoder.choice_number_one
         self._predict_choice_row = getattr(self._predictor, "predict_choice_row", None)
-        self._predict_choice_number = getattr(self._predictor, "predict_choice_number", None)
+        self._choice_number_values = getattr(self._predictor, "choice_number_values", None)
         #: the fitted scikit-learn estimators (only when ``fit_proxy(..., keep_estimators=True)``; never saved)
         self.estimators: dict[str, Any] | None = None
 
@@ -178,7 +178,7 @@ class ProxySimulator(Simulator):
         if self._by_number:
             number = self._choice_number_one(design)
             if number is not None:
-                return dict(zip(self._names, self._predict_choice_number(number)))
+                return dict(zip(self._names, self._choice_number_values(number)))  # zip: the outputs only
         elif self._by_choices:
             index = self._choice_index_one(design)
             if index is not None:

@@ -273,6 +273,8 @@ def test_choice_path_equals_scikit_learn_per_output_with_unequal_tree_counts(kin
     index = [encoder.choice_index_one(d) for d in fresh]
     np.testing.assert_array_equal(forest.predict_choices(np.array(index)), expected)
     assert [forest.predict_choice_row(i) for i in index] == expected.tolist()
+    assert forest.numbered  # and by design number: a tuple of 8 floats (3 outputs) or an array (11)
+    assert [forest.predict_choice_number(encoder.choice_number_one(d)) for d in fresh] == expected.tolist()
 
 
 def test_design_numbers_are_mixed_radix_choice_positions(discrete, known_metrics):
