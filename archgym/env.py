@@ -367,7 +367,7 @@ class DSEEnv(gym.Env):
     # ------------------------------------------------------------------------------
     def to_design(self, action: Any) -> Design:
         """An action (vector of the action space, or a design dict) as a validated design."""
-        if isinstance(action, Mapping):
+        if type(action) is dict or isinstance(action, Mapping):  # a plain dict skips the ABC check
             return self.design_space.validate(action)
         return self.design_space.decode(action)
 

@@ -289,13 +289,14 @@ def log_ratio_vector(
     infinitely good for a metric to minimise and infinitely bad for one to maximise, which
     ``φ`` maps to ``±bound``.
     """
-    out = np.empty(len(objectives), dtype=np.float64)
-    for i, spec in enumerate(objectives):
+    out = []  # Python floats (IEEE doubles, as numpy's): one array built at the end, not three numpy calls
+    for spec in objectives:
         x, b = float(values[spec.metric]), float(reference[spec.metric])
         ratio = math.log(x / b) if x > 0 else -math.inf
         r = spec.sign * ratio
-        out[i] = bound * math.tanh(r / bound) if math.isfinite(r) else math.copysign(bound, r)
-    return (out + 0.0).astype(np.float32)  # + 0.0: no "-0." for a minimised metric equal to its reference
+        # + 0.0: no "-0." for a minimised metric equal to its reference
+        out.append((bound * math.tanh(r / bound) if math.isfinite(r) else math.copysign(bound, r)) + 0.0)
+    return np.array(out, dtype=np.float32)
 
 
 class LogRatio(Objective):

@@ -219,6 +219,25 @@ class Real(_Parameter):
 Parameter = Union[Categorical, Values, Integer, Real]
 
 
+#: value types :meth:`DesignSpace.validate` looks up directly (not bool: ``True == 1``; not numpy scalars)
+_PLAIN_TYPES = frozenset((str, int, float))
+
+
+def _canonical_tables(parameters: Sequence[Parameter]) -> tuple[dict[Any, Any], ...] | None:
+    """``{choice: choice}`` per parameter for :meth:`DesignSpace.validate`'s fast path, or ``None``
+    unless every parameter is a :class:`Categorical` (or :class:`Values`) of str/int/float
+    choices that are pairwise unequal (``1`` and ``1.0`` would share a key and mislead a lookup)."""
+    tables = []
+    for p in parameters:
+        if not isinstance(p, Categorical) or any(type(c) not in _PLAIN_TYPES for c in p.choices):
+            return None
+        table = {choice: choice for choice in p.choices}
+        if len(table) != len(p.choices):
+            return None
+        tables.append(table)
+    return tuple(tables)
+
+
 @dataclass(frozen=True)
 class DesignSpace:
     """An ordered collection of named parameters.
@@ -232,6 +251,9 @@ class DesignSpace:
 
     parameters: tuple[Parameter, ...]
     _by_name: dict[str, Parameter] = field(init=False, repr=False, compare=False)
+    #: per parameter {choice: choice} when every parameter is a Categorical/Values whose choices
+    #: hash apart (see :meth:`validate`'s fast path); ``None`` otherwise
+    _canonical: tuple[dict[Any, Any], ...] | None = field(init=False, repr=False, compare=False)
 
     def __init__(self, parameters: Sequence[Parameter]):
         parameters = tuple(parameters)
@@ -243,6 +265,7 @@ class DesignSpace:
             raise UserError("a design space needs at least one parameter")
         object.__setattr__(self, "parameters", parameters)
         object.__setattr__(self, "_by_name", {p.name: p for p in parameters})
+        object.__setattr__(self, "_canonical", _canonical_tables(parameters))
 
     # -- basic container protocol -------------------------------------------------------
     @property
@@ -283,6 +306,16 @@ class DesignSpace:
 
         Every parameter must be present and in range; unknown names are rejected.
         """
+        canonical = self._canonical
+        if canonical is not None and type(design) is dict and len(design) == len(canonical):
+            # fast path: a dict of exactly the space's names, each value one of its choices as a str,
+            # int or float (what agents and samplers pass) -- the same result as the loop below
+            try:
+                values = list(map(design.__getitem__, self._by_name))
+                if _PLAIN_TYPES.issuperset(map(type, values)):
+                    return dict(zip(self._by_name, map(dict.__getitem__, canonical, values)))
+            except (KeyError, TypeError):
+                pass  # a missing name or a value that is not a choice: the loop below names the fault
         if not isinstance(design, Mapping):
             raise TypeError(f"a design must be a mapping of parameter name to value, got {type(design).__name__}")
         unknown = [k for k in design if k not in self._by_name]

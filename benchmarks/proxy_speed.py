@@ -9,7 +9,8 @@ rounds on the same fresh random designs, each round times per design:
 * ``real``: the real simulator's ``evaluate`` (one design per call, no cache; ``--real-designs``);
 * per model: ``evaluate`` (one design per call, the Simulator contract: lookup or validation,
   encoding, all metrics), ``choices_row`` (the compiled choice-mask prediction alone, for
-  trees of at most 64 leaves, on one design's precomputed choice indices), ``walk_row`` (the
+  trees of at most 64 leaves, on one design's precomputed number -- or choice indices in a
+  space too large to number -- as ``evaluate`` calls it), ``walk_row`` (the
   compiled tree walk alone on one encoded row), ``evaluate_batch`` (``--batch`` designs in one
   call), ``sklearn_row`` (the same fitted scikit-learn models, one ``predict`` per metric on
   one row: what predicting through scikit-learn costs; on ``--sklearn-designs`` designs) and
@@ -135,8 +136,13 @@ def main() -> None:
         predictor = proxy.predictor
         result = {}
         if getattr(predictor, "_choice_masks", None) is not None:
-            indices = [np.array([proxy.encoder.choice_index_one(d)]) for d in chosen]
-            result["choices_row"] = per_design(lambda: [predictor.predict_choices(i) for i in indices], len(indices))
+            if predictor.numbered:
+                numbers = [proxy.encoder.choice_number_one(d) for d in chosen]
+                one = predictor.predict_choice_number
+            else:
+                numbers = [proxy.encoder.choice_index_one(d) for d in chosen]
+                one = predictor.predict_choice_row
+            result["choices_row"] = per_design(lambda: [one(n) for n in numbers], len(numbers))
         return result | {
             "evaluate": per_design(lambda: [proxy.evaluate(d, WORKLOAD) for d in chosen], len(chosen)),
             "walk_row": per_design(lambda: [predictor.predict(r) for r in rows], len(rows)),
@@ -145,8 +151,11 @@ def main() -> None:
             "env_step": per_design(steps, len(chosen)),
         }
 
+    first_call_s = {}
     for kind in proxies:  # warm-up: compile caches, first calls
+        start = time.perf_counter()
         proxies[kind].evaluate(designs[0], WORKLOAD)
+        first_call_s[kind] = time.perf_counter() - start  # numba: load from its cache (or compile, when cold)
         envs[kind].step(designs[0])
     rounds: list[dict[str, Any]] = []
     load_before = os.getloadavg()
@@ -181,7 +190,7 @@ def main() -> None:
     result = {
         "benchmark": "proxy_speed",
         "env": ENV_ID, "workload": WORKLOAD, "dataset_rows": len(frame),
-        "models": {k: {"designs": p.training["designs"], "fit_s": fit_s[k],
+        "models": {k: {"designs": p.training["designs"], "fit_s": fit_s[k], "first_call_s": first_call_s[k],
                        "tree_nodes": getattr(p.predictor, "n_nodes", None)} for k, p in proxies.items()},
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),

@@ -117,3 +117,44 @@ def test_invalid_parameter_declarations():
 def test_default_design_uses_declared_defaults():
     space = DesignSpace([Categorical("p", ("a", "b"), default="b"), Integer("n", 1, 5)])
     assert space.default() == {"p": "b", "n": 1}
+
+
+def _slow_validate(space: DesignSpace, design):
+    """validate() without its lookup fast path (the per-parameter loop alone)."""
+    canonical = space._canonical
+    object.__setattr__(space, "_canonical", None)
+    try:
+        return space.validate(design)
+    finally:
+        object.__setattr__(space, "_canonical", canonical)
+
+
+def test_validate_fast_path_equals_the_per_parameter_loop():
+    """The lookup of plain str/int/float choices gives the loop's canonical values (4.0 -> 4),
+    and every other form (numpy scalars, bools, strings of numbers, non-choices, extra or missing
+    names) reaches the loop: same values or the same error."""
+    space = DesignSpace([Categorical("policy", ("Open", "Closed")), PowerOfTwo("buffer", 1, 8),
+                         Values("clock", (0.5, 1.0, 2.0)), Categorical("ids", (1, 2, 3))])
+    assert space._canonical is not None
+    good = {"policy": "Closed", "buffer": 4, "clock": 1.0, "ids": 2}
+    variants = [good, {**good, "buffer": 4.0}, {**good, "clock": 1}, {**good, "buffer": np.int64(4)},
+                {**good, "buffer": "4"}, {**good, "ids": "2"}, {**good, "ids": 2.0}, {**good, "clock": np.float32(0.5)}]
+    for design in variants:
+        fast = space.validate(design)
+        assert fast == _slow_validate(space, design) and list(fast) == list(space.names)
+        assert [type(v) for v in fast.values()] == [type(v) for v in _slow_validate(space, design).values()]
+    assert type(space.validate({**good, "buffer": 4.0})["buffer"]) is int
+    for bad in ({**good, "buffer": 3}, {**good, "policy": "open"}, {**good, "extra": 1},
+                {k: v for k, v in good.items() if k != "clock"}, {**good, "ids": True}, {**good, "clock": math.nan}):
+        with pytest.raises(ValueError) as fast_error:
+            space.validate(bad)
+        with pytest.raises(ValueError) as slow_error:
+            _slow_validate(space, bad)
+        assert str(fast_error.value) == str(slow_error.value)
+
+
+def test_validate_fast_path_only_for_choices_that_hash_apart():
+    assert DesignSpace([Categorical("x", (1, 1.0 + 1e-9))])._canonical is not None
+    assert DesignSpace([Categorical("x", (True, 2))])._canonical is None  # bool choice: not a plain type
+    assert DesignSpace([Integer("n", 1, 4)])._canonical is None
+    assert DesignSpace([Real("r", 0.0, 1.0)])._canonical is None

@@ -158,10 +158,15 @@ class FeatureEncoder:
         # per parameter: {accepted value: its row in choice_rows()}, when every parameter has a table
         self._choice_index: tuple[dict[Any, int], ...] | None = None
         self._names = space.names
+        # per parameter: {accepted value: its digit times its place} in the design's number
+        self._choice_number: tuple[dict[Any, int], ...] | None = None
         if all(t is not None for t in self._tables):
             offsets = np.cumsum([0] + [len(t) for t in self._tables])  # type: ignore[arg-type]
             self._choice_index = tuple({v: int(o) + i for i, v in enumerate(t)}  # type: ignore[union-attr]
                                        for o, t in zip(offsets, self._tables))
+            places = [math.prod(len(t) for t in self._tables[p + 1:]) for p in range(len(self._tables))]  # type: ignore[arg-type]
+            self._choice_number = tuple({v: i * place for i, v in enumerate(t)}  # type: ignore[union-attr]
+                                        for place, t in zip(places, self._tables))
 
     def _table(self, p: Any, column: _Column) -> dict[Any, tuple[float, ...]] | None:
         if isinstance(p, Real) or p.n > self.TABLE_LIMIT:
@@ -233,13 +238,42 @@ class FeatureEncoder:
             start += width
         return np.array(rows)
 
-    def choice_index_one(self, design: Mapping[str, Any]) -> list[int] | None:
+    @property
+    def choice_sizes(self) -> tuple[int, ...] | None:
+        """Each parameter's number of :meth:`choice_rows` (``None`` where :meth:`choice_rows` is)."""
+        return None if self._choice_index is None else tuple(map(len, self._choice_index))
+
+    def choice_index_one(self, design: Mapping[str, Any]) -> tuple[int, ...] | None:
         """The :meth:`choice_rows` of one design's values, or ``None`` when the design is not in the
         common form :meth:`encode_one` looks up directly (then encode it with :meth:`encode_one`).
 
         Built with C-level ``map`` calls, no Python loop per parameter: this is most of a
         proxy's single prediction outside the compiled part.
         """
+        values = self._plain_values(design)
+        if values is None:
+            return None
+        try:
+            return tuple(map(dict.__getitem__, self._choice_index, values))  # type: ignore[arg-type]
+        except (KeyError, TypeError):
+            return None
+
+    def choice_number_one(self, design: Mapping[str, Any]) -> int | None:
+        """The design's number: its choices' positions as the digits of one integer in mixed radix
+        (the last parameter fastest; :meth:`choice_sizes` are the radices), or ``None`` as
+        :meth:`choice_index_one` says. The one-integer form of a design a proxy's compiled
+        prediction takes fastest."""
+        values = self._plain_values(design)
+        if values is None:
+            return None
+        try:
+            return sum(map(dict.__getitem__, self._choice_number, values))  # type: ignore[arg-type]
+        except (KeyError, TypeError):
+            return None
+
+    def _plain_values(self, design: Mapping[str, Any]) -> list[Any] | None:
+        """The design's values in parameter order when it is a dict of exactly the parameters' names
+        with str/int/float values and every parameter has a table; ``None`` otherwise."""
         index = self._choice_index
         if index is None or type(design) is not dict or len(design) != len(index):
             return None
@@ -249,10 +283,7 @@ class FeatureEncoder:
             return None
         if not _PLAIN_TYPES.issuperset(map(type, values)):  # bool, numpy scalars, ...: not looked up
             return None
-        try:
-            return list(map(dict.__getitem__, index, values))
-        except (KeyError, TypeError):
-            return None
+        return values
 
     def transform_frame(self, frame: "pd.DataFrame") -> np.ndarray:
         """Encode the ``design.<name>`` columns of dataset rows (values are validated)."""

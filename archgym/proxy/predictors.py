@@ -21,8 +21,9 @@ packs every tree of every metric into one node table and walks them with numba, 
 side by side so the CPU overlaps their memory loads; leaves point to themselves *in memory
 only* so a walk needs no branch to stop. The sums run in scikit-learn's order (trees in
 sequence after the baseline, the forest's sum divided by its tree count), so predictions equal
-scikit-learn's bit for bit on the same inputs. MLPs run as a numpy forward pass
-(:class:`PerceptronStack`).
+scikit-learn's bit for bit on the same inputs. Designs made of known discrete choices skip the
+walk where every tree has at most 64 leaves: bit masks per choice, ANDed
+(:mod:`archgym.proxy.quickscorer`). MLPs run as a numpy forward pass (:class:`PerceptronStack`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,18 @@ from typing import Any
 
 import numpy as np
 from numba import njit
-from numba.cpython.unsafe.numbers import trailing_zeros
+
+from archgym.proxy.quickscorer import (
+    _REGISTER_SUMS,
+    _choice_masks,
+    _finish_row,
+    _forest_choices_index,
+    _forest_choices_number,
+    _forest_choices_number_tuple,
+    _forest_predict_choices,
+    _group_masks,
+    _leaf_counts,
+)
 
 #: hidden-layer activations a stored MLP may use (scikit-learn's names)
 ACTIVATIONS: tuple[str, ...] = ("identity", "logistic", "tanh", "relu")
@@ -441,17 +453,26 @@ class CompiledForest:
         self._ensembles = tuple(ensembles)
         self._choice_masks: np.ndarray | None = None
         self._leaf_values: np.ndarray | None = None
+        #: designs can be given as numbers (see :meth:`enable_choices`)
+        self.numbered = False
 
-    def enable_choices(self, choice_rows: np.ndarray) -> bool:
+    def enable_choices(self, choice_rows: np.ndarray, sizes: Sequence[int]) -> bool:
         """Prepare :meth:`predict_choices` for inputs made of known discrete values; ``False`` if unsuitable.
 
         ``choice_rows``: one row per (parameter, choice) holding that choice's feature values and
-        NaN elsewhere (:meth:`archgym.proxy.features.FeatureEncoder.choice_rows`). For every tree
-        (at most 64 leaves each) and every choice this precomputes which leaves the choice rules
-        out: a split on one of its features that sends it right rules out the split's left
-        subtree. A design's leaf in a tree is then the leftmost leaf no choice of the design
-        rules out (QuickScorer, Lucchese et al., SIGIR 2015): an AND of a few bit masks per tree
-        instead of a walk, and the same leaf, hence the same prediction, as the walk.
+        NaN elsewhere (:meth:`archgym.proxy.features.FeatureEncoder.choice_rows`); ``sizes``:
+        each parameter's number of choices (its rows, in order). For every tree (at most 64
+        leaves each) and every choice this precomputes which leaves the choice rules out: a
+        split on one of its features that sends it right rules out the split's left subtree. A
+        design's leaf in a tree is then the leftmost leaf no choice of the design rules out
+        (QuickScorer, Lucchese et al., SIGIR 2015): an AND of a few bit masks per tree instead
+        of a walk, and the same leaf, hence the same prediction, as the walk.
+
+        Consecutive parameters with at most :data:`~archgym.proxy.quickscorer.GROUP_CHOICES` combinations share one mask
+        per combination (the AND of their choices' masks), so a design ANDs one mask per group
+        rather than one per parameter. When the space has fewer than 2**62 designs, a design can
+        also be given as its number (:meth:`~archgym.proxy.features.FeatureEncoder.choice_number_one`,
+        :meth:`predict_choice_number`): one integer argument for the compiled call.
         """
         if any(np.max(np.diff(e.offsets)) > 127 for e in self._ensembles):  # > 64 leaves possible
             leaves = [int(np.max(_leaf_counts(e.left, e.offsets))) for e in self._ensembles]
@@ -460,6 +481,9 @@ class CompiledForest:
         rows = np.ascontiguousarray(choice_rows, dtype=np.float64)
         if rows.ndim != 2 or rows.shape[1] != self.n_features:
             raise ValueError(f"choice rows must have shape (k, {self.n_features}), got {rows.shape}")
+        sizes = [int(n) for n in sizes]
+        if not sizes or min(sizes) < 1 or sum(sizes) != len(rows):
+            raise ValueError(f"parameter sizes {sizes} must be positive and add up to the {len(rows)} choice rows")
         if self._cast32:
             rows = rows.astype(np.float32).astype(np.float64)  # NaN stays NaN
         n_trees = len(self._trees)
@@ -472,10 +496,22 @@ class CompiledForest:
             _choice_masks(e.left, e.right, e.feature, e.threshold, e.value, e.offsets, rows,
                           masks[:, first: first + e.n_trees], leaf_values[first: first + e.n_trees])
             first += e.n_trees
-        self._choice_masks, self._leaf_values = masks, leaf_values
-        owners = self._trees[:, 1]
-        self._output_ranges = np.array([[np.searchsorted(owners, m), np.searchsorted(owners, m, side="right")]
-                                        for m in range(self.n_outputs)], dtype=np.int64)
+        # interleave the outputs' trees (column i * n_outputs + m: output m's tree i) so the outputs'
+        # sums advance side by side, each still in scikit-learn's order; an output with fewer trees
+        # gets padding columns that keep every leaf (all ones) and add 0.0
+        counts = np.array([e.n_trees for e in self._ensembles], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        tree = np.arange(int(counts.max()))[:, None]
+        source = np.where(tree < counts, starts + tree, -1).reshape(-1)  # old column of each new one, -1: padding
+        real = source >= 0
+        per_choice = np.full((len(rows), len(source)), ~masks.dtype.type(0), dtype=masks.dtype)
+        per_choice[:, real] = masks[:, source[real]]
+        padded = np.zeros((len(source), widest))
+        padded[real] = leaf_values[source[real]]
+        self._leaf_values, self._leaf_width = padded.reshape(-1), widest  # flat: tree j's leaf k at j * widest + k
+        self._choice_masks, self._weights, self._plan_groups = _group_masks(per_choice, sizes)
+        self._n_choice_rows, self._n_parameters = len(rows), len(sizes)
+        self.numbered = math.prod(sizes) < 2**62
         return True
 
     def predict_choices(self, indices: np.ndarray) -> np.ndarray:
@@ -484,22 +520,48 @@ class CompiledForest:
         if self._choice_masks is None:
             raise RuntimeError("predict_choices needs enable_choices() first")
         indices = np.asarray(indices, dtype=np.int64)
-        if indices.ndim != 2 or indices.size and (indices.min() < 0 or indices.max() >= len(self._choice_masks)):
-            raise ValueError(f"choice indices must be a 2-D array of rows 0..{len(self._choice_masks) - 1}")
+        n, k = self._n_choice_rows, self._n_parameters
+        if indices.ndim != 2 or indices.shape[1] != k or indices.size and (indices.min() < 0 or indices.max() >= n):
+            raise ValueError(f"choice indices must be a 2-D array, {k} per design (one per parameter), each 0..{n - 1}")
         return self._predict_choices(indices)
 
-    def predict_choice_row(self, index: Sequence[int]) -> list[float]:
-        """One design's outputs from its choice-row indices as a list (a single prediction's
-        fast path; indices from the encoder itself, so unchecked)."""
-        out = np.empty((1, self.n_outputs))
-        _forest_predict_choices(np.array(index, dtype=np.int64).reshape(1, -1), self._choice_masks,
-                                self._leaf_values, self._output_ranges, self._post, out)
-        return out.ravel().tolist()
+    def predict_choice_row(self, index: tuple[int, ...]) -> list[float]:
+        """One design's outputs from its choice-row indices (a tuple, as
+        :meth:`~archgym.proxy.features.FeatureEncoder.choice_index_one` gives them) as a list.
+        The indices come from the encoder itself, so they are not checked here."""
+        return _forest_choices_index(index, self._weights, self._plan_groups, self._choice_masks, self._leaf_values,
+                                     self._leaf_width, self._post).tolist()
+
+    def predict_choice_number(self, number: int) -> list[float]:
+        """One design's outputs from its number (:meth:`~archgym.proxy.features.FeatureEncoder.choice_number_one`;
+        only when :attr:`numbered`) as a list. Unchecked, like :meth:`predict_choice_row`."""
+        return list(self.choice_number_values(number)[: self.n_outputs])
+
+    def choice_number_values(self, number: int) -> Sequence[float]:
+        """A single prediction's fast path: one compiled call whose only per-design argument is an
+        integer. Returns at least :attr:`n_outputs` floats, the outputs first (with at most 8
+        outputs a tuple of 8, cheaper to hand back than an array: zip it with the output names)."""
+        if self.n_outputs <= _REGISTER_SUMS:
+            return _forest_choices_number_tuple(number, self._plan_groups, self._choice_masks, self._leaf_values,
+                                                self._leaf_width, self._post)
+        return _forest_choices_number(number, self._plan_groups, self._choice_masks, self._leaf_values,
+                                      self._leaf_width, self._post).tolist()
 
     def _predict_choices(self, indices: np.ndarray) -> np.ndarray:
         """:meth:`predict_choices` without its checks, for indices from the encoder itself."""
-        out = np.empty((len(indices), self.n_outputs))
-        _forest_predict_choices(indices, self._choice_masks, self._leaf_values, self._output_ranges, self._post, out)
+        groups = np.add.reduceat(self._weights[indices], self._plan_groups[:, 0], axis=1)
+        return self._predict_groups(groups)
+
+    def _predict_numbers(self, numbers: np.ndarray) -> np.ndarray:
+        """``(n_rows, n_outputs)`` predictions for design numbers (only when :attr:`numbered`), unchecked."""
+        plan = self._plan_groups
+        groups = (np.asarray(numbers, dtype=np.int64)[:, None] // plan[:, 2]) % plan[:, 3] + plan[:, 4]
+        return self._predict_groups(groups)
+
+    def _predict_groups(self, groups: np.ndarray) -> np.ndarray:
+        out = np.empty((len(groups), self.n_outputs))
+        _forest_predict_choices(np.ascontiguousarray(groups, dtype=np.int64), self._choice_masks, self._leaf_values,
+                                self._leaf_width, self._post, out)
         return out
 
     @property
@@ -602,80 +664,6 @@ def _pack(left, right, feature, threshold, value, missing_left, offsets, n_featu
         depths[t] = deepest
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _finish(out, r, post):  # pragma: no cover - compiled
-    """Row ``r``'s sums -> metrics: divide (a forest's mean), inverse link, exp of a log target, clip."""
-    for m in range(post.shape[0]):
-        y = out[r, m] / post[m, 1]
-        if post[m, 2] != 0:
-            y = np.exp(y)
-        if post[m, 3] != 0:
-            y = np.exp(y)
-        if y < post[m, 4]:
-            y = post[m, 4]
-        out[r, m] = y
-
-
-@njit(cache=True, nogil=True)
-def _leaf_counts(left, offsets):  # pragma: no cover - compiled
-    """Leaves per tree."""
-    counts = np.zeros(len(offsets) - 1, dtype=np.int64)
-    for t in range(len(offsets) - 1):
-        for i in range(offsets[t], offsets[t + 1]):
-            if left[i] == -1:
-                counts[t] += 1
-    return counts
-
-
-@njit(cache=True, nogil=True)
-def _choice_masks(left, right, feature, threshold, value, offsets, rows, masks, leaf_values):  # pragma: no cover
-    """Per choice row and tree, the bit mask of leaves (numbered left to right) the choice leaves possible.
-
-    Relies on validation (children after parents, one parent each) and on at most 64 leaves a tree.
-    """
-    n = len(left)
-    count = np.zeros(n, dtype=np.int64)  # leaves under each node
-    first = np.zeros(n, dtype=np.int64)  # number of the leftmost leaf under each node
-    for i in range(n - 1, -1, -1):
-        count[i] = 1 if left[i] == -1 else count[left[i]] + count[right[i]]
-    all_ones = ~np.uint64(0)
-    for t in range(len(offsets) - 1):
-        for k in range(rows.shape[0]):
-            masks[k, t] = all_ones
-        for i in range(offsets[t], offsets[t + 1]):
-            if left[i] == -1:
-                leaf_values[t, first[i]] = value[i]
-                continue
-            first[left[i]] = first[i]
-            first[right[i]] = first[i] + count[left[i]]
-            ruled_out = ((np.uint64(1) << np.uint64(count[left[i]])) - np.uint64(1)) << np.uint64(first[i])
-            keep = ~ruled_out
-            for k in range(rows.shape[0]):
-                v = rows[k, feature[i]]
-                if v > threshold[i]:  # NaN (another parameter's column) is never greater
-                    masks[k, t] &= keep
-
-
-@njit(cache=True, nogil=True)
-def _forest_predict_choices(indices, masks, leaf_values, ranges, post, out):  # pragma: no cover - compiled
-    n_choices, n_trees = masks.shape
-    n_outputs = ranges.shape[0]
-    alive = np.empty(n_trees, dtype=masks.dtype)
-    for r in range(indices.shape[0]):
-        first = masks[indices[r, 0]]
-        for t in range(n_trees):
-            alive[t] = first[t]
-        for p in range(1, indices.shape[1]):
-            row = masks[indices[r, p]]
-            for t in range(n_trees):
-                alive[t] &= row[t]
-        for m in range(n_outputs):
-            total = post[m, 0]  # the baseline (0 for a forest), then the output's trees in scikit-learn's order
-            for t in range(ranges[m, 0], ranges[m, 1]):
-                total += leaf_values[t, trailing_zeros(alive[t])]
-            out[r, m] = total
-        _finish(out, r, post)
-
 
 @njit(cache=True, nogil=True)
 def _forest_predict(x, cast32, nodes, missing, trees, plan, blocks, post, out):  # pragma: no cover - compiled
@@ -715,7 +703,7 @@ def _forest_predict(x, cast32, nodes, missing, trees, plan, blocks, post, out): 
         out[r, :] = post[:, 0]  # the baseline (0 for a forest), then the trees
         for t in range(n_trees):  # scikit-learn's order: each output's trees in sequence
             out[r, trees[t, 1]] += nodes[leaf[t]].threshold
-        _finish(out, r, post)
+        _finish_row(out[r], post)
 
 
 # -- small parsing helpers --------------------------------------------------------------------

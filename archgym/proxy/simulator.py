@@ -151,7 +151,15 @@ class ProxySimulator(Simulator):
         # designs made of their parameters' own choices skip the walk: see CompiledForest.enable_choices
         rows = self.encoder.choice_rows()
         self._by_choices = isinstance(self._predictor, CompiledForest) and rows is not None and \
-            self._predictor.enable_choices(rows)
+            self._predictor.enable_choices(rows, self.encoder.choice_sizes)
+        # designs as one integer each (spaces of fewer than 2**62 designs): the cheapest compiled call
+        self._by_number = self._by_choices and self._predictor.numbered
+        # bound once: a single prediction (evaluate) is a few microseconds, attribute lookups included
+        self._workload = source.workload
+        self._choice_index_one = self.encoder.choice_index_one
+        self._choice_number_one = self.encoder.choice_number_one
+        self._predict_choice_row = getattr(self._predictor, "predict_choice_row", None)
+        self._choice_number_values = getattr(self._predictor, "choice_number_values", None)
         #: the fitted scikit-learn estimators (only when ``fit_proxy(..., keep_estimators=True)``; never saved)
         self.estimators: dict[str, Any] | None = None
 
@@ -165,21 +173,30 @@ class ProxySimulator(Simulator):
         return str(workload)
 
     def evaluate(self, design: Mapping[str, Any], workload: str) -> Metrics:
-        if workload != self.source.workload:
+        if workload != self._workload:
             self.workload_key(workload)  # raises unless equal as a string
-        if self._by_choices:
-            index = self.encoder.choice_index_one(design)
+        if self._by_number:
+            number = self._choice_number_one(design)
+            if number is not None:
+                return dict(zip(self._names, self._choice_number_values(number)))  # zip: the outputs only
+        elif self._by_choices:
+            index = self._choice_index_one(design)
             if index is not None:
-                return dict(zip(self._names, self._predictor.predict_choice_row(index)))
+                return dict(zip(self._names, self._predict_choice_row(index)))
         values = self._predictor.predict(self.encoder.encode_one(design))
         return dict(zip(self._names, values[0].tolist()))
 
     def evaluate_batch(self, designs: Sequence[Mapping[str, Any]], workload: str) -> list[Metrics]:
         self.workload_key(workload)
-        if self._by_choices and designs:
-            index = [self.encoder.choice_index_one(d) for d in designs]
-            if all(i is not None for i in index):
-                values = self._predictor._predict_choices(np.array(index))
+        if self._by_number and designs:
+            numbers = list(map(self._choice_number_one, designs))
+            if None not in numbers:
+                values = self._predictor._predict_numbers(np.array(numbers, dtype=np.int64))
+                return [dict(zip(self._names, row)) for row in values.tolist()]
+        elif self._by_choices and designs:
+            index = list(map(self._choice_index_one, designs))
+            if None not in index:
+                values = self._predictor._predict_choices(np.array(index, dtype=np.int64))
                 return [dict(zip(self._names, row)) for row in values.tolist()]
         return self.predict(self.encoder.transform(designs))
 

@@ -247,3 +247,76 @@ def test_choice_lookup_leaves_other_value_forms_to_validation(discrete, known_me
     for bad in ({**design, "extra": 1}, missing, {**design, "size": 99}):
         with pytest.raises(ValueError):
             proxy.evaluate(bad, "w")
+
+
+@pytest.mark.parametrize("kind", ["gbt", "rf"])
+@pytest.mark.parametrize("n_outputs", [3, 11])  # sums in registers (at most 8 outputs) and the wider loop
+def test_choice_path_equals_scikit_learn_per_output_with_unequal_tree_counts(kind, n_outputs):
+    """Outputs with different tree counts (padded columns in the interleaved layout), one-hot and
+    numeric features: the batch and the one-design choice paths give scikit-learn's numbers exactly."""
+    from archgym.spaces import Categorical, DesignSpace, PowerOfTwo, Values
+
+    space = DesignSpace([Categorical("mode", ("a", "b", "c")), PowerOfTwo("buffer", 1, 64),
+                         Values("level", (1, 2, 3)), Categorical("queue", ("fifo", "lifo"))])
+    encoder = FeatureEncoder(space)
+    rng = np.random.default_rng(0)
+    x = encoder.transform([space.sample(rng) for _ in range(400)])
+    estimators = []
+    for k in range(n_outputs):
+        y = x @ rng.normal(size=x.shape[1]) + np.sin(3 * x[:, 3] + k) + rng.normal(scale=0.1, size=len(x))
+        params = {"max_iter": 3 + 2 * k} if kind == "gbt" else {"n_estimators": 2 + k, "max_leaf_nodes": 48}
+        estimators.append(make_regressor(kind, k, **params).fit(x, y))
+    forest = CompiledForest([from_sklearn(e) for e in estimators], [Output()] * n_outputs)
+    assert forest.enable_choices(encoder.choice_rows(), encoder.choice_sizes)
+    fresh = [space.sample(rng) for _ in range(300)]
+    expected = np.column_stack([e.predict(encoder.transform(fresh)) for e in estimators])
+    index = [encoder.choice_index_one(d) for d in fresh]
+    np.testing.assert_array_equal(forest.predict_choices(np.array(index)), expected)
+    assert [forest.predict_choice_row(i) for i in index] == expected.tolist()
+    assert forest.numbered  # and by design number: a tuple of 8 floats (3 outputs) or an array (11)
+    assert [forest.predict_choice_number(encoder.choice_number_one(d)) for d in fresh] == expected.tolist()
+
+
+def test_design_numbers_are_mixed_radix_choice_positions(discrete, known_metrics):
+    """choice_number_one: the choices' positions as digits (last parameter fastest), None where
+    choice_index_one is None; numbers and choice rows predict the same."""
+    from archgym.proxy import fit_proxy
+
+    space, frame = discrete
+    encoder = FeatureEncoder(space)
+    sizes = encoder.choice_sizes
+    assert sizes == tuple(p.n for p in space)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    rng = np.random.default_rng(6)
+    designs = [space.sample(rng) for _ in range(300)]
+    for design in designs:
+        digits = np.array(encoder.choice_index_one(design)) - starts
+        expected = 0
+        for digit, size in zip(digits, sizes):
+            expected = expected * size + int(digit)
+        assert encoder.choice_number_one(design) == expected
+    assert encoder.choice_number_one({**designs[0], "size": np.int64(designs[0]["size"])}) is None
+    proxy = fit_proxy(frame, space, known_metrics, kind="gbt", seed=0, model_params={"max_iter": 20})
+    assert proxy._by_number
+    numbers = np.array([encoder.choice_number_one(d) for d in designs])
+    index = np.array([encoder.choice_index_one(d) for d in designs])
+    np.testing.assert_array_equal(proxy.predictor._predict_numbers(numbers), proxy.predictor.predict_choices(index))
+    assert [proxy.predictor.predict_choice_number(int(n)) for n in numbers] == \
+        [proxy.predictor.predict_choice_row(tuple(i)) for i in index.tolist()]
+
+
+def test_a_space_too_large_to_number_uses_choice_rows():
+    """2**64 designs: no design numbers (int64), the choice-row path still gives scikit-learn's numbers."""
+    from archgym.spaces import Categorical, DesignSpace
+
+    space = DesignSpace([Categorical(f"bit{i}", ("off", "on")) for i in range(64)])
+    encoder = FeatureEncoder(space)
+    rng = np.random.default_rng(7)
+    x = encoder.transform([space.sample(rng) for _ in range(300)])
+    y = x[:, ::2] @ rng.normal(size=64) + x[:, 0] * x[:, 2]
+    estimator = make_regressor("gbt", 0, max_iter=15).fit(x, y)
+    forest = CompiledForest([from_sklearn(estimator)], [Output()])
+    assert forest.enable_choices(encoder.choice_rows(), encoder.choice_sizes) and not forest.numbered
+    fresh = [space.sample(rng) for _ in range(200)]
+    expected = estimator.predict(encoder.transform(fresh))
+    assert [forest.predict_choice_row(encoder.choice_index_one(d))[0] for d in fresh] == expected.tolist()
