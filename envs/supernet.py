@@ -81,7 +81,8 @@ class SupernetEnv(DSEEnv):
     ``channels`` (8), ``cells_per_stage`` (1),
     ``epochs`` (30; v1: 60), ``seed`` (0): the supernet and its training; ``train_kwargs``: further
     :class:`~archgym.simulators.nas.supernet.SupernetConfig` fields (``lr``, ``batch_size``,
-    ``arch_lr``, GDAS' ``tau_max`` and ``tau_min``, ...). ``bn_batches`` (0; v1: 16): BatchNorm
+    ``arch_lr``, GDAS' ``tau_max`` and ``tau_min``, SPOS' ``sampling="fair"`` for FairNAS'
+    strict fairness, ...). ``bn_batches`` (0; v1: 16): BatchNorm
     recalibration batches before every evaluation (Guo et al.'s recalibration for SPOS); 0 uses
     the supernet's running statistics, which are gathered over many paths and fit none of them
     well (``benchmarks/supernet_ranking.py`` measures both versions). ``cache_dir``: checkpoint folder

@@ -123,3 +123,12 @@ def test_v1_changes_only_the_defaults_and_v0_keeps_its_own(cache_dir):
     new = gym.make("archgym/Supernet-v1", cache_dir=cache_dir, **quick).unwrapped
     assert old.simulator.bn_batches == 0 and new.simulator.bn_batches == v1.kwargs["bn_batches"]
     assert old.simulator.fingerprint() != new.simulator.fingerprint()  # cached evaluations never mix
+
+
+def test_fair_sampling_reaches_the_supernet_through_train_kwargs(cache_dir):
+    fair = make(cache_dir, train_kwargs={"sampling": "fair"}).unwrapped
+    uniform = make(cache_dir).unwrapped
+    assert fair.supernet.config.sampling == "fair" and uniform.supernet.config.sampling == "uniform"
+    assert fair.simulator.fingerprint() != uniform.simulator.fingerprint()  # cached evaluations never mix
+    with pytest.raises(ValueError, match="unknown path sampling 'random'"):
+        make(cache_dir, train_kwargs={"sampling": "random"})
