@@ -555,3 +555,32 @@ def test_fair_sampling_is_checked_and_keyed(tmp_path, tiny):
     assert checkpoint_path(config(sampling="fair"), tiny, tmp_path) != checkpoint_path(config(), tiny, tmp_path)
     # checkpoints made before the option existed keep their key: 'sampling' is left out at 'uniform'
     assert "sampling" not in _metadata(config(), tiny)["config"]
+
+
+# -- scoring on all images (Supernet-v2) ------------------------------------------------------------------
+def test_split_all_scores_train_and_validation_images_together(tiny, spos):
+    valid, every = spos.evaluate(CELL, bn_batches=1), spos.evaluate(CELL, bn_batches=1, split="all")
+    assert valid == spos.evaluate(CELL, bn_batches=1, split="valid")
+    network, selection = spos.network, [OP_NAMES.index(op) for op in CELL]
+    with preserved_batchnorm(network):
+        recalibrate_batchnorm(network, selection, tiny.train_x, 1, spos.config.batch_size, spos.config.seed)
+        train_acc, train_loss = evaluate_network(network, selection, tiny.train_x, tiny.train_y)
+        valid_acc, valid_loss = evaluate_network(network, selection, tiny.valid_x, tiny.valid_y)
+    n_train, n_valid = len(tiny.train_y), len(tiny.valid_y)
+    assert valid["loss"] == pytest.approx(valid_loss)
+    # the image-weighted mean of the two splits (256 train + 128 validation images)
+    assert every["loss"] == pytest.approx((n_train * train_loss + n_valid * valid_loss) / (n_train + n_valid))
+    assert every["accuracy"] == pytest.approx((n_train * train_acc + n_valid * valid_acc) / (n_train + n_valid))
+    assert every["params"] == valid["params"] and every["loss"] != valid["loss"]
+    with pytest.raises(ValueError, match="unknown evaluation split 'test'.*valid, all"):
+        spos.evaluate(CELL, split="test")
+
+
+def test_simulator_split_is_passed_on_and_fingerprinted(spos):
+    valid, every = SupernetSimulator(spos, bn_batches=1), SupernetSimulator(spos, bn_batches=1, split="all")
+    design = nb201.arch_to_design(CELL)
+    assert every.evaluate(design, "digits") == spos.evaluate(CELL, bn_batches=1, split="all")
+    assert "split" not in valid.fingerprint()  # evaluations cached before the option keep their key
+    assert every.fingerprint() == f"{valid.fingerprint()}|split=all"
+    with pytest.raises(ValueError, match="unknown evaluation split 'train'"):
+        SupernetSimulator(spos, split="train")
