@@ -4,7 +4,8 @@ Trains (or loads from ``--cache-dir``) one SPOS/FairNAS/DARTS/GDAS supernet on d
 :class:`~archgym.simulators.nas.supernet.SupernetConfig` fields given as JSON, scores the first
 ``--archs`` cells of ``supernet_ranking.py``'s sample (:func:`supernet_ranking.sample_cells`, the
 same seeded cells) with inherited weights, and reports Kendall τ of three scores — validation
-accuracy, negated validation loss, and the cell's parameter count (the baseline) — against
+accuracy, negated validation loss (``--split all``: both on the train and validation images
+together), and the cell's parameter count (the baseline) — against
 NAS-Bench-201's CIFAR-10 validation accuracy, and against the stand-alone digits truth stored in
 ``results/supernet_ranking.json`` (its first cells). Each run is added under ``--name`` to
 ``results/supernet_pilot.json`` (with its own command, time and 1-minute load).
@@ -44,6 +45,7 @@ def main() -> None:
     parser.add_argument("--name", required=True, help="the run's key in results/supernet_pilot.json")
     parser.add_argument("--config", default="{}", help="SupernetConfig fields as a JSON object")
     parser.add_argument("--bn", type=int, default=16, help="BatchNorm recalibration batches per cell")
+    parser.add_argument("--split", default="valid", help="the images cells are scored on: valid | all (train + valid)")
     parser.add_argument("--archs", type=int, default=100, help="the first cells of supernet_ranking's sample")
     parser.add_argument("--cache-dir", default=None, help="supernet checkpoint folder (default: the user cache)")
     args = parser.parse_args()
@@ -66,7 +68,7 @@ def main() -> None:
     supernet = load_or_train_supernet(config, data, cache_dir=args.cache_dir)
     train_s = time.perf_counter() - start
     start = time.perf_counter()
-    metrics = [supernet.evaluate(c, bn_batches=args.bn) for c in cells]
+    metrics = [supernet.evaluate(c, bn_batches=args.bn, split=args.split) for c in cells]
     eval_s = (time.perf_counter() - start) / len(cells)
     cifar10 = skeleton_for("cifar10")
     scores = {
@@ -77,7 +79,7 @@ def main() -> None:
     k = len(solo)
     run = {
         "command": " ".join(["python", *sys.argv]), "utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "load_average_1min": os.getloadavg()[0], "config": json.loads(args.config), "bn_batches": args.bn,
+        "load_average_1min": os.getloadavg()[0], "config": json.loads(args.config), "bn_batches": args.bn, "split": args.split,
         "archs": args.archs, "from_cache": supernet.from_cache, "training_s": train_s, "evaluation_s_per_cell": eval_s,
         "kendall_tau_nb201": {name: tau(s, truth) for name, s in scores.items()},
         "kendall_tau_standalone": {name: tau(s[:k], solo) for name, s in scores.items()} if k > 2 else None,

@@ -19,8 +19,9 @@ Setup (CPU, one thread):
    digits into a fresh cache folder, so the construction time is real, unless ``--cache-dir``
    names a checkpoint folder) scoring every cell with inherited weights exactly as the env does:
    the env's default reward (validation accuracy for v0 and v1, negated validation loss for v2).
-   ``--reuse-estimates`` takes an env's scores from the results file when it holds the same
-   cells and the same env settings (weights and scores are seeded, so they would come out equal).
+   ``--reuse-estimates [ENV_ID ...]`` takes the named envs' scores (no ids: every env's) from the
+   results file when it holds the same cells and the same env settings (weights and scores are
+   seeded, so they would come out equal).
 4. Kendall τ and Spearman ρ of every estimator against both truths, on the same cells.
 5. What a CIFAR-10 run would cost: seconds per training batch of each env's supernet on
    CIFAR-10-sized inputs (random pixels; the time does not depend on the values), measured here,
@@ -179,8 +180,9 @@ def main() -> None:
     parser.add_argument("--standalone-epochs", type=int, default=8)
     parser.add_argument("--reuse-standalone", action="store_true",
                         help="take the stand-alone runs from the results file when it holds these cells and settings")
-    parser.add_argument("--reuse-estimates", action="store_true",
-                        help="take an env's scores from the results file when it holds these cells and env settings")
+    parser.add_argument("--reuse-estimates", nargs="*", metavar="ENV_ID", default=None,
+                        help="take these envs' scores (no ids: every env's) from the results file when it holds "
+                             "these cells and env settings")
     parser.add_argument("--cache-dir", default=None,
                         help="supernet checkpoint folder (default: a fresh temporary one, so every supernet is trained)")
     parser.add_argument("--seed", type=int, default=0)
@@ -223,7 +225,8 @@ def main() -> None:
     envs: dict[str, dict] = {}
     for env_id in ENV_IDS:
         settings = env_settings(env_id)
-        reused = previous_estimates(env_id, cells) if args.reuse_estimates and not args.quick else None
+        reuse = args.reuse_estimates is not None and (not args.reuse_estimates or env_id in args.reuse_estimates)
+        reused = previous_estimates(env_id, cells) if reuse and not args.quick else None
         if reused is not None:
             estimates[env_id], envs[env_id] = reused
             print(f"{env_id}: scores reused from the results file", flush=True)
@@ -233,9 +236,10 @@ def main() -> None:
             env = gym.make(env_id, cache_dir=args.cache_dir or scratch, progress=False,
                            **({"epochs": 1} if args.quick else {}))
             build_s = time.perf_counter() - start
-        supernet, bn = env.unwrapped.supernet, env.unwrapped.simulator.bn_batches
+        supernet, simulator = env.unwrapped.supernet, env.unwrapped.simulator
         start = time.perf_counter()
-        metrics = [supernet.evaluate(ops, bn_batches=bn) for ops in cells]
+        # the env's own simulator (its BN recalibration and evaluation split), without the env's result cache
+        metrics = [simulator.evaluate(nb201.arch_to_design(ops), data.name) for ops in cells]
         eval_s = (time.perf_counter() - start) / len(cells)
         estimates[env_id] = [env.unwrapped.objective.reward(m) for m in metrics]  # the env's default reward
         batch_s = cifar10_batch_seconds(supernet)
