@@ -15,9 +15,13 @@ Setup (CPU, one thread):
      single seeds is that truth's own noise level.
 
 3. Estimators: the parameter count (the trivial baseline) and FLOPs of each cell, and
-   ``archgym/Supernet-v0`` and ``archgym/Supernet-v1`` built with their registered defaults
-   (trained on digits into a fresh cache folder, so the construction time is real) scoring every
-   cell with inherited weights exactly as the env does.
+   ``archgym/Supernet-v0``, ``-v1`` and ``-v2`` built with their registered defaults (trained on
+   digits into a fresh cache folder, so the construction time is real, unless ``--cache-dir``
+   names a checkpoint folder) scoring every cell with inherited weights exactly as the env does:
+   the env's default reward (validation accuracy for v0 and v1, negated validation loss for v2).
+   ``--reuse-estimates [ENV_ID ...]`` takes the named envs' scores (no ids: every env's) from the
+   results file when it holds the same cells and the same env settings (weights and scores are
+   seeded, so they would come out equal).
 4. Kendall τ and Spearman ρ of every estimator against both truths, on the same cells.
 5. What a CIFAR-10 run would cost: seconds per training batch of each env's supernet on
    CIFAR-10-sized inputs (random pixels; the time does not depend on the values), measured here,
@@ -54,7 +58,7 @@ from results_io import RESULTS_DIR, save_results  # benchmarks/results_io.py, be
 
 NAME = "supernet_ranking"
 #: the env versions compared
-ENV_IDS: tuple[str, ...] = ("archgym/Supernet-v0", "archgym/Supernet-v1")
+ENV_IDS: tuple[str, ...] = ("archgym/Supernet-v0", "archgym/Supernet-v1", "archgym/Supernet-v2")
 #: NAS-Bench-201's CIFAR-10 train half (its cifar10-valid split), the images one epoch trains on
 NB201_TRAIN_IMAGES = 25_000
 #: the arguments that decide the stand-alone ground truth
@@ -80,13 +84,22 @@ def correlation(estimate: list[float], truth: list[float]) -> dict[str, float]:
             "spearman_rho": float(spearmanr(estimate, truth).statistic)}
 
 
+#: the constructor arguments that decide an env's scores
+SETTINGS: tuple[str, ...] = (
+    "mode", "dataset", "channels", "cells_per_stage", "epochs", "seed", "bn_batches", "split", "train_kwargs", "targets",
+)
+
+
+def env_defaults() -> dict:
+    """SupernetEnv's constructor defaults."""
+    return {name: p.default for name, p in inspect.signature(SupernetEnv).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
 def env_settings(env_id: str) -> dict:
     """The constructor arguments ``gym.make(env_id)`` uses: SupernetEnv's defaults plus the registration's."""
-    defaults = {name: p.default for name, p in inspect.signature(SupernetEnv).parameters.items()
-                if p.default is not inspect.Parameter.empty}
-    settings = {**defaults, **gym.spec(env_id).kwargs}
-    keep = ("mode", "dataset", "channels", "cells_per_stage", "epochs", "seed", "bn_batches", "train_kwargs")
-    return {name: settings[name] for name in keep}
+    settings = {**env_defaults(), **gym.spec(env_id).kwargs}
+    return {name: settings[name] for name in SETTINGS}
 
 
 def previous_standalone(cells: list[tuple[str, ...]], args: argparse.Namespace) -> list | None:
@@ -106,6 +119,25 @@ def previous_standalone(cells: list[tuple[str, ...]], args: argparse.Namespace) 
     if saved["cells"][: len(wanted)] != wanted or len(saved["standalone"]) < len(wanted):
         return None
     return saved["standalone"][: len(wanted)]
+
+
+def previous_estimates(env_id: str, cells: list[tuple[str, ...]]) -> tuple[list[float], dict] | None:
+    """``env_id``'s scores of exactly these cells and its timing record, from the results file,
+    when they were made with the env settings it has now."""
+    path = RESULTS_DIR / f"{NAME}.json"
+    if not path.exists():
+        return None
+    saved = json.loads(path.read_text()).get("results", {})
+    info, estimate = saved.get("envs", {}).get(env_id), saved.get("estimates", {}).get(env_id)
+    wanted = [nb201.format_arch(c) for c in cells]
+    if info is None or estimate is None or saved.get("cells", [])[: len(wanted)] != wanted:
+        return None
+    # a setting missing from an older record did not exist then: the env ran at today's default
+    defaults = env_defaults()
+    saved_settings = {k: info["settings"].get(k, defaults[k]) for k in SETTINGS}
+    if json.loads(json.dumps(saved_settings)) != json.loads(json.dumps(env_settings(env_id))):
+        return None
+    return estimate[: len(wanted)], {**info, "reused": True}
 
 
 #: network size of the stand-alone ground truth (Supernet-v0's)
@@ -148,6 +180,11 @@ def main() -> None:
     parser.add_argument("--standalone-epochs", type=int, default=8)
     parser.add_argument("--reuse-standalone", action="store_true",
                         help="take the stand-alone runs from the results file when it holds these cells and settings")
+    parser.add_argument("--reuse-estimates", nargs="*", metavar="ENV_ID", default=None,
+                        help="take these envs' scores (no ids: every env's) from the results file when it holds "
+                             "these cells and env settings")
+    parser.add_argument("--cache-dir", default=None,
+                        help="supernet checkpoint folder (default: a fresh temporary one, so every supernet is trained)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test; writes nothing")
     args = parser.parse_args()
@@ -188,26 +225,34 @@ def main() -> None:
     envs: dict[str, dict] = {}
     for env_id in ENV_IDS:
         settings = env_settings(env_id)
-        with tempfile.TemporaryDirectory() as cache:
+        reuse = args.reuse_estimates is not None and (not args.reuse_estimates or env_id in args.reuse_estimates)
+        reused = previous_estimates(env_id, cells) if reuse and not args.quick else None
+        if reused is not None:
+            estimates[env_id], envs[env_id] = reused
+            print(f"{env_id}: scores reused from the results file", flush=True)
+            continue
+        with tempfile.TemporaryDirectory() as scratch:
             start = time.perf_counter()
-            env = gym.make(env_id, cache_dir=cache, progress=False,
+            env = gym.make(env_id, cache_dir=args.cache_dir or scratch, progress=False,
                            **({"epochs": 1} if args.quick else {}))
             build_s = time.perf_counter() - start
-        supernet, bn = env.unwrapped.supernet, env.unwrapped.simulator.bn_batches
+        supernet, simulator = env.unwrapped.supernet, env.unwrapped.simulator
         start = time.perf_counter()
-        metrics = [supernet.evaluate(ops, bn_batches=bn) for ops in cells]
+        # the env's own simulator (its BN recalibration and evaluation split), without the env's result cache
+        metrics = [simulator.evaluate(nb201.arch_to_design(ops), data.name) for ops in cells]
         eval_s = (time.perf_counter() - start) / len(cells)
-        estimates[env_id] = [m["accuracy"] for m in metrics]
+        estimates[env_id] = [env.unwrapped.objective.reward(m) for m in metrics]  # the env's default reward
         batch_s = cifar10_batch_seconds(supernet)
         epochs = supernet.config.epochs
         cifar_steps = epochs * -(-NB201_TRAIN_IMAGES // supernet.config.batch_size)
         envs[env_id] = {
-            "settings": settings, "construction_s": build_s, "evaluation_s_per_cell": eval_s,
+            "settings": settings, "construction_s": build_s, "from_cache": supernet.from_cache,
+            "evaluation_s_per_cell": eval_s,
             "digits_steps": epochs * steps_per_epoch(supernet.config, data),
             "cifar10_seconds_per_batch": batch_s, "cifar10_steps": cifar_steps,
             "cifar10_training_estimate_h": batch_s * cifar_steps / 3600,
         }
-        print(f"{env_id}: {settings}; built in {build_s:.0f} s, {eval_s * 1000:.0f} ms per cell; "
+        print(f"{env_id}: {settings}; built in {build_s:.0f} s{' (from cache)' if supernet.from_cache else ''}, {eval_s * 1000:.0f} ms per cell; "
               f"CIFAR-10-sized batch {batch_s * 1000:.0f} ms", flush=True)
 
     rows = []

@@ -48,6 +48,15 @@ register(
 )
 
 register(
+    "archgym/Supernet-v2",
+    entry_point="archgym.envs.supernet:SupernetEnv",
+    metadata="archgym.envs.supernet:metadata",
+    max_episode_steps=100,
+    description="Supernet-v1 trained 300 epochs, cells scored by cross-entropy on all digits images (reward -loss); ranks better than v1, still below parameter count",
+    kwargs={"epochs": 300, "bn_batches": 16, "split": "all", "targets": {"loss": 1.0}},
+)
+
+register(
     "archgym/NASBench201-v0",
     entry_point="archgym.envs.nasbench201:NASBench201Env",
     metadata="archgym.envs.nasbench201:metadata",

@@ -1,7 +1,8 @@
-"""``archgym/Supernet-v0`` and ``-v1``: NAS-Bench-201 cells scored by a weight-sharing supernet trained on the CPU.
+"""``archgym/Supernet-v0``, ``-v1`` and ``-v2``: NAS-Bench-201 cells scored by a weight-sharing supernet trained on the CPU.
 
-The two ids share :class:`SupernetEnv`; v1 is registered with different defaults (``epochs=60``,
-``bn_batches=16``; see ``archgym/envs/__init__.py``) and v0 keeps the class defaults below.
+The three ids share :class:`SupernetEnv`; v1 and v2 are registered with different defaults (v1:
+``epochs=60``, ``bn_batches=16``; v2: ``epochs=300``, ``bn_batches=16``, ``split="all"``,
+``targets={"loss": 1.0}``; see ``archgym/envs/__init__.py``) and v0 keeps the class defaults below.
 """
 
 from __future__ import annotations
@@ -81,10 +82,14 @@ class SupernetEnv(DSEEnv):
     ``channels`` (8), ``cells_per_stage`` (1),
     ``epochs`` (30; v1: 60), ``seed`` (0): the supernet and its training; ``train_kwargs``: further
     :class:`~archgym.simulators.nas.supernet.SupernetConfig` fields (``lr``, ``batch_size``,
-    ``arch_lr``, GDAS' ``tau_max`` and ``tau_min``, ...). ``bn_batches`` (0; v1: 16): BatchNorm
+    ``arch_lr``, GDAS' ``tau_max`` and ``tau_min``, SPOS' ``sampling="fair"`` for FairNAS'
+    strict fairness, ...). ``bn_batches`` (0; v1: 16): BatchNorm
     recalibration batches before every evaluation (Guo et al.'s recalibration for SPOS); 0 uses
     the supernet's running statistics, which are gathered over many paths and fit none of them
-    well (``benchmarks/supernet_ranking.py`` measures both versions). ``cache_dir``: checkpoint folder
+    well (``benchmarks/supernet_ranking.py`` measures the versions). ``split`` (``"valid"``; v2:
+    ``"all"``): the images a cell is scored on, the validation split or train and validation
+    together (four times the images on digits, so a finer-grained loss; but the weights were
+    trained on three quarters of them, so it measures fit, not held-out accuracy). ``cache_dir``: checkpoint folder
     (default ``$ARCHGYM_CACHE_DIR/supernet`` or ``~/.cache/archgym/supernet``);
     ``on_bad_checkpoint``: ``"retrain"`` | ``"error"``. ``num_threads`` (1): torch threads.
     ``device``: ``"cpu"`` (default), ``"cuda"``/``"cuda:N"``, or ``"auto"`` (CUDA when present);
@@ -98,6 +103,10 @@ class SupernetEnv(DSEEnv):
     NAS-Bench-201's ResNet cell (:class:`archgym.env.DSEEnv`).
 
     ## Version History
+    * v2: defaults ``epochs=300``, ``bn_batches=16``, ``split="all"`` and ``targets={"loss": 1.0}``
+      (reward = minus the mean cross-entropy on all digits images): scored by loss rather than
+      accuracy (on 450 validation images the accuracy of most cells lies within a few images of
+      each other) after training long enough for the loss to rank (README, "Supernet ranking").
     * v1: defaults ``epochs=60`` (was 30) and ``bn_batches=16`` (was 0): the supernet is trained
       twice as long and BatchNorm is recalibrated for every cell, which ranks cells better
       against NAS-Bench-201's CIFAR-10 accuracy (README, "Supernet ranking"). In both versions,
@@ -118,6 +127,7 @@ class SupernetEnv(DSEEnv):
         epochs: int = 30,
         seed: int = 0,
         bn_batches: int = 0,
+        split: str = "valid",
         cache_dir: str | os.PathLike[str] | None = None,
         on_bad_checkpoint: str = "retrain",
         num_threads: int = 1,
@@ -153,7 +163,7 @@ class SupernetEnv(DSEEnv):
         )
         largest = cell_cost(("nor_conv_3x3",) * len(EDGE_NAMES), config, data)
         super().__init__(
-            SupernetSimulator(self.supernet, bn_batches=bn_batches),
+            SupernetSimulator(self.supernet, bn_batches=bn_batches, split=split),
             cell_design_space(),
             data.name,
             reward=reward,

@@ -3,7 +3,13 @@
 Training modes (``SupernetConfig.mode``):
 
 * ``"spos"`` — Single Path One-Shot (Guo et al., ECCV 2020): every step trains one uniformly
-  sampled path (one op per edge, shared by all cells) on a train batch.
+  sampled path (one op per edge, shared by all cells) on a train batch. With
+  ``sampling="fair"`` it follows FairNAS' strict fairness instead (Chu et al., ICCV 2021): every
+  step trains five paths on the same batch — for each edge a fresh random permutation of its five
+  ops, path ``k`` taking the ``k``-th op of every edge's permutation — so each op of every edge is
+  trained exactly once per step; the five gradients are averaged before the one update
+  (:func:`fair_paths`, :class:`PathGroup`). Every op then gets the same number of updates, which
+  uniform sampling only gives on average.
 * ``"darts"`` — DARTS' continuous relaxation, first-order (Liu et al., ICLR 2019): architecture
   parameters ``α`` (6 edges × 5 ops); every edge computes the ``softmax(α)``-weighted sum of its
   ops. Bilevel alternation per step: one Adam step on ``α`` against a *validation* batch, then
@@ -77,6 +83,10 @@ CHECKPOINT_FORMAT = 1
 DIFFERENTIABLE_MODES: tuple[str, ...] = ("darts", "gdas")
 #: supernet training modes
 MODES: tuple[str, ...] = ("spos", *DIFFERENTIABLE_MODES)
+#: how SPOS samples its paths: one uniform path per step, or FairNAS' five fair paths per step
+SAMPLINGS: tuple[str, ...] = ("uniform", "fair")
+#: the images :meth:`Supernet.evaluate` scores a cell on: the validation split, or train and validation together
+EVAL_SPLITS: tuple[str, ...] = ("valid", "all")
 #: what to do with an unreadable or mismatched checkpoint
 ON_BAD_CHECKPOINT: tuple[str, ...] = ("retrain", "error")
 
@@ -123,7 +133,11 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class SupernetConfig(TrainConfig):
-    """:class:`TrainConfig` plus the search mode, the architecture optimiser and GDAS' temperature.
+    """:class:`TrainConfig` plus the search mode, SPOS' path sampling, the architecture optimiser
+    and GDAS' temperature.
+
+    ``sampling`` (SPOS only): ``"uniform"`` (one path per step) or ``"fair"`` (FairNAS: five
+    paths per step covering every op of every edge once; five forward/backward passes per step).
 
     ``arch_lr`` defaults to 3e-3, ten times NAS-Bench-201's DARTS setting (3e-4), because the
     CPU budget here is hundreds of steps rather than tens of thousands; Adam with betas
@@ -137,11 +151,16 @@ class SupernetConfig(TrainConfig):
     arch_weight_decay: float = 1e-3
     tau_max: float = 10.0
     tau_min: float = 0.1
+    sampling: str = "uniform"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.mode not in MODES:
             raise ValueError(f"unknown supernet mode {self.mode!r}; expected one of: {', '.join(MODES)}")
+        if self.sampling not in SAMPLINGS:
+            raise ValueError(f"unknown path sampling {self.sampling!r}; expected one of: {', '.join(SAMPLINGS)}")
+        if self.sampling != "uniform" and self.mode != "spos":
+            raise ValueError(f"sampling={self.sampling!r} applies to mode 'spos' only, not {self.mode!r}")
         for name in ("arch_lr", "tau_max", "tau_min"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
@@ -203,6 +222,24 @@ def _endless_batches(n: int, batch_size: int, generator: torch.Generator) -> Ite
 def uniform_path(generator: torch.Generator) -> list[int]:
     """One op index per edge, uniformly at random (SPOS' sampler)."""
     return torch.randint(len(OP_NAMES), (len(EDGES),), generator=generator).tolist()
+
+
+class PathGroup(tuple):
+    """Selections trained together on one batch: their gradients are averaged into one update.
+
+    What a ``path`` callable of :func:`fit` returns to train several paths per step (FairNAS);
+    a plain selection trains one.
+    """
+
+
+def fair_paths(generator: torch.Generator) -> PathGroup:
+    """FairNAS' strict-fairness group: five paths that together use every op of every edge once.
+
+    Each edge draws its own random permutation of the five ops; path ``k`` takes the ``k``-th
+    entry of every edge's permutation (Chu et al., ICCV 2021).
+    """
+    orders = [torch.randperm(len(OP_NAMES), generator=generator).tolist() for _ in EDGES]
+    return PathGroup([order[k] for order in orders] for k in range(len(OP_NAMES)))
 
 
 def gumbel_hard_choices(alpha: torch.Tensor, tau: float, generator: torch.Generator) -> list[HardChoice]:
@@ -285,6 +322,9 @@ def fit(
 ) -> TrainingHistory:
     """Train ``network``'s weights on the train split: one SGD step per batch on selection ``path()``.
 
+    A :class:`PathGroup` from ``path()`` trains each of its selections on the batch and averages
+    their gradients before the step (FairNAS); the history then counts every selection's predictions.
+
     ``arch_step(x, y)``, when given, runs before each weight step on the next validation batch
     (DARTS' alternation). Data order is drawn from a generator seeded with
     ``config.seed + seed_offset`` (on the CPU, so every device sees the same batches); batches
@@ -313,17 +353,20 @@ def fit(
                 valid_index = next(valid_batches)
                 arch_step(dataset.valid_x[valid_index].to(device), dataset.valid_y[valid_index].to(device))
             x, y = dataset.train_x[index].to(device), dataset.train_y[index].to(device)
-            logits = network(x, path())
-            loss = F.cross_entropy(logits, y)
+            selection = path()
+            group = selection if isinstance(selection, PathGroup) else (selection,)
             optimiser.zero_grad(set_to_none=True)
-            loss.backward()
+            for member in group:
+                logits = network(x, member)
+                loss = F.cross_entropy(logits, y)
+                (loss / len(group)).backward()
+                total_loss += loss.item() * len(y)
+                correct += int((logits.argmax(1) == y).sum())
+                seen += len(y)
             nn.utils.clip_grad_norm_(network.parameters(), config.grad_clip)
             optimiser.step()
             schedule.step()
             history.steps += 1
-            total_loss += loss.item() * len(y)
-            correct += int((logits.argmax(1) == y).sum())
-            seen += len(y)
         history.loss.append(total_loss / seen)
         history.accuracy.append(correct / seen)
         bar.set_postfix(loss=f"{history.loss[-1]:.3f}", acc=f"{history.accuracy[-1]:.3f}")
@@ -469,20 +512,29 @@ class Supernet:
         return self
 
     # -- evaluation ------------------------------------------------------------------------------
-    def evaluate(self, ops: Sequence[str], bn_batches: int = 0) -> dict[str, float]:
-        """Validation metrics of cell ``ops`` with inherited weights.
+    def evaluate(self, ops: Sequence[str], bn_batches: int = 0, split: str = "valid") -> dict[str, float]:
+        """Metrics of cell ``ops`` with inherited weights, on the validation split (``split="valid"``)
+        or on the train and validation images together (``split="all"``, :data:`EVAL_SPLITS`).
 
         Returns ``accuracy`` (fraction correct), ``loss`` (mean cross-entropy), ``params`` and
         ``flops`` (of the stand-alone network of that cell, :func:`cell_cost`). ``bn_batches > 0`` first
         recalibrates BatchNorm on that many train batches (the supernet keeps its statistics).
+        ``"all"`` scores on four times as many images on digits (a finer loss, less noise from the
+        small validation split), but also on the images the weights were trained on: it measures
+        how well the inherited weights fit the data, not held-out accuracy.
         """
+        if split not in EVAL_SPLITS:
+            raise ValueError(f"unknown evaluation split {split!r}; expected one of: {', '.join(EVAL_SPLITS)}")
         ops = nb201.check_arch(ops)
         selection = selection_for(ops)
+        images, labels = self.dataset.valid_x, self.dataset.valid_y
+        if split == "all":
+            images, labels = torch.cat([self.dataset.train_x, images]), torch.cat([self.dataset.train_y, labels])
         with torch_threads(self.num_threads), preserved_batchnorm(self.network):
             recalibrate_batchnorm(
                 self.network, selection, self.dataset.train_x, bn_batches, self.config.batch_size, self.config.seed
             )
-            accuracy, loss = evaluate_network(self.network, selection, self.dataset.valid_x, self.dataset.valid_y)
+            accuracy, loss = evaluate_network(self.network, selection, images, labels)
         return {"accuracy": accuracy, "loss": loss, **cell_cost(ops, self.config, self.dataset)}
 
     # -- architecture selection (DARTS, GDAS) --------------------------------------------------------
@@ -555,9 +607,8 @@ def train_supernet(
         description = f"supernet ({config.mode}, {dataset.name})"
         if alpha is None:
             sampler = torch.Generator().manual_seed(config.seed + 1)
-            history = fit(
-                network, dataset, config, lambda: uniform_path(sampler), progress=progress, description=description
-            )
+            draw = fair_paths if config.sampling == "fair" else uniform_path
+            history = fit(network, dataset, config, lambda: draw(sampler), progress=progress, description=description)
         else:
             arch_path, weight_path = _architecture_paths(config, dataset, alpha)
             arch_optimiser = torch.optim.Adam(
@@ -602,12 +653,23 @@ def default_cache_dir() -> Path:
     return Path(base).expanduser() / "archgym" / "supernet"
 
 
+#: config fields added after checkpoints were first keyed, with the value earlier code always used:
+#: left out of the key at that value, so existing checkpoints stay valid
+LATER_FIELDS: dict[str, Any] = {"sampling": "uniform"}
+
+
+def _config_record(config: SupernetConfig) -> dict[str, Any]:
+    """The config as keyed in checkpoints (:data:`LATER_FIELDS` left out at their old values)."""
+    record = dataclasses.asdict(config)
+    return {k: v for k, v in record.items() if k not in LATER_FIELDS or v != LATER_FIELDS[k]}
+
+
 def _metadata(config: SupernetConfig, dataset: ImageDataset) -> dict[str, Any]:
     return {
         "format": CHECKPOINT_FORMAT,
         "version": SUPERNET_VERSION,
         "torch": str(torch.__version__),
-        "config": dataclasses.asdict(config),
+        "config": _config_record(config),
         "dataset": dataset.name,
         "data": dataset.fingerprint(),
     }

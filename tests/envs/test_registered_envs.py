@@ -19,6 +19,7 @@ FAST_KWARGS = {
     "archgym/DRAM-v1": {"max_requests": 500},
     "archgym/Supernet-v0": {"channels": 4, "epochs": 1, "progress": False},
     "archgym/Supernet-v1": {"channels": 4, "epochs": 1, "bn_batches": 1, "progress": False},
+    "archgym/Supernet-v2": {"channels": 4, "epochs": 1, "bn_batches": 1, "progress": False},
 }
 
 IDS = [e.id for e in list_envs()]

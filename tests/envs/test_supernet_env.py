@@ -123,3 +123,25 @@ def test_v1_changes_only_the_defaults_and_v0_keeps_its_own(cache_dir):
     new = gym.make("archgym/Supernet-v1", cache_dir=cache_dir, **quick).unwrapped
     assert old.simulator.bn_batches == 0 and new.simulator.bn_batches == v1.kwargs["bn_batches"]
     assert old.simulator.fingerprint() != new.simulator.fingerprint()  # cached evaluations never mix
+
+
+def test_fair_sampling_reaches_the_supernet_through_train_kwargs(cache_dir):
+    fair = make(cache_dir, train_kwargs={"sampling": "fair"}).unwrapped
+    uniform = make(cache_dir).unwrapped
+    assert fair.supernet.config.sampling == "fair" and uniform.supernet.config.sampling == "uniform"
+    assert fair.simulator.fingerprint() != uniform.simulator.fingerprint()  # cached evaluations never mix
+    with pytest.raises(ValueError, match="unknown path sampling 'random'"):
+        make(cache_dir, train_kwargs={"sampling": "random"})
+
+
+def test_v2_scores_by_minus_the_loss_on_all_images(cache_dir):
+    v2 = gym.spec("archgym/Supernet-v2")
+    assert v2.entry_point == gym.spec("archgym/Supernet-v0").entry_point and v2.max_episode_steps == 100
+    assert v2.kwargs["epochs"] > gym.spec("archgym/Supernet-v1").kwargs["epochs"] and v2.kwargs["bn_batches"] > 0
+    env = gym.make("archgym/Supernet-v2", cache_dir=cache_dir, channels=4, epochs=1, progress=False)
+    env.reset(seed=0)
+    _, reward, _, _, info = env.step(nb201.arch_to_design(CELL))
+    supernet = env.unwrapped.supernet
+    assert info["metrics"] == supernet.evaluate(CELL, bn_batches=v2.kwargs["bn_batches"], split="all")
+    assert reward == pytest.approx(-info["metrics"]["loss"])
+    assert env.unwrapped.simulator.fingerprint().endswith("|split=all")

@@ -11,7 +11,8 @@ from archgym.simulators.nas import data_loaders, layers, nb201
 from archgym.simulators.nas.data_loaders import ImageDataset, load_cifar10, load_dataset, restricted_loads
 from archgym.simulators.nas.model import OP_NAMES, Cell, count_parameters, resolve_device
 from archgym.simulators.nas.supernet import (
-    CheckpointError, Supernet, SupernetConfig, build_network, checkpoint_path, evaluate_network, gdas_temperature,
+    CheckpointError, PathGroup, Supernet, SupernetConfig, _metadata, build_network, checkpoint_path, evaluate_network,
+    fair_paths, gdas_temperature,
     gumbel_hard_choices, load_checkpoint, load_or_train_supernet, preserved_batchnorm, recalibrate_batchnorm,
     save_checkpoint, skeleton, train_supernet,
 )
@@ -499,3 +500,87 @@ def test_cuda_matches_cpu_within_tolerance(tiny, spos, tmp_path):
     assert trained.device.type == "cuda"
     for (name, a), b in zip(spos.network.state_dict().items(), trained.network.state_dict().values()):
         assert torch.allclose(a.float(), b.cpu().float(), atol=1e-3, rtol=1e-3), name
+
+
+# -- FairNAS' strict-fairness sampling ------------------------------------------------------------------
+def test_fair_paths_use_every_op_of_every_edge_exactly_once():
+    generator = torch.Generator().manual_seed(0)
+    groups = [fair_paths(generator) for _ in range(50)]
+    for group in groups:
+        assert isinstance(group, PathGroup) and len(group) == len(OP_NAMES)
+        assert all(len(path) == 6 for path in group)
+        for edge in range(6):
+            assert sorted(path[edge] for path in group) == list(range(len(OP_NAMES)))
+    # the permutations are random, not a fixed rotation: over 50 groups the first path varies on every edge
+    assert all(len({group[0][edge] for group in groups}) == len(OP_NAMES) for edge in range(6))
+    again = torch.Generator().manual_seed(0)
+    assert [fair_paths(again) for _ in range(50)] == groups
+
+
+def test_fair_training_trains_each_op_once_per_step_and_is_seeded(tiny, spos, monkeypatch):
+    calls: list[tuple[int, int, int]] = []
+    passes = [0]
+
+    def instrumented(*args, **kwargs):
+        """build_network with hooks counting forward passes and every candidate op's call as (pass, edge, op)."""
+        network = build_network(*args, **kwargs)
+        network.register_forward_pre_hook(lambda *_: passes.__setitem__(0, passes[0] + 1))
+        first = next(b for b in network.blocks if isinstance(b, Cell))
+        for e, ops in enumerate(first.edges):
+            for o, op in enumerate(ops):
+                op.register_forward_hook(lambda *_, key=(e, o): calls.append((passes[0], *key)))
+        return network
+
+    monkeypatch.setattr("archgym.simulators.nas.supernet.build_network", instrumented)
+    fair = train_supernet(config(epochs=2, sampling="fair"), tiny)
+    steps = fair.history.steps
+    assert steps == spos.history.steps and passes[0] == len(OP_NAMES) * steps  # five paths, one update per batch
+    for step in range(steps):
+        group = range(step * len(OP_NAMES) + 1, (step + 1) * len(OP_NAMES) + 1)
+        for edge in range(6):
+            # 'none' (op 0) computes nothing, so no hook fires for it; the four others run once each
+            assert sorted(o for p, e, o in calls if p in group and e == edge) == list(range(1, len(OP_NAMES)))
+    monkeypatch.undo()
+    again = train_supernet(config(epochs=2, sampling="fair"), tiny)
+    for (name, a), b in zip(fair.network.state_dict().items(), again.network.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert not torch.equal(fair.network.classifier.weight, spos.network.classifier.weight)
+
+
+def test_fair_sampling_is_checked_and_keyed(tmp_path, tiny):
+    with pytest.raises(ValueError, match="unknown path sampling 'greedy'.*uniform, fair"):
+        config(sampling="greedy")
+    with pytest.raises(ValueError, match="sampling='fair' applies to mode 'spos' only, not 'darts'"):
+        config(mode="darts", sampling="fair")
+    assert checkpoint_path(config(sampling="fair"), tiny, tmp_path) != checkpoint_path(config(), tiny, tmp_path)
+    # checkpoints made before the option existed keep their key: 'sampling' is left out at 'uniform'
+    assert "sampling" not in _metadata(config(), tiny)["config"]
+
+
+# -- scoring on all images (Supernet-v2) ------------------------------------------------------------------
+def test_split_all_scores_train_and_validation_images_together(tiny, spos):
+    valid, every = spos.evaluate(CELL, bn_batches=1), spos.evaluate(CELL, bn_batches=1, split="all")
+    assert valid == spos.evaluate(CELL, bn_batches=1, split="valid")
+    network, selection = spos.network, [OP_NAMES.index(op) for op in CELL]
+    with preserved_batchnorm(network):
+        recalibrate_batchnorm(network, selection, tiny.train_x, 1, spos.config.batch_size, spos.config.seed)
+        train_acc, train_loss = evaluate_network(network, selection, tiny.train_x, tiny.train_y)
+        valid_acc, valid_loss = evaluate_network(network, selection, tiny.valid_x, tiny.valid_y)
+    n_train, n_valid = len(tiny.train_y), len(tiny.valid_y)
+    assert valid["loss"] == pytest.approx(valid_loss)
+    # the image-weighted mean of the two splits (256 train + 128 validation images)
+    assert every["loss"] == pytest.approx((n_train * train_loss + n_valid * valid_loss) / (n_train + n_valid))
+    assert every["accuracy"] == pytest.approx((n_train * train_acc + n_valid * valid_acc) / (n_train + n_valid))
+    assert every["params"] == valid["params"] and every["loss"] != valid["loss"]
+    with pytest.raises(ValueError, match="unknown evaluation split 'test'.*valid, all"):
+        spos.evaluate(CELL, split="test")
+
+
+def test_simulator_split_is_passed_on_and_fingerprinted(spos):
+    valid, every = SupernetSimulator(spos, bn_batches=1), SupernetSimulator(spos, bn_batches=1, split="all")
+    design = nb201.arch_to_design(CELL)
+    assert every.evaluate(design, "digits") == spos.evaluate(CELL, bn_batches=1, split="all")
+    assert "split" not in valid.fingerprint()  # evaluations cached before the option keep their key
+    assert every.fingerprint() == f"{valid.fingerprint()}|split=all"
+    with pytest.raises(ValueError, match="unknown evaluation split 'train'"):
+        SupernetSimulator(spos, split="train")
