@@ -324,8 +324,8 @@ def plot(cells: dict, summary: dict, reference: dict, seeds: int, budget: int, p
             steps = x[: row["evaluations"]]
             runs = np.array([[score(problem, best_at(c, step)) for step in steps] for c in mine])
             style = _line_style(agent)
-            line, = ax.plot(steps, np.median(runs, axis=0), label=agent, color="k" if agent == "random" else colours[agent],
-                            **style)
+            colour = "k" if agent == "random" else colours[agent]
+            line, = ax.plot(steps, np.median(runs, axis=0), label=agent, color=colour, **style)
             ax.fill_between(steps, *np.percentile(runs, [25, 75], axis=0), color=line.get_color(), alpha=0.08)
         if problem in reference and isinstance(reference[problem], (int, float)):
             ax.axhline(reference[problem], color="k", lw=0.8, ls=":", label="reference")
@@ -426,9 +426,10 @@ def main() -> None:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     problem, _, _, agent, seed, _ = pending.pop(future)
-                    cells[cell_key(problem, agent, seed)] = fresh[cell_key(problem, agent, seed)] = future.result()
+                    key = cell_key(problem, agent, seed)
+                    cells[key] = fresh[key] = future.result()
                     save(path, results)
-                    print(f"  {problem:<13}{agent:<14}seed {seed:<3} {cells[cell_key(problem, agent, seed)].get('wall_s', 'n/a')} s"
+                    print(f"  {problem:<13}{agent:<14}seed {seed:<3} {cells[key].get('wall_s', 'n/a')} s"
                           f"  [{len(pending)} left, {time.perf_counter() - start:.0f} s]", flush=True)
 
     reference: dict = results["reference"]

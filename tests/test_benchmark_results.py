@@ -48,6 +48,8 @@ def test_every_cell_records_the_current_simulator(results: dict) -> None:
             env = gym.make(env_id, **kwargs).unwrapped
             current[problem] = f"{env.simulator.fingerprint()}|{env.workload_key}"
             env.close()
-    stale = {key: cell.get("simulator") for key, cell in cells.items() if cell.get("simulator") != current[key.split("|", 1)[0]]}
+    stale = {key: cell.get("simulator") for key, cell in cells.items()
+             if cell.get("simulator") != current[key.split("|", 1)[0]]}
     assert not stale, (f"{len(stale)} cells scored by another simulator than the current one, e.g. "
-                       f"{next(iter(stale.items()))}; current: {current}. Re-run benchmarks/agents_sample_efficiency.py")
+                       f"{next(iter(stale.items()))}; current: {current}. "
+                       "Re-run benchmarks/agents_sample_efficiency.py")
