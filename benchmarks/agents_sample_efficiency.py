@@ -7,6 +7,11 @@ the unique designs evaluated, the best design and the wall time, in
 ``benchmarks/results/<name>.json``; a rerun skips every cell already there (resume), so the
 benchmark can be stopped and continued, or widened (more agents, seeds, problems) later.
 
+Each cell records the simulator that scored it (``simulator``: its fingerprint, name@version plus
+configuration, and the workload key, see :func:`simulator_identity`). A cell whose simulator is not
+the current one is stale: a run re-runs it, and the tables and plot leave it out (and say how many
+they left out), so no table ever mixes simulator versions.
+
 Problems:
 
 * ``nasbench201``: ``archgym/NASBench201-v0``, scored as best 200-epoch CIFAR-10 validation
@@ -62,6 +67,44 @@ def cell_key(problem: str, agent: str, seed: int) -> str:
     return f"{problem}|{agent}|{seed}"
 
 
+def simulator_identity(env: Any) -> str:
+    """What scored a cell: the simulator's fingerprint (name@version and configuration) and the
+    workload's key (trace content hash), e.g. ``dram@1.2:a9d0c8857c826394|random:3a450c5f9caa5441``."""
+    unwrapped = env.unwrapped
+    return f"{unwrapped.simulator.fingerprint()}|{unwrapped.workload_key}"
+
+
+def current_identities(catalogue: dict[str, tuple[str, dict]], names: list[str]) -> dict[str, str]:
+    """:func:`simulator_identity` of each problem's env as built now (construction only, no evaluation)."""
+    import warnings
+
+    import gymnasium as gym
+
+    import archgym  # noqa: F401
+
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    identities = {}
+    for problem in names:
+        env_id, kwargs = catalogue[problem]
+        env = gym.make(env_id, **kwargs)
+        identities[problem] = simulator_identity(env)
+        env.close()
+    return identities
+
+
+def current_cells(cells: dict, identities: dict[str, str]) -> tuple[dict, list[str]]:
+    """The cells scored by the current simulator of their problem, and the keys of the stale ones
+    (another simulator version or configuration, or no record of one)."""
+    fresh, stale = {}, []
+    for key, cell in cells.items():
+        problem = key.split("|", 1)[0]
+        if problem in identities and cell.get("simulator") != identities[problem]:
+            stale.append(key)
+        else:
+            fresh[key] = cell
+    return fresh, stale
+
+
 def _setup_worker() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
@@ -95,12 +138,14 @@ def one_run(task: tuple[str, str, dict, str, int, int]) -> dict[str, Any]:
             best.update(reward=float(reward), design=dict(design))
 
     start = time.perf_counter()
+    identity = simulator_identity(env)
     try:
-        result = make_agent(agent, env.unwrapped.design_space, seed=seed).run(env, budget, callback=track)
+        runner = make_agent(agent, env.unwrapped.design_space, seed=seed)
+        result = runner.run(env, budget, callback=track)
     except ValueError as exc:
         if "too large" not in str(exc):
             raise
-        return {"skipped": str(exc)}
+        return {"skipped": str(exc), "simulator": identity}
     wall = time.perf_counter() - start
     curve = np.maximum.accumulate(np.asarray(result.rewards, dtype=np.float64))
     improved = np.flatnonzero(np.r_[True, curve[1:] > curve[:-1]])
@@ -110,6 +155,8 @@ def one_run(task: tuple[str, str, dict, str, int, int]) -> dict[str, Any]:
         "unique_designs": int(result.unique_designs),
         "best_design": _jsonable(best["design"]),
         "wall_s": round(wall, 3),
+        "simulator": identity,
+        "hyperparameters": _jsonable(getattr(runner, "hyperparameters", {})),
     }
 
 
@@ -236,9 +283,24 @@ def markdown(summary: dict, reference: dict) -> str:
                 cell = row.get(f"@{c}")
                 cells.append("—" if cell is None else
                              f"{fmt(problem, cell['median'])} ({fmt(problem, cell['q1'])}–{fmt(problem, cell['q3'])})")
-            name = agent if row["seeds"] >= 20 else f"{agent} ({row['seeds']} seeds)"
+            notes = [f"{row['seeds']} seeds"] if row["seeds"] < 20 else []
+            if row["evaluations"] < max(CHECKPOINTS):
+                notes.append(f"cap {row['evaluations']}")
+            name = agent if not notes else f"{agent} ({', '.join(notes)})"
             out.append(f"| {name} | " + " | ".join(cells) + f" | {row['unique_designs']['median']:.0f} / {row['evaluations']} | {row['wall_s_mean']:.1f} |")
     return "\n".join(out)
+
+
+def _line_style(agent: str) -> dict[str, Any]:
+    """Line style per agent family, so 15 curves stay apart: random search a thick dashed black
+    baseline, Optuna samplers dash-dotted, RL agents dotted, the others solid."""
+    if agent == "random":
+        return {"ls": "--", "lw": 2.0}
+    if agent.startswith("optuna_"):
+        return {"ls": "-.", "lw": 1.4}
+    if agent in ("ppo", "a2c", "dqn", "marl"):
+        return {"ls": ":", "lw": 1.8}
+    return {"ls": "-", "lw": 1.4}
 
 
 def plot(cells: dict, summary: dict, reference: dict, seeds: int, budget: int, path: Path) -> None:
@@ -261,9 +323,9 @@ def plot(cells: dict, summary: dict, reference: dict, seeds: int, budget: int, p
             mine = [cells[k] for s in range(seeds) if (k := cell_key(problem, agent, s)) in cells]
             steps = x[: row["evaluations"]]
             runs = np.array([[score(problem, best_at(c, step)) for step in steps] for c in mine])
-            dashed = agent == "random"
-            line, = ax.plot(steps, np.median(runs, axis=0), label=agent, lw=2 if dashed else 1.2, ls="--" if dashed else "-",
-                            color=colours[agent])
+            style = _line_style(agent)
+            colour = "k" if agent == "random" else colours[agent]
+            line, = ax.plot(steps, np.median(runs, axis=0), label=agent, color=colour, **style)
             ax.fill_between(steps, *np.percentile(runs, [25, 75], axis=0), color=line.get_color(), alpha=0.08)
         if problem in reference and isinstance(reference[problem], (int, float)):
             ax.axhline(reference[problem], color="k", lw=0.8, ls=":", label="reference")
@@ -273,16 +335,25 @@ def plot(cells: dict, summary: dict, reference: dict, seeds: int, budget: int, p
         ax.set_ylabel("best so far (median, IQR)" if problem != "nasbench201" else "best validation accuracy, %")
         if problem == "accelerator" or problem.startswith("dram"):
             ax.set_yscale("log")  # target_distance rewards span orders of magnitude
+        if problem.startswith("dram"):
+            ax.set_ylim(bottom=30)  # the first few evaluations sit near 1; the race is above 100
         if problem == "codesign":
             ax.set_ylim(-0.5, 0.0)  # the first few evaluations reach −10; the race is near −0.1
         if problem == "nasbench201":
             ax.set_ylim(89.5, 91.8)
         ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(names):]:
+    spare = list(axes.flat)[len(names):]
+    for ax in spare:
         ax.axis("off")
     handles = {label: handle for ax in axes.flat for handle, label in zip(*ax.get_legend_handles_labels())}
-    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=min(9, len(handles)), fontsize=8)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    handles = {**{k: v for k, v in handles.items() if k != "reference"},
+               **({"reference": handles["reference"]} if "reference" in handles else {})}  # reference last
+    if spare:  # an empty panel holds the legend, in large type
+        spare[0].legend(handles.values(), handles.keys(), loc="center", ncol=2, fontsize=11, frameon=False)
+        fig.tight_layout()
+    else:
+        fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=min(9, len(handles)), fontsize=8)
+        fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(path, dpi=100)
 
 
@@ -337,10 +408,17 @@ def main() -> None:
         raise SystemExit(f"unknown problem(s) {unknown}; expected some of {', '.join(catalogue)}")
     order = sorted(agents, key=lambda a: a not in SLOW_AGENTS)
     caps = {a: int(b) for a, _, b in (item.partition("=") for item in filter(None, args.cap.split(",")))}
+    identities = current_identities(catalogue, names)
+    fresh, stale = current_cells(cells, identities)
+    if stale:
+        print(f"{len(stale)} cached cells were scored by another simulator than the current one "
+              f"({', '.join(sorted({k.split('|', 1)[0] for k in stale}))}): "
+              f"{'left out of the tables' if args.report else 're-run (overwritten) when selected, else left out'}",
+              flush=True)
     tasks = [(p, *catalogue[p], a, s, min(args.budget, caps.get(a, args.budget))) for p in names for a in order
-             for s in range(args.seeds) if cell_key(p, a, s) not in cells]
+             for s in range(args.seeds) if cell_key(p, a, s) not in fresh]
     if tasks and not args.report:
-        print(f"{len(tasks)} cells to run ({sum(1 for k in cells)} cached in {path.name})", flush=True)
+        print(f"{len(tasks)} cells to run ({len(fresh)} current cached in {path.name})", flush=True)
         start = time.perf_counter()
         with ProcessPoolExecutor(args.workers) as pool:
             pending = {pool.submit(one_run, t): t for t in tasks}
@@ -348,24 +426,25 @@ def main() -> None:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     problem, _, _, agent, seed, _ = pending.pop(future)
-                    cells[cell_key(problem, agent, seed)] = future.result()
+                    key = cell_key(problem, agent, seed)
+                    cells[key] = fresh[key] = future.result()
                     save(path, results)
-                    print(f"  {problem:<13}{agent:<14}seed {seed:<3} {cells[cell_key(problem, agent, seed)].get('wall_s', 'n/a')} s"
+                    print(f"  {problem:<13}{agent:<14}seed {seed:<3} {cells[key].get('wall_s', 'n/a')} s"
                           f"  [{len(pending)} left, {time.perf_counter() - start:.0f} s]", flush=True)
 
     reference: dict = results["reference"]
     reference["nasbench201"] = NAS_OPTIMUM
     if args.reference and "codesign" in names:
-        results["codesign_reference"] = codesign_reference(cells)
+        results["codesign_reference"] = codesign_reference(fresh)
         reference["codesign"] = results["codesign_reference"]["best_reward"]
         print(f"CoDesign-v0 exhaustive-subset reference: {results['codesign_reference']}")
-    summary = {p: summarise(cells, p, agents, args.seeds, args.budget) for p in names}
+    summary = {p: summarise(fresh, p, agents, args.seeds, args.budget) for p in names}
     results["summary"] = summary
     save(path, results)
     print_tables(summary, reference)
     if args.markdown:
         print(markdown(summary, reference))
-    plot(cells, summary, reference, args.seeds, args.budget, RESULTS_DIR / f"{args.name}.png")
+    plot(fresh, summary, reference, args.seeds, args.budget, RESULTS_DIR / f"{args.name}.png")
     print(f"\nraw results: {path}\nplot: {RESULTS_DIR / f'{args.name}.png'}")
 
 
