@@ -106,7 +106,7 @@ TORCHLESS = (
     (["run", "--env", "archgym/Synthetic-v0", "--agent", "ppo", "--budget", "2"], "rl"),
     (["run", "--env", "archgym/Synthetic-v0", "--agent", "bo", "--budget", "2"], "bo"),
     (["run", "--env", "archgym/Synthetic-v0", "--agent", "marl", "--budget", "2"], "marl"),
-    (["run", "--env", "archgym/Supernet-v1", "--agent", "random", "--budget", "2"], "nas"),
+    (["run", "--env", "archgym/Supernet-v2", "--agent", "random", "--budget", "2"], "nas"),  # newest: no deprecation line
     (["describe", "archgym/Supernet-v0"], None),
 ])
 def test_a_missing_extra_is_one_line_naming_it(argv, extra):
