@@ -80,7 +80,11 @@ class SupernetEnv(DSEEnv):
     split as NAS-Bench-201's cifar10-valid: train on one half of the training set, validate
     on the other, the test batch never read; ``limit`` keeps that many images per split).
     ``channels`` (8), ``cells_per_stage`` (1),
-    ``epochs`` (30; v1: 60), ``seed`` (0): the supernet and its training; ``train_kwargs``: further
+    ``epochs`` (30; v1: 60), ``seed`` (0): the supernet and its training. ``ensemble`` (1): train
+    (or load) that many supernets of the same config with seeds ``seed`` .. ``seed + ensemble - 1``,
+    each cached on its own, and score a cell by the members' mean accuracy and loss (a seed
+    ensemble: one supernet's ranking depends heavily on its seed; it costs ``ensemble`` times the
+    training and evaluation; the members are ``env.unwrapped.supernets``). ``train_kwargs``: further
     :class:`~archgym.simulators.nas.supernet.SupernetConfig` fields (``lr``, ``batch_size``,
     ``arch_lr``, GDAS' ``tau_max`` and ``tau_min``, SPOS' ``sampling="fair"`` for FairNAS'
     strict fairness, ...). ``bn_batches`` (0; v1: 16): BatchNorm
@@ -126,6 +130,7 @@ class SupernetEnv(DSEEnv):
         cells_per_stage: int = 1,
         epochs: int = 30,
         seed: int = 0,
+        ensemble: int = 1,
         bn_batches: int = 0,
         split: str = "valid",
         cache_dir: str | os.PathLike[str] | None = None,
@@ -146,7 +151,7 @@ class SupernetEnv(DSEEnv):
         import_optional("torch", "nas", "archgym/Supernet-v0")
         from archgym.simulators.nas.data_loaders import load_dataset
         from archgym.simulators.nas.supernet import SupernetConfig, cell_cost, load_or_train_supernet
-        from archgym.simulators.nas.supernet_simulator import SUPERNET_METRICS, SupernetSimulator
+        from archgym.simulators.nas.supernet_simulator import SUPERNET_METRICS, SupernetSimulator, ensemble_configs
 
         # checked before the supernet is trained (minutes), not after
         objectives = resolve_objectives(SUPERNET_METRICS, DEFAULT_OBJECTIVES if objectives is None else objectives)
@@ -155,15 +160,21 @@ class SupernetEnv(DSEEnv):
             mode=mode, channels=channels, cells_per_stage=cells_per_stage, epochs=epochs, seed=seed,
             **dict(train_kwargs or {}),
         )
+        members = ensemble_configs(config, ensemble)  # checked before any training, too
         data = load_dataset(dataset, data_dir, limit=limit)
-        #: the trained weight-sharing supernet
-        self.supernet = load_or_train_supernet(
-            config, data, cache_dir=cache_dir, on_bad_checkpoint=on_bad_checkpoint, num_threads=num_threads,
-            progress=progress, device=device,
+        #: the trained weight-sharing supernets: one, or the members of a seed ensemble
+        self.supernets = tuple(
+            load_or_train_supernet(
+                member, data, cache_dir=cache_dir, on_bad_checkpoint=on_bad_checkpoint, num_threads=num_threads,
+                progress=progress, device=device,
+            )
+            for member in members
         )
+        #: the trained weight-sharing supernet (of an ensemble: the first member, seed ``seed``)
+        self.supernet = self.supernets[0]
         largest = cell_cost(("nor_conv_3x3",) * len(EDGE_NAMES), config, data)
         super().__init__(
-            SupernetSimulator(self.supernet, bn_batches=bn_batches, split=split),
+            SupernetSimulator(self.supernets, bn_batches=bn_batches, split=split),
             cell_design_space(),
             data.name,
             reward=reward,

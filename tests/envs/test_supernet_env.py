@@ -145,3 +145,26 @@ def test_v2_scores_by_minus_the_loss_on_all_images(cache_dir):
     assert info["metrics"] == supernet.evaluate(CELL, bn_batches=v2.kwargs["bn_batches"], split="all")
     assert reward == pytest.approx(-info["metrics"]["loss"])
     assert env.unwrapped.simulator.fingerprint().endswith("|split=all")
+
+
+def test_ensemble_trains_seeded_members_and_scores_their_mean(cache_dir):
+    single = make(cache_dir).unwrapped
+    one = make(cache_dir, ensemble=1).unwrapped
+    assert one.simulator.fingerprint() == single.simulator.fingerprint() and one.supernet.key == single.supernet.key
+    pair = make(cache_dir, seed=3, ensemble=2).unwrapped
+    assert [m.config.seed for m in pair.supernets] == [3, 4] and pair.supernet is pair.supernets[0]
+    assert pair.supernets[1].key == make(cache_dir, seed=4).unwrapped.supernet.key  # each member cached alone
+    design = nb201.arch_to_design(CELL)
+    each = [m.evaluate(CELL, bn_batches=TINY["bn_batches"]) for m in pair.supernets]
+    metrics = pair.simulator.evaluate(design, "digits")
+    assert metrics["loss"] == pytest.approx(sum(e["loss"] for e in each) / 2) and each[0]["loss"] != each[1]["loss"]
+    assert pair.simulator.fingerprint() != make(cache_dir, seed=3).unwrapped.simulator.fingerprint()
+
+
+def test_bad_ensemble_is_named_before_training(cache_dir, monkeypatch):
+    from archgym.simulators.nas import supernet
+
+    monkeypatch.setattr(supernet, "train_supernet", lambda *a, **k: pytest.fail("trained before checking ensemble"))
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match=f"ensemble must be a positive integer.*got {bad!r}"):
+            make(cache_dir, seed=99, ensemble=bad)

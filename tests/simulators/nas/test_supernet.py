@@ -16,7 +16,7 @@ from archgym.simulators.nas.supernet import (
     gumbel_hard_choices, load_checkpoint, load_or_train_supernet, preserved_batchnorm, recalibrate_batchnorm,
     save_checkpoint, skeleton, train_supernet,
 )
-from archgym.simulators.nas.supernet_simulator import SupernetSimulator
+from archgym.simulators.nas.supernet_simulator import SupernetSimulator, ensemble_configs
 
 torch.set_num_threads(1)
 
@@ -584,3 +584,43 @@ def test_simulator_split_is_passed_on_and_fingerprinted(spos):
     assert every.fingerprint() == f"{valid.fingerprint()}|split=all"
     with pytest.raises(ValueError, match="unknown evaluation split 'train'"):
         SupernetSimulator(spos, split="train")
+
+
+# -- seed ensembles ----------------------------------------------------------------------------------
+def test_one_member_ensemble_is_the_single_supernet(spos):
+    single, one = SupernetSimulator(spos, bn_batches=1, split="all"), SupernetSimulator([spos], bn_batches=1, split="all")
+    design = nb201.arch_to_design(CELL)
+    assert one.evaluate(design, "digits") == single.evaluate(design, "digits")
+    assert one.fingerprint() == single.fingerprint() and one.supernet is spos and one.supernets == (spos,)
+
+
+def test_ensemble_averages_members_that_differ_by_seed(tiny, spos):
+    members = [train_supernet(c, tiny) for c in ensemble_configs(config(epochs=2), 2)]
+    assert [m.config.seed for m in members] == [0, 1]
+    assert members[0].key == spos.key  # member 0 is the single supernet itself
+    assert any(not torch.equal(a, b) for a, b in zip(members[0].network.state_dict().values(),
+                                                     members[1].network.state_dict().values()))
+    simulator = SupernetSimulator(members, bn_batches=1, split="all")
+    design = nb201.arch_to_design(CELL)
+    each = [m.evaluate(CELL, bn_batches=1, split="all") for m in members]
+    assert each[0]["loss"] != each[1]["loss"]
+    metrics = simulator.evaluate(design, "digits")
+    assert metrics["loss"] == pytest.approx((each[0]["loss"] + each[1]["loss"]) / 2)
+    assert metrics["accuracy"] == pytest.approx((each[0]["accuracy"] + each[1]["accuracy"]) / 2)
+    assert metrics["params"] == each[0]["params"] and metrics["flops"] == each[0]["flops"]
+    assert simulator.evaluate(design, "digits") == metrics  # deterministic
+    single = SupernetSimulator(members[0], bn_batches=1, split="all").fingerprint()
+    assert simulator.fingerprint() == f"{single}|ensemble={members[1].key}"
+
+
+def test_bad_ensembles_are_named(tiny, spos, digits):
+    for bad in (0, -2, 2.0, True, "3"):
+        with pytest.raises(ValueError, match=f"ensemble must be a positive integer.*got {bad!r}"):
+            ensemble_configs(config(), bad)
+    with pytest.raises(ValueError, match="at least one supernet"):
+        SupernetSimulator([])
+    with pytest.raises(ValueError, match="distinct supernets"):
+        SupernetSimulator([spos, spos])
+    other = Supernet(spos.config, digits, spos.network)  # same weights, other data
+    with pytest.raises(ValueError, match="share one dataset"):
+        SupernetSimulator([spos, other])
