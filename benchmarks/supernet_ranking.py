@@ -86,7 +86,8 @@ def correlation(estimate: list[float], truth: list[float]) -> dict[str, float]:
 
 #: the constructor arguments that decide an env's scores
 SETTINGS: tuple[str, ...] = (
-    "mode", "dataset", "channels", "cells_per_stage", "epochs", "seed", "bn_batches", "split", "train_kwargs", "targets",
+    "mode", "dataset", "channels", "cells_per_stage", "epochs", "seed", "ensemble", "bn_batches", "split", "train_kwargs",
+    "targets",
 )
 
 
@@ -237,6 +238,7 @@ def main() -> None:
                            **({"epochs": 1} if args.quick else {}))
             build_s = time.perf_counter() - start
         supernet, simulator = env.unwrapped.supernet, env.unwrapped.simulator
+        members = len(env.unwrapped.supernets)  # a seed ensemble trains and scores with each member
         start = time.perf_counter()
         # the env's own simulator (its BN recalibration and evaluation split), without the env's result cache
         metrics = [simulator.evaluate(nb201.arch_to_design(ops), data.name) for ops in cells]
@@ -244,15 +246,16 @@ def main() -> None:
         estimates[env_id] = [env.unwrapped.objective.reward(m) for m in metrics]  # the env's default reward
         batch_s = cifar10_batch_seconds(supernet)
         epochs = supernet.config.epochs
-        cifar_steps = epochs * -(-NB201_TRAIN_IMAGES // supernet.config.batch_size)
+        cifar_steps = members * epochs * -(-NB201_TRAIN_IMAGES // supernet.config.batch_size)
+        from_cache = all(member.from_cache for member in env.unwrapped.supernets)
         envs[env_id] = {
-            "settings": settings, "construction_s": build_s, "from_cache": supernet.from_cache,
+            "settings": settings, "construction_s": build_s, "from_cache": from_cache, "members": members,
             "evaluation_s_per_cell": eval_s,
-            "digits_steps": epochs * steps_per_epoch(supernet.config, data),
+            "digits_steps": members * epochs * steps_per_epoch(supernet.config, data),
             "cifar10_seconds_per_batch": batch_s, "cifar10_steps": cifar_steps,
             "cifar10_training_estimate_h": batch_s * cifar_steps / 3600,
         }
-        print(f"{env_id}: {settings}; built in {build_s:.0f} s{' (from cache)' if supernet.from_cache else ''}, {eval_s * 1000:.0f} ms per cell; "
+        print(f"{env_id}: {settings}; built in {build_s:.0f} s{' (from cache)' if from_cache else ''}, {eval_s * 1000:.0f} ms per cell; "
               f"CIFAR-10-sized batch {batch_s * 1000:.0f} ms", flush=True)
 
     rows = []
