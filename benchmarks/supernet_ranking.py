@@ -52,7 +52,8 @@ from archgym.envs.supernet import SupernetEnv
 from archgym.simulators.nas import nb201
 from archgym.simulators.nas.data_loaders import load_dataset
 from archgym.simulators.nas.layers import count_flops, count_params, skeleton_for
-from archgym.simulators.nas.supernet import TrainConfig, build_network, steps_per_epoch, train_standalone
+from archgym.simulators.nas.sampling import steps_per_epoch
+from archgym.simulators.nas.supernet import TrainConfig, build_network, train_standalone
 from archgym.simulators.nas.tabular import load_table
 from results_io import RESULTS_DIR, save_results  # benchmarks/results_io.py, beside this script
 

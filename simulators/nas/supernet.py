@@ -74,6 +74,7 @@ from archgym.simulators.nas.model import (
     selection_for,
     torch_threads,
 )
+from archgym.simulators.nas.sampling import GumbelSampler, PathGroup, fair_paths, steps_per_epoch, uniform_path
 
 #: bump whenever training or evaluation could give different results; keys the checkpoint cache
 SUPERNET_VERSION = "1"
@@ -143,7 +144,7 @@ class SupernetConfig(TrainConfig):
     CPU budget here is hundreds of steps rather than tens of thousands; Adam with betas
     (0.5, 0.999) and ``arch_weight_decay`` as DARTS (GDAS uses the same optimiser). GDAS'
     Gumbel-softmax temperature falls linearly from ``tau_max`` in the first epoch to ``tau_min``
-    in the last (:func:`gdas_temperature`; the paper's 10 → 0.1).
+    in the last (:func:`.sampling.gdas_temperature`; the paper's 10 → 0.1).
     """
 
     mode: str = "spos"
@@ -217,85 +218,6 @@ def _batches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[to
 def _endless_batches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
     while True:
         yield from _batches(n, batch_size, generator)
-
-
-def uniform_path(generator: torch.Generator) -> list[int]:
-    """One op index per edge, uniformly at random (SPOS' sampler)."""
-    return torch.randint(len(OP_NAMES), (len(EDGES),), generator=generator).tolist()
-
-
-class PathGroup(tuple):
-    """Selections trained together on one batch: their gradients are averaged into one update.
-
-    What a ``path`` callable of :func:`fit` returns to train several paths per step (FairNAS);
-    a plain selection trains one.
-    """
-
-
-def fair_paths(generator: torch.Generator) -> PathGroup:
-    """FairNAS' strict-fairness group: five paths that together use every op of every edge once.
-
-    Each edge draws its own random permutation of the five ops; path ``k`` takes the ``k``-th
-    entry of every edge's permutation (Chu et al., ICCV 2021).
-    """
-    orders = [torch.randperm(len(OP_NAMES), generator=generator).tolist() for _ in EDGES]
-    return PathGroup([order[k] for order in orders] for k in range(len(OP_NAMES)))
-
-
-def gumbel_hard_choices(alpha: torch.Tensor, tau: float, generator: torch.Generator) -> list[HardChoice]:
-    """GDAS' sample: one hard op per edge (row of ``alpha``) with straight-through gradients.
-
-    Gumbel noise ``g = -log E`` with ``E ~ Exp(1)`` drawn from ``generator`` (clamped away from
-    0, so ``g`` stays finite); soft sample ``p = softmax((log_softmax(α) + g) / τ)``; chosen op
-    ``argmax p``; weights ``one_hot - p.detach() + p`` — one-hot in value, with the gradient of
-    ``p`` (Dong & Yang, CVPR 2019). Gradients reach ``alpha`` unless it is detached.
-    """
-    noise = torch.empty(alpha.shape, dtype=alpha.dtype).exponential_(generator=generator).to(alpha.device)
-    gumbels = -noise.clamp_min(torch.finfo(alpha.dtype).tiny).log()
-    soft = torch.softmax((torch.log_softmax(alpha, dim=1) + gumbels) / tau, dim=1)
-    index = soft.argmax(dim=1)
-    hard = F.one_hot(index, alpha.shape[1]).to(soft.dtype) - soft.detach() + soft
-    return [HardChoice(weights, choice) for weights, choice in zip(hard, index.tolist())]
-
-
-def gdas_temperature(config: SupernetConfig, epoch: int) -> float:
-    """GDAS' temperature in 0-based ``epoch``: linear from ``tau_max`` (first) to ``tau_min`` (last),
-    ``τ = τ_max - (τ_max - τ_min) · epoch / (epochs - 1)`` as in GDAS' reference code."""
-    if config.epochs == 1:
-        return float(config.tau_max)
-    return config.tau_max - (config.tau_max - config.tau_min) * min(epoch, config.epochs - 1) / (config.epochs - 1)
-
-
-def steps_per_epoch(config: TrainConfig, dataset: ImageDataset) -> int:
-    """Weight steps in one pass over the train split (the last batch may be smaller)."""
-    return math.ceil(len(dataset.train_y) / config.batch_size)
-
-
-class GumbelSampler:
-    """GDAS' per-step edge sampler over one training run, seeded with ``config.seed + 2``.
-
-    Each training step draws two samples from one generator at the current epoch's temperature
-    (:func:`gdas_temperature`): :meth:`sample` for the ``α`` step (differentiable in ``alpha``),
-    then :meth:`weight_path` for the weight step (``α`` fixed), which also ends the step.
-    """
-
-    def __init__(self, config: SupernetConfig, dataset: ImageDataset) -> None:
-        self.config = config
-        self.steps_per_epoch = steps_per_epoch(config, dataset)
-        self.generator = torch.Generator().manual_seed(config.seed + 2)
-        self.steps = 0
-
-    @property
-    def temperature(self) -> float:
-        return gdas_temperature(self.config, self.steps // self.steps_per_epoch)
-
-    def sample(self, alpha: torch.Tensor) -> list[HardChoice]:
-        return gumbel_hard_choices(alpha, self.temperature, self.generator)
-
-    def weight_path(self, alpha: torch.Tensor) -> list[HardChoice]:
-        choices = self.sample(alpha.detach())
-        self.steps += 1
-        return choices
 
 
 # -- weight training -------------------------------------------------------------------------------

@@ -10,10 +10,10 @@ import torch
 from archgym.simulators.nas import data_loaders, layers, nb201
 from archgym.simulators.nas.data_loaders import ImageDataset, load_cifar10, load_dataset, restricted_loads
 from archgym.simulators.nas.model import OP_NAMES, Cell, count_parameters, resolve_device
+from archgym.simulators.nas.sampling import PathGroup, fair_paths, gdas_temperature, gumbel_hard_choices
 from archgym.simulators.nas.supernet import (
-    CheckpointError, PathGroup, Supernet, SupernetConfig, _metadata, build_network, checkpoint_path, evaluate_network,
-    fair_paths, gdas_temperature,
-    gumbel_hard_choices, load_checkpoint, load_or_train_supernet, preserved_batchnorm, recalibrate_batchnorm,
+    CheckpointError, Supernet, SupernetConfig, _metadata, build_network, checkpoint_path, evaluate_network,
+    load_checkpoint, load_or_train_supernet, preserved_batchnorm, recalibrate_batchnorm,
     save_checkpoint, skeleton, train_supernet,
 )
 from archgym.simulators.nas.supernet_simulator import SupernetSimulator, ensemble_configs
