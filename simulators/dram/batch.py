@@ -94,6 +94,13 @@ def _decoded_windows(device: "DeviceSpec", mapping: "AddressMapping",
     yield window
 
 
+def decode_trace(device: "DeviceSpec", mapping: "AddressMapping", chunks: Iterable["TraceChunk"],
+                 max_requests: int | None = None) -> list[tuple[np.ndarray, ...]]:
+    """Every chunk of a trace (at most ``max_requests`` requests) checked and decoded, in order."""
+    return [arrays for window in _decoded_windows(device, mapping, chunks, max_requests)
+            for arrays in window]
+
+
 def _run_engines(device: "DeviceSpec", engines: list[Engine], mapping: "AddressMapping",
                  chunks: Iterable["TraceChunk"], max_requests: int | None, workers: int,
                  finalize: Callable[[EngineResult], Any] | None = None) -> list[Any]:

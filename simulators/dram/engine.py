@@ -580,3 +580,18 @@ def simulate_chunks(device: "DeviceSpec", config: "ControllerConfig", mapping: "
             left -= chunk.cycle.shape[0]
         engine.feed(chunk)
     return engine.finish()
+
+
+def simulate_decoded(device: "DeviceSpec", config: "ControllerConfig", mapping: "AddressMapping",
+                     decoded: list[tuple[np.ndarray, ...]], *, record_commands: bool | int = False,
+                     write_drain: tuple[int, int] | None = None,
+                     kernel: str = "auto") -> EngineResult:
+    """:func:`simulate_chunks` for a trace already checked and decoded (arrays from
+    :func:`decode_chunk`, in order, limited to the requests to simulate): what
+    :class:`~.simulator.DRAMSimulator` keeps for a workload it evaluates again and again."""
+    kernel = resolve_kernel(kernel, sum(int(arrays[0].size) for arrays in decoded))
+    engine = Engine(device, config, mapping, record_commands=record_commands,
+                    write_drain=write_drain, kernel=kernel)
+    for arrays in decoded:
+        engine.feed_decoded(arrays)
+    return engine.finish()

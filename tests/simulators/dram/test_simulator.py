@@ -17,6 +17,7 @@ from archgym.simulators.dram import (
     load_device,
 )
 from archgym.simulators.dram import simulator as simulator_module
+from archgym.simulators.dram.mapping import get_mapping
 
 DDR4 = "DDR4_8Gb_x8_2400"
 REQUIRED = ("avg_read_latency_ns", "avg_read_latency_cycles", "p99_read_latency_ns",
@@ -80,8 +81,23 @@ def test_engine_failure_becomes_simulation_error(sim, monkeypatch):
         raise IndexError("boom")
 
     monkeypatch.setattr(simulator_module, "simulate_chunks", broken)
+    monkeypatch.setattr(simulator_module, "simulate_decoded", broken)  # a named workload's path
     with pytest.raises(SimulationError, match="boom"):
         sim.evaluate({}, SMOKE)
+
+
+def test_repeated_evaluations_reuse_the_decoded_trace_and_forget_it_on_a_new_mapping(monkeypatch):
+    sim = DRAMSimulator(DDR4)
+    first = sim.evaluate({}, SMOKE)
+    calls = []
+    real = simulator_module.decode_trace
+    monkeypatch.setattr(simulator_module, "decode_trace", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert sim.evaluate({}, SMOKE) == first and calls == []  # decoded once, kept
+    assert sim.evaluate({}, SMOKE) == DRAMSimulator(DDR4, kernel="compiled").simulate(
+        {}, list(DRAMSimulator(DDR4)._decoded(SMOKE))).metrics  # same as feeding the chunks
+    sim.mapping = get_mapping("rochrababgco", sim.device)
+    sim.evaluate({}, SMOKE)
+    assert calls == [1]  # the old decoding was dropped with the old mapping
 
 
 def test_max_requests_truncates():
