@@ -245,7 +245,11 @@ CH_LASTBANK = 7  # bank of the request stored last (DRAMSys' BufferCounterBankwi
 CH_DRAIN = 8  # 1 while the channel drains its writes (write_drain option)
 CH_ISSKIND = 9  # scratch: what the channel issued in the current cycle (ISS_*)
 CH_ISSRANK = 10  # scratch: the rank it issued to
-N_CH = 11
+# DRAMPower's energy window (see _energy_window): the channel's last command in time order
+CH_EWT = 11  # its cycle (-1: none yet)
+CH_EWEND = 12  # the cycle its operation completes, DRAMPower's end of the window
+CH_EWPRE = 13  # 1 if it is a precharge (PRE or an auto-precharge)
+N_CH = 14
 
 # rings per channel
 RQ_ARB = 0
@@ -335,6 +339,19 @@ def _rank_close(RK, r, te):
     RK[RK_NOPEN, r] -= 1
     if te > RK[RK_SEGE, r]:
         RK[RK_SEGE, r] = te
+
+
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
+def _energy_window(CH, ch, t, end, is_pre):
+    """Track DRAMPower's energy window of channel ``ch``: DRAMPower ends it where the last
+    command of the channel (in time order; an auto-precharge is a PRE at its own time, and a
+    PRE sorts before any other command of its cycle) completes, ``end`` (its
+    ``timeToCompletion`` - 1 cycles after the command)."""
+    last = CH[CH_EWT, ch]
+    if t > last or (t == last and (is_pre == 0 or CH[CH_EWPRE, ch] == 1)):
+        CH[CH_EWT, ch] = t
+        CH[CH_EWEND, ch] = end
+        CH[CH_EWPRE, ch] = is_pre
 
 
 # --------------------------------------------------------------------------------------------
@@ -892,10 +909,11 @@ def _refresh_done(P, RK, r, interval):
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
-def _issue_refresh(P, S, BK, RK, LOG, r, now):
+def _issue_refresh(P, S, BK, RK, CH, LOG, r, now):
     cmd = RK[RK_RCMD, r]
     bpr = P[P_BPR]
     b0 = r * bpr
+    ch = r // P[P_NRANK]
     RK[RK_RCMD, r] = CMD_NONE
     if cmd == PREA:
         for b in range(b0, b0 + bpr):
@@ -908,6 +926,7 @@ def _issue_refresh(P, S, BK, RK, LOG, r, now):
                 BK[BK_KEEP, b] = 0
                 _rank_close(RK, r, now)
         S[S_PREA] += 1
+        _energy_window(CH, ch, now, now + P[P_RP] - 1, 0)  # PREA does not sort as a PRE
         if LOG.shape[0] > 0:
             _log(P, S, LOG, now, PREA, r, -1, -1, -1)
     elif cmd == REFAB:
@@ -919,8 +938,10 @@ def _issue_refresh(P, S, BK, RK, LOG, r, now):
             BK[BK_DIRTY, b] = 1  # its ACT constraint moved
         RK[RK_BLOCKED, r] = 0
         _rank_open(RK, r, now)
-        _rank_close(RK, r, now + P[P_RFC])
+        # active standby for tRFC - tRP of the refresh, as DRAMPower counts it (handleRef)
+        _rank_close(RK, r, now + P[P_RFC] - P[P_RP])
         S[S_REFAB] += 1
+        _energy_window(CH, ch, now, now - 1, 0)  # DRAMPower: no completion time for REF
         _refresh_done(P, RK, r, P[P_REFI])
         if LOG.shape[0] > 0:
             _log(P, S, LOG, now, REFAB, r, -1, -1, -1)
@@ -933,6 +954,7 @@ def _issue_refresh(P, S, BK, RK, LOG, r, now):
         BK[BK_DIRTY, b] = 1
         _rank_close(RK, r, now)
         S[S_PRES] += 1
+        _energy_window(CH, ch, now, now + P[P_RP] - 1, 1)
         if LOG.shape[0] > 0:
             _log(P, S, LOG, now, PRE, r, b, BK[BK_ROW, b], -1)
     else:  # REFPB
@@ -951,6 +973,7 @@ def _issue_refresh(P, S, BK, RK, LOG, r, now):
         _rank_open(RK, r, now)
         _rank_close(RK, r, now + P[P_RFCPB])
         S[S_REFPB] += 1
+        _energy_window(CH, ch, now, now - 1, 0)
         _refresh_done(P, RK, r, P[P_REFI_PB])
         if LOG.shape[0] > 0:
             _log(P, S, LOG, now, REFPB, r, b, -1, -1)
@@ -999,6 +1022,7 @@ def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
         BK[BK_CASN, b] = 0
         _rank_open(RK, r, now)
         S[S_ACTS] += 1
+        _energy_window(CH, ch, now, now + P[P_RCD] - 1, 0)
         if LOG.shape[0] > 0:
             _log(P, S, LOG, now, ACT, r, b, SL[SL_ROW, slot], -1)
         return
@@ -1010,6 +1034,7 @@ def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
         BK[BK_KEEP, b] = 0
         _rank_close(RK, r, now)
         S[S_PRES] += 1
+        _energy_window(CH, ch, now, now + P[P_RP] - 1, 1)
         if LOG.shape[0] > 0:
             _log(P, S, LOG, now, PRE, r, b, BK[BK_ROW, b], -1)
         return
@@ -1051,6 +1076,7 @@ def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
                     RK[RK_NRD, o] = t
         done = now + cwl + burst
         S[S_WRCMD] += 1
+        _energy_window(CH, ch, now, done + P[P_WR] - 1, 0)
     else:
         t = now + P[P_RTP]
         if t > BK[BK_NPRE, b]:
@@ -1079,6 +1105,7 @@ def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
                     RK[RK_NWR, o] = t
         done = now + cl + burst
         S[S_RDCMD] += 1
+        _energy_window(CH, ch, now, done, 0)  # RL + 1 + BL/2 - 1 (DRAMPower, tDQSCK = 0)
     if LOG.shape[0] > 0:
         _log(P, S, LOG, now, cmd, r, b, BK[BK_ROW, b], SL[SL_COL, slot])
     # remove the request from its bank queue (order preserved)
@@ -1123,6 +1150,7 @@ def _issue_bank(P, S, SL, BK, BQ, GR, RK, CH, RING, RH, RT, LOG, b, now):
         BK[BK_OPEN, b] = 0
         _rank_close(RK, r, pre)
         S[S_PRES] += 1
+        _energy_window(CH, ch, pre, pre + P[P_RP] - 1, 1)
     if P[P_SCHED] == SCHED_FRFCFS_GRP:
         CH[CH_LASTDIR, ch] = 1 if is_write else 0
         bpc = bpr * nr
@@ -1200,7 +1228,7 @@ def run(P, S, SL, FREE, BK, BQ, GR, RK, CH, RING, RH, RT, HIST, LOG,
                         # they mark dirty themselves
                         CH[CH_ISSKIND, ch] = ISS_ACT if RK[RK_RCMD, r] == REFPB else ISS_LOCAL
                         CH[CH_ISSRANK, ch] = r
-                        _issue_refresh(P, S, BK, RK, LOG, r, now)
+                        _issue_refresh(P, S, BK, RK, CH, LOG, r, now)
                         CH[CH_LASTCMD, ch] = now
                         break
             if CH[CH_ISSKIND, ch] == ISS_NONE:

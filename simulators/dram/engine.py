@@ -270,17 +270,52 @@ def hist_percentile(hist: np.ndarray, q: float) -> float:
     return float(hist_bin_edges()[idx])
 
 
-def _used_bins(hist: np.ndarray, max_latency: int) -> np.ndarray:
-    """``hist`` up to the bin of ``max_latency`` (every later bin is empty): a percentile
-    then sums a few hundred bins instead of all 32,768, with the same result."""
-    return hist[:int(np.searchsorted(hist_bin_edges(), max_latency, side="right"))]
+def used_bins(max_latency: int) -> int:
+    """How many histogram bins reach up to the bin of ``max_latency``: every later bin of a
+    run whose largest latency is ``max_latency`` is empty."""
+    return int(np.searchsorted(hist_bin_edges(), max_latency, side="right"))
+
+
+class _ArrayPool:
+    """Zeroed int64 arrays of finished engines, kept for the next engine of the same shape.
+
+    A fresh ``np.zeros`` of the larger state arrays (histograms 512 KiB, slots and rings
+    ~80-90 KB for large buffers) costs 50-100 microseconds of page faults each, about 5 % of a
+    10,000-request simulation, and a population allocates them once per design. An engine
+    hands them back, zeroed, when it finishes (:meth:`Engine.finish`). Thread-safe (list
+    ``append``/``pop`` are atomic); at most ``per_shape`` arrays kept per shape.
+    """
+
+    def __init__(self, per_shape: int = 16) -> None:
+        self.per_shape = per_shape
+        self._free: dict[tuple[int, ...], list[np.ndarray]] = {}
+
+    def take(self, shape: tuple[int, ...]) -> np.ndarray:
+        """An all-zero int64 array of ``shape``: a kept one, else a new one."""
+        free = self._free.get(shape)
+        if free:
+            try:
+                return free.pop()
+            except IndexError:  # another thread took the last one
+                pass
+        return np.zeros(shape, np.int64)
+
+    def give(self, array: np.ndarray) -> None:
+        """Keep ``array`` (all zero again: the caller's duty) for a later :meth:`take`."""
+        free = self._free.setdefault(array.shape, [])
+        if len(free) < self.per_shape:
+            free.append(array)
+
+
+_POOL = _ArrayPool()
 
 
 class EngineResult:
     """Raw counters of a finished simulation (cycles unless stated)."""
 
     def __init__(self, S: np.ndarray, HIST: np.ndarray, active_cycles: np.ndarray,
-                 commands: np.ndarray | None, dropped: int) -> None:
+                 commands: np.ndarray | None, dropped: int, window_cycles: np.ndarray,
+                 open_banks: int) -> None:
         self.sim_cycles = int(S[S_END])
         self.reads = int(S[S_READS])
         self.writes = int(S[S_WRITES])
@@ -301,12 +336,18 @@ class EngineResult:
         self.write_commands = int(S[S_WRCMD])
         #: event steps the engine executed (simulation effort, for benchmarks)
         self.steps = int(S[S_STEPS])
-        # views, not copies: the engine never writes its histogram again once finished, and
-        # copying 2 x 256 KiB per design cost about a fifth of a population's non-kernel time
-        self.read_histogram = HIST[0]
-        self.write_histogram = HIST[1]
+        #: read / write latency counts per histogram bin (lower edges :func:`hist_bin_edges`),
+        #: up to the bin of the largest latency (every later bin is empty): a copy of a few
+        #: hundred bins, so the engine's 32,768-bin histogram goes back to the pool
+        self.read_histogram = HIST[0, :used_bins(self.read_latency_max)].copy()
+        self.write_histogram = HIST[1, :used_bins(self.write_latency_max)].copy()
         #: per (global) rank: cycles in [0, sim_cycles] with at least one bank open or refreshing
         self.active_cycles = active_cycles
+        #: per (global) rank: cycles of DRAMPower's energy window, from 0 to where the last
+        #: command of the rank's channel completes (see :meth:`Engine.finish`)
+        self.window_cycles = window_cycles
+        #: banks still open when the simulation ended (DRAMSys issues no final precharge)
+        self.open_banks = open_banks
         #: the command log (:data:`COMMAND_DTYPE`) or ``None`` when not recorded
         self.commands = commands
         #: commands that did not fit into the log
@@ -317,10 +358,10 @@ class EngineResult:
         return self.reads + self.writes
 
     def read_latency_percentile(self, q: float) -> float:
-        return hist_percentile(_used_bins(self.read_histogram, self.read_latency_max), q)
+        return hist_percentile(self.read_histogram, q)
 
     def write_latency_percentile(self, q: float) -> float:
-        return hist_percentile(_used_bins(self.write_histogram, self.write_latency_max), q)
+        return hist_percentile(self.write_histogram, q)
 
 
 def encode_config(config: "ControllerConfig") -> dict[str, int]:
@@ -397,13 +438,12 @@ class Engine:
         nch, nr, bpr, bpg = d.channels, d.ranks, d.banks_per_rank, d.banks_per_group
         if bpr > 62:
             raise ValueError(f"device {d.name!r}: at most 62 banks per rank are supported")
-        nb = nch * nr * bpr
         if k["sbuf"] == BUF_BANKWISE:
-            qcap, cap = k["bufsz"], k["bufsz"] * nr * bpr
+            cap = k["bufsz"] * nr * bpr
         elif k["sbuf"] == BUF_READWRITE:
-            qcap, cap = 2 * k["bufsz"], 2 * k["bufsz"]
+            cap = 2 * k["bufsz"]
         else:
-            qcap, cap = k["bufsz"], k["bufsz"]
+            cap = k["bufsz"]
         pool = nch * cap + RESPONSE_BUFFER + (k["maxact"] if k["arb"] != ARB_SIMPLE else 0)
         if record_commands is True:
             logcap = DEFAULT_LOG_CAPACITY
@@ -434,6 +474,32 @@ class Engine:
                          + 4 * (k["maxpost"] + k["maxpull"] + 2) * (d.tREFI + d.tRFC))
         self.watchdog_cycles = int(P[P_WATCHDOG])
         self.P = P
+        self._finished = False
+
+    #: the simulation state arrays, allocated on first use (:meth:`_allocate_state`)
+    STATE_ARRAYS = ("S", "SL", "FREE", "BK", "BQ", "GR", "RK", "CH", "RING", "RH", "RT", "HIST",
+                    "LOG")
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached for attributes not set yet: the state arrays before their allocation
+        if name in Engine.STATE_ARRAYS and "P" in self.__dict__:
+            if "_result" in self.__dict__:
+                raise AttributeError(f"Engine.{name}: the state of a finished engine is released")
+            self._allocate_state()
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _allocate_state(self) -> None:
+        """Allocate and initialise the state arrays (a function of ``P`` alone). Deferred to
+        first use so that a population's engines are built cheaply in one thread (their ``P``
+        decides which are merged) and allocate their ~0.6 MB of state in the worker thread
+        that runs them, alongside the other threads' compiled runs."""
+        P, d = self.P, self.device
+        nch, nr, bpr, bpg = (int(P[P_NCH]), int(P[P_NRANK]), int(P[P_BPR]), int(P[P_BPG]))
+        nb = nch * nr * bpr
+        pool, logcap = int(P[P_POOL]), int(P[P_LOGCAP])
+        sbuf, bufsz = int(P[P_SBUF]), int(P[P_BUFSZ])
+        qcap = 2 * bufsz if sbuf == BUF_READWRITE else bufsz  # a bank queue's capacity
         S = np.zeros(N_S, np.int64)
         S[S_NFREE] = pool
         S[S_LAST_INIT_ACC] = -1
@@ -442,7 +508,7 @@ class Engine:
         S[S_FIRST] = -1
         S[S_LAST_TRACE_CYC] = -1
         self.S = S
-        self.SL = np.zeros((N_SL, pool), np.int64)
+        self.SL = _POOL.take((N_SL, pool))
         self.FREE = np.arange(pool - 1, -1, -1, dtype=np.int64)
         BK = np.zeros((N_BK, nb), np.int64)
         BK[BK_CUR] = -1
@@ -461,7 +527,7 @@ class Engine:
         RK[RK_RCMD] = CMD_NONE
         RK[RK_SEGS] = -1
         RK[RK_REMAIN] = (1 << bpr) - 1
-        interval = d.tREFI if k["refpol"] != REF_PERBANK else int(P[P_REFI_PB])
+        interval = d.tREFI if P[P_REFPOL] != REF_PERBANK else int(P[P_REFI_PB])
         for r in range(nrk):
             RK[RK_REFT, r] = first_refresh_trigger(interval, r % nr, nr)
         self.RK = RK
@@ -470,15 +536,15 @@ class Engine:
         CH[CH_LASTACC] = -1
         CH[CH_LASTCRESP] = -1
         CH[CH_LASTBANK] = np.arange(nch, dtype=np.int64) * (nr * bpr)  # DRAMSys starts at bank 0
+        CH[CH_EWT] = -1
         self.CH = CH
         nring = nch * N_RQ + 1
         # a power-of-two capacity: ring positions are masked, not divided
-        self.RING = np.zeros((nring, 1 << max(int(pool - 1).bit_length(), 0)), np.int64)
+        self.RING = _POOL.take((nring, 1 << max(int(pool - 1).bit_length(), 0)))
         self.RH = np.zeros(nring, np.int64)
         self.RT = np.zeros(nring, np.int64)
-        self.HIST = np.zeros((2, HIST_BINS), np.int64)
+        self.HIST = _POOL.take((2, HIST_BINS))
         self.LOG = np.zeros((logcap, LOG_FIELDS), np.int64)
-        self._finished = False
 
     # -- feeding ---------------------------------------------------------------------------
     def _decode(self, chunk: "TraceChunk") -> tuple[np.ndarray, ...]:
@@ -536,19 +602,27 @@ class Engine:
         self._run(self._decode(chunk), final=False)
 
     def finish(self) -> EngineResult:
-        """Drain every request still in flight and return the counters."""
+        """Drain every request still in flight and return the counters (the same result on
+        every call). The large state arrays go back to a pool for the next engine."""
+        if "_result" in self.__dict__:
+            return self._result
         if not self._finished:
             empty_i = np.zeros(0, np.int64)
             self._run((empty_i, empty_i, empty_i, empty_i, empty_i), final=True)
             self._finished = True
-        end = int(self.S[S_END])
-        RK = self.RK
+        # DRAMPower's energy window (what DRAMSys reports energy and power over): per channel,
+        # from cycle 0 to the completion of its last command (CH_EWEND); an idle channel has none
+        CH, RK = self.CH, self.RK
+        channel_end = np.where(CH[CH_EWT] >= 0, CH[CH_EWEND], 0)
+        window = np.repeat(channel_end, int(self.P[P_NRANK])).astype(np.int64)
         active = RK[RK_ACTCYC].copy()
         for r in range(RK.shape[1]):
+            end = int(window[r])
             start = int(RK[RK_SEGS, r])
             if start >= 0 and start < end:
                 stop = end if RK[RK_NOPEN, r] > 0 else min(int(RK[RK_SEGE, r]), end)
                 active[r] += max(0, stop - start)
+            active[r] = min(int(active[r]), end)
         commands = None
         if self._logcap:
             n = int(self.S[S_LOGN])
@@ -556,7 +630,22 @@ class Engine:
             commands = np.zeros(n, COMMAND_DTYPE)
             for i, name in enumerate(COMMAND_DTYPE.names):
                 commands[name] = raw[:, i]
-        return EngineResult(self.S, self.HIST, active, commands, int(self.S[S_LOGDROP]))
+        result = EngineResult(self.S, self.HIST, active, commands, int(self.S[S_LOGDROP]),
+                              window, int(np.count_nonzero(self.BK[BK_OPEN])))
+        self._release_state()
+        self._result = result
+        return result
+
+    def _release_state(self) -> None:
+        """Zero the large arrays a finished engine no longer reads and give them to the pool
+        (the histograms only up to their largest latency's bin: nothing later was written)."""
+        S, HIST = self.S, self.HIST
+        HIST[0, :used_bins(int(S[S_RLAT_MAX]))] = 0
+        HIST[1, :used_bins(int(S[S_WLAT_MAX]))] = 0
+        self.SL.fill(0)
+        self.RING.fill(0)
+        for name in ("SL", "RING", "HIST"):
+            _POOL.give(self.__dict__.pop(name))
 
 
 def simulate_chunks(device: "DeviceSpec", config: "ControllerConfig", mapping: "AddressMapping",

@@ -1,4 +1,4 @@
-"""IDD-based DRAM energy model (Micron TN-41-01 / DRAMPower style) from command counts.
+"""IDD-based DRAM energy model from command counts, as DRAMPower (which DRAMSys runs) computes it.
 
 Assumptions: every chip of a rank sees every command of its rank, so each per-chip energy below
 is multiplied by ``devices_per_rank`` (``bus_width / device_width``). Currents are per chip in
@@ -11,12 +11,15 @@ Per chip:
 ==================  =========================================================================
 component           energy
 ==================  =========================================================================
-background          ``VDD * (IDD3N * active_cycles + IDD2N * (sim_cycles - active_cycles)) * tCK``
+background          ``VDD * (IDD3N * active_cycles + IDD2N * (window - active_cycles)) * tCK``
                     per rank, where ``active_cycles`` = cycles with >= 1 bank open or refreshing
-ACT + PRE pair      ``VDD * (IDD0 * tRC - (IDD3N * tRAS + IDD2N * (tRC - tRAS))) * tCK
-                    + VPP * IPP0 * tRC * tCK`` per ACT (the pump current over one row cycle;
-                    the VPP rail's standby current is not modelled separately, so it is
-                    attributed here)
+                    (a refresh counts tRFC - tRP) and ``window`` the energy window (below)
+ACT                 ``(VDD * (IDD0 - IDD3N) + VPP * IPP0) * tRAS * tCK`` per ACT
+PRE                 ``(VDD * (IDD0 - IDD2N) + VPP * IPP0) * (tRC - tRAS) * tCK`` per precharge
+                    of an open bank (PRE, auto-precharge, each bank a PREA closes); an ACT and
+                    its PRE sum to the datasheet's ``IDD0 * tRC`` row cycle (the VPP pump
+                    current over one row cycle; the VPP rail's standby current is not modelled
+                    separately, so it is attributed here)
 RD burst            ``VDD * (IDD4R - IDD3N) * burst_cycles * tCK`` per RD/RDA
 WR burst            ``VDD * (IDD4W - IDD3N) * burst_cycles * tCK`` per WR/WRA
 REF (all-bank)      ``VDD * (IDD5AB - IDD3N) * tRFC * tCK`` per REF
@@ -25,11 +28,21 @@ REF (per-bank)      the all-bank refresh energy / ``banks_per_rank`` per REFpb (
 ==================  =========================================================================
 
 Negative increments (a datasheet with IDD0 below the standby mix) are clamped to zero.
+
+**The energy window** is DRAMPower's: it runs from cycle 0 to where the last command of the
+channel completes (DRAMPower's ``timeToCompletion``: RD + RL + BL/2, WR + WL + BL/2 + tWR, ACT +
+tRCD, PRE + tRP, an auto-precharge at its own time), not to the last response; banks left open
+at the end are never precharged, so their PRE energy is not counted. Average power is the
+energy over that window, as DRAMSys reports it. This is what makes archgym's energy and power
+match DRAMSys 4.0 per design (``benchmarks/dram_vs_dramsys.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
 
 from .device import DeviceSpec
 
@@ -42,6 +55,7 @@ class EnergyBreakdown:
 
     background_nj: float
     activate_nj: float
+    precharge_nj: float
     read_nj: float
     write_nj: float
     refresh_nj: float
@@ -49,39 +63,49 @@ class EnergyBreakdown:
 
     @property
     def total_nj(self) -> float:
-        return (self.background_nj + self.activate_nj + self.read_nj + self.write_nj
-                + self.refresh_nj)
+        return (self.background_nj + self.activate_nj + self.precharge_nj + self.read_nj
+                + self.write_nj + self.refresh_nj)
 
     @property
     def average_power_mw(self) -> float:
-        """Total energy over the simulated time (nJ / ns = W, reported in mW); 0 if no time."""
+        """Total energy over the energy window (nJ / ns = W, reported in mW); 0 if none."""
         if self.sim_time_ns <= 0:
             return 0.0
         return self.total_nj / self.sim_time_ns * 1e3
 
 
 def _per_act_pj(d: DeviceSpec) -> float:
-    vdd = d.VDD * (d.IDD0 * d.tRC - (d.IDD3N * d.tRAS + d.IDD2N * (d.tRC - d.tRAS))) * d.tCK
-    vpp = d.VPP * d.IPP0 * d.tRC * d.tCK
-    return max(vdd, 0.0) + vpp
+    return (max(d.VDD * (d.IDD0 - d.IDD3N), 0.0) + d.VPP * d.IPP0) * d.tRAS * d.tCK
 
 
-def energy(device: DeviceSpec, *, sim_cycles: int, active_cycles: list[int] | tuple[int, ...],
-           activates: int, reads: int, writes: int, refreshes_all_bank: int,
-           refreshes_per_bank: int) -> EnergyBreakdown:
+def _per_pre_pj(d: DeviceSpec) -> float:
+    return (max(d.VDD * (d.IDD0 - d.IDD2N), 0.0) + d.VPP * d.IPP0) * (d.tRC - d.tRAS) * d.tCK
+
+
+def energy(device: DeviceSpec, *, sim_cycles: int | Sequence[int],
+           active_cycles: Sequence[int], activates: int, reads: int, writes: int,
+           refreshes_all_bank: int, refreshes_per_bank: int,
+           precharges: int | None = None) -> EnergyBreakdown:
     """Energy of a simulation from its command counts (see the module docstring).
 
+    ``sim_cycles``: the energy window in cycles, one for every rank or one entry per rank;
     ``active_cycles`` has one entry per rank (over all channels); ``reads``/``writes`` count
-    column commands (RD+RDA, WR+WRA).
+    column commands (RD+RDA, WR+WRA); ``precharges`` counts banks closed (``None``: one per
+    ACT, every row closed again).
     """
     d = device
     chips = d.devices_per_rank
     tck = d.tCK
     ranks = len(active_cycles)
+    windows = ([int(sim_cycles)] * ranks if isinstance(sim_cycles, (int, np.integer))
+               else [int(w) for w in sim_cycles])
+    if len(windows) != ranks:
+        raise ValueError(f"sim_cycles has {len(windows)} entries for {ranks} ranks")
     active = float(sum(active_cycles))
-    idle = float(ranks * sim_cycles) - active
+    idle = float(sum(windows)) - active
     background = d.VDD * (d.IDD3N * active + d.IDD2N * max(idle, 0.0)) * tck
     act = activates * _per_act_pj(d)
+    pre = (activates if precharges is None else precharges) * _per_pre_pj(d)
     burst_ns = d.burst_cycles * tck
     rd = reads * max(d.IDD4R - d.IDD3N, 0.0) * d.VDD * burst_ns
     wr = writes * max(d.IDD4W - d.IDD3N, 0.0) * d.VDD * burst_ns
@@ -91,8 +115,9 @@ def energy(device: DeviceSpec, *, sim_cycles: int, active_cycles: list[int] | tu
     return EnergyBreakdown(
         background_nj=background * scale,
         activate_nj=act * scale,
+        precharge_nj=pre * scale,
         read_nj=rd * scale,
         write_nj=wr * scale,
         refresh_nj=ref * scale,
-        sim_time_ns=sim_cycles * tck,
+        sim_time_ns=max(windows, default=0) * tck,
     )

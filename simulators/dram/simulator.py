@@ -97,7 +97,10 @@ class DRAMSimulator(Simulator):
     """
 
     name = "dram"
-    version = "1.2"
+    #: 1.3: energy and power over DRAMPower's window (to the last command's completion, not the
+    #: last response), PRE energy counted per precharge (rows left open cost none), a refresh
+    #: in active standby for tRFC - tRP; 1.2: DRAMSys-exact buffer, refresh and arbiter rules
+    version = "1.3"
     metrics = (
         Metric("avg_read_latency_ns", "ns", "minimize", "mean read latency"),
         Metric("avg_read_latency_cycles", "cycles", "minimize", "mean read latency"),
@@ -111,8 +114,8 @@ class DRAMSimulator(Simulator):
                "mean read latency seen by the requester: back-pressure wait plus memory latency"),
         Metric("bandwidth_gbps", "GB/s", "maximize", "data moved per simulated second (1e9 B/s)"),
         Metric("row_hit_rate", "fraction", "maximize", "column commands served by an open row"),
-        Metric("energy_nj", "nJ", "minimize", "DRAM energy (IDD model)"),
-        Metric("avg_power_mw", "mW", "minimize", "DRAM energy / simulated time"),
+        Metric("energy_nj", "nJ", "minimize", "DRAM energy (IDD model, DRAMPower's window)"),
+        Metric("avg_power_mw", "mW", "minimize", "DRAM energy / DRAMPower's energy window"),
         Metric("sim_cycles", "cycles", "minimize", "cycle of the last response"),
         Metric("sim_time_ns", "ns", "minimize", "simulated time"),
         Metric("reads", "requests", "maximize", "reads served"),
@@ -287,8 +290,9 @@ class DRAMSimulator(Simulator):
         if raw.requests == 0:
             log.warning("DRAM workload %r contains no requests", workload)
         return energy(
-            self.device, sim_cycles=raw.sim_cycles, active_cycles=list(raw.active_cycles),
-            activates=raw.activates, reads=raw.read_commands, writes=raw.write_commands,
+            self.device, sim_cycles=list(raw.window_cycles), active_cycles=list(raw.active_cycles),
+            activates=raw.activates, precharges=raw.activates - raw.open_banks,
+            reads=raw.read_commands, writes=raw.write_commands,
             refreshes_all_bank=raw.refreshes_all_bank, refreshes_per_bank=raw.refreshes_per_bank)
 
     def _raw_metrics(self, raw: EngineResult, workload: Any) -> dict[str, float]:

@@ -100,36 +100,50 @@ def test_request_arriving_in_the_command_cycle_is_stored_after_the_command(arriv
     assert [E.COMMAND_NAMES[c] for c in r.commands["command"]] == expected
 
 
-# DRAMSys 4.0 (ArchGym's binary) "Total Time" in ns for a few designs on ArchGym's traces and
-# device, from the team's reference measurements (dramsys_reference/sweep60.csv and
-# default_design.csv; all 244 runs are compared by benchmarks/dram_vs_dramsys.py). Without
-# refresh archgym reproduces DRAMSys to the cycle; these designs exercise the Bankwise and
-# ReadWrite buffer rules, the Fifo/Reorder arbiters and the same-cycle intake.
-DRAMSYS_TOTAL_TIME_NS = [
+# DRAMSys 4.0 (ArchGym's binary) "Total Time" (ns), "Total Energy" (pJ) and "Average Power" (mW,
+# printed to 0.01) for a few designs on ArchGym's traces and device, from the team's reference
+# measurements (dramsys_reference/sweep60.csv and default_design.csv; all 244 runs are compared
+# by benchmarks/dram_vs_dramsys.py). Without refresh archgym reproduces DRAMSys to the cycle and
+# its energy to the pJ; these designs exercise the Bankwise and ReadWrite buffer rules, the
+# Fifo/Reorder arbiters, the same-cycle intake and DRAMPower's energy window: it ends where the
+# last command completes (Closed: the last auto-precharge + tRP, 13 cycles after the last
+# response here; ClosedAdaptive 1; Open none), and rows left open cost no PRE energy.
+DRAMSYS_REFERENCE = [
     ("random", dict(PagePolicy="Open", Scheduler="Fifo", SchedulerBuffer="Bankwise",
                     RequestBufferSize=1, RespQueue="Fifo", RefreshPolicy="NoRefresh",
-                    Arbiter="Simple", MaxActiveTransactions=1), 287980.0),  # ArchGym's default
+                    Arbiter="Simple", MaxActiveTransactions=1),
+     287980.0, 354964950.0, 1232.6),  # ArchGym's default
     ("cloud-1", dict(PagePolicy="ClosedAdaptive", Scheduler="Fifo", SchedulerBuffer="Bankwise",
                      RequestBufferSize=32, RespQueue="Fifo", RefreshPolicy="NoRefresh",
                      RefreshMaxPostponed=1, RefreshMaxPulledin=2, Arbiter="Fifo",
-                     MaxActiveTransactions=4), 119238.75),
+                     MaxActiveTransactions=4), 119238.75, 213435750.0, 1789.82),
     ("cloud-1", dict(PagePolicy="ClosedAdaptive", Scheduler="FrFcfs", SchedulerBuffer="Shared",
                      RequestBufferSize=128, RespQueue="Reorder", RefreshPolicy="NoRefresh",
                      RefreshMaxPostponed=8, RefreshMaxPulledin=2, Arbiter="Reorder",
-                     MaxActiveTransactions=4), 130502.5),
+                     MaxActiveTransactions=4), 130502.5, 219603675.0, 1682.61),
     ("random", dict(PagePolicy="Closed", Scheduler="FrFcfsGrp", SchedulerBuffer="ReadWrite",
                     RequestBufferSize=8, RespQueue="Fifo", RefreshPolicy="NoRefresh",
                     RefreshMaxPostponed=1, RefreshMaxPulledin=2, Arbiter="Simple",
-                    MaxActiveTransactions=2), 87381.25),
+                    MaxActiveTransactions=2), 87381.25, 246694650.0, 2822.67),
+    ("stream", dict(PagePolicy="Closed", Scheduler="Fifo", SchedulerBuffer="Shared",
+                    RequestBufferSize=64, RespQueue="Fifo", RefreshPolicy="NoRefresh",
+                    RefreshMaxPostponed=2, RefreshMaxPulledin=8, Arbiter="Reorder",
+                    MaxActiveTransactions=4), 462502.5, 449260125.0, 971.33),
+    ("stream", dict(PagePolicy="Open", Scheduler="FrFcfsGrp", SchedulerBuffer="Shared",
+                    RequestBufferSize=16, RespQueue="Reorder", RefreshPolicy="NoRefresh",
+                    RefreshMaxPostponed=8, RefreshMaxPulledin=1, Arbiter="Simple",
+                    MaxActiveTransactions=64), 50025.0, 85109250.0, 1701.33),
 ]
 
 
-@pytest.mark.parametrize("trace,design,dramsys_ns", DRAMSYS_TOTAL_TIME_NS)
-def test_total_time_equals_dramsys_to_the_cycle(trace, design, dramsys_ns):
+@pytest.mark.parametrize("trace,design,dramsys_ns,dramsys_pj,dramsys_mw", DRAMSYS_REFERENCE)
+def test_time_energy_and_power_equal_dramsys(trace, design, dramsys_ns, dramsys_pj, dramsys_mw):
     from archgym.simulators.dram import DRAMSimulator
 
     metrics = DRAMSimulator(DDR3).evaluate(design, trace)
     assert metrics["sim_time_ns"] == pytest.approx(dramsys_ns, abs=1e-6)
+    assert metrics["energy_nj"] * 1e3 == pytest.approx(dramsys_pj, rel=1e-9)
+    assert metrics["avg_power_mw"] == pytest.approx(dramsys_mw, abs=0.005)
 
 
 def test_write_drain_option_batches_writes_and_is_off_by_default():

@@ -450,16 +450,42 @@ def test_deterministic():
     assert result_state(simulate(trace)) == result_state(simulate(trace))
 
 
+def test_a_finished_engine_returns_its_large_arrays_zeroed_and_reuse_changes_nothing():
+    d = load_device(DDR4)
+    trace = mixed_trace(n=20000, interval=0.2)  # saturating: latencies of hundreds of cycles
+    engine = E.Engine(d, ControllerConfig(RequestBufferSize=1), get_mapping(None, d))
+    engine.feed(trace)
+    first = engine.finish()
+    assert first.read_latency_max > 100 and first.write_latency_max > 100
+    assert engine.finish() is first  # idempotent
+    with pytest.raises(AttributeError, match="released"):
+        engine.HIST
+    pooled = [a for arrays in E._POOL._free.values() for a in arrays]
+    assert pooled and all(not a.any() for a in pooled)
+    again = E.simulate_chunks(d, ControllerConfig(RequestBufferSize=1), get_mapping(None, d),
+                              [trace])  # runs on the recycled arrays
+    assert result_state_without_log(again) == result_state_without_log(first)
+
+
+def result_state_without_log(r: E.EngineResult) -> tuple:
+    scalars = {k: v for k, v in vars(r).items() if isinstance(v, int)}
+    return (scalars, r.read_histogram.tolist(), r.write_histogram.tolist(),
+            r.active_cycles.tolist(), r.window_cycles.tolist())
+
+
 def test_memory_does_not_grow_with_trace_length():
     d = load_device(DDR4)
     engine = E.Engine(d, ControllerConfig(), get_mapping(None, d))
+    assert "S" not in vars(engine)  # the state is allocated on first use
+    engine.feed(generate_trace("random", 10, seed=9, address_space=1 << 30))
     sizes = {k: v.nbytes for k, v in vars(engine).items() if isinstance(v, np.ndarray)}
+    assert set(E.Engine.STATE_ARRAYS) <= set(sizes)
     for seed in range(3):
         part = generate_trace("random", 20000, seed=seed, address_space=1 << 30)
-        engine.feed(part._replace(cycle=part.cycle + seed * 20000))
+        engine.feed(part._replace(cycle=part.cycle + seed * 20000 + 100))
     after = {k: v.nbytes for k, v in vars(engine).items() if isinstance(v, np.ndarray)}
     assert after == sizes
-    assert engine.finish().requests == 60000
+    assert engine.finish().requests == 60010
 
 
 def test_multi_channel_device():

@@ -36,13 +36,37 @@ def test_active_background_is_idd3n():
         d.VDD * (d.IDD3N - d.IDD2N) * 1000 * d.tCK * chips / 1000)
 
 
-def test_activate_energy_formula():
+def test_activate_and_precharge_energy_split_as_drampower():
     d = load_device(DDR4)
-    e = energy(d, **zero(activates=10))
-    per_chip_pj = (d.VDD * (d.IDD0 * d.tRC - (d.IDD3N * d.tRAS + d.IDD2N * (d.tRC - d.tRAS))) * d.tCK
-                   + d.VPP * d.IPP0 * d.tRC * d.tCK)
-    assert e.activate_nj == pytest.approx(10 * per_chip_pj * d.devices_per_rank / 1000)
-    assert e.activate_nj > 0
+    e = energy(d, **zero(activates=10))  # every row closed again: one PRE per ACT
+    chips = d.devices_per_rank
+    act_pj = (d.VDD * (d.IDD0 - d.IDD3N) + d.VPP * d.IPP0) * d.tRAS * d.tCK
+    pre_pj = (d.VDD * (d.IDD0 - d.IDD2N) + d.VPP * d.IPP0) * (d.tRC - d.tRAS) * d.tCK
+    assert e.activate_nj == pytest.approx(10 * act_pj * chips / 1000)
+    assert e.precharge_nj == pytest.approx(10 * pre_pj * chips / 1000)
+    # an ACT and its PRE together: the datasheet's row cycle, IDD0 over tRC less the standby mix
+    pair_pj = (d.VDD * (d.IDD0 * d.tRC - (d.IDD3N * d.tRAS + d.IDD2N * (d.tRC - d.tRAS))) * d.tCK
+               + d.VPP * d.IPP0 * d.tRC * d.tCK)
+    assert e.activate_nj + e.precharge_nj == pytest.approx(10 * pair_pj * chips / 1000)
+    assert e.activate_nj > 0 and e.precharge_nj > 0
+
+
+def test_rows_left_open_cost_no_precharge_energy():
+    d = load_device(DDR4)
+    closed = energy(d, **zero(activates=10))
+    open_rows = energy(d, **zero(activates=10, precharges=7))
+    assert open_rows.activate_nj == closed.activate_nj
+    assert open_rows.precharge_nj == pytest.approx(closed.precharge_nj * 7 / 10)
+
+
+def test_energy_window_per_rank():
+    d = load_device(DDR4)
+    both = energy(d, **zero(sim_cycles=[1000, 400]))
+    assert both.background_nj == pytest.approx(
+        d.VDD * d.IDD2N * 1400 * d.tCK * d.devices_per_rank / 1000)
+    assert both.sim_time_ns == pytest.approx(1000 * d.tCK)
+    with pytest.raises(ValueError, match="3 entries for 2 ranks"):
+        energy(d, **zero(sim_cycles=[1, 2, 3]))
 
 
 def test_read_write_burst_energy():
@@ -68,7 +92,8 @@ def test_ddr3_without_vpp():
     e = energy(d, sim_cycles=500, active_cycles=[200], activates=2, reads=2, writes=1,
                refreshes_all_bank=1, refreshes_per_bank=0)
     assert d.VPP == 0
-    assert all(x >= 0 for x in (e.background_nj, e.activate_nj, e.read_nj, e.write_nj, e.refresh_nj))
+    assert all(x >= 0 for x in (e.background_nj, e.activate_nj, e.precharge_nj, e.read_nj,
+                               e.write_nj, e.refresh_nj))
     assert e.total_nj > 0 and e.average_power_mw > 0
 
 
