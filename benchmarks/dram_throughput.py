@@ -242,9 +242,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as cache:
         for python, root in runners.values():  # compile into the temporary cache, untimed
             worker_round(python, root, args.reference, workers, cache)
-        for _ in range(args.rounds):
+        for round_no in range(args.rounds):
             load.append(os.getloadavg()[0])
-            for side, (python, root) in runners.items():
+            order = list(runners.items())  # alternate which side goes first: no order bias
+            for side, (python, root) in (order if round_no % 2 == 0 else order[::-1]):
                 for k, v in worker_round(python, root, args.reference, workers, cache).items():
                     samples[side].setdefault(k, []).append(v)
     bench = Workbench(args.reference, workers)  # section 3's scaling, in this process
