@@ -439,11 +439,12 @@ class Engine:
         if bpr > 62:
             raise ValueError(f"device {d.name!r}: at most 62 banks per rank are supported")
         if k["sbuf"] == BUF_BANKWISE:
-            cap = k["bufsz"] * nr * bpr
+            qcap, cap = k["bufsz"], k["bufsz"] * nr * bpr
         elif k["sbuf"] == BUF_READWRITE:
-            cap = 2 * k["bufsz"]
+            qcap, cap = 2 * k["bufsz"], 2 * k["bufsz"]
         else:
-            cap = k["bufsz"]
+            qcap, cap = k["bufsz"], k["bufsz"]
+        self._queue_capacity = qcap  # per bank queue, for :meth:`_allocate_state`
         pool = nch * cap + RESPONSE_BUFFER + (k["maxact"] if k["arb"] != ARB_SIMPLE else 0)
         if record_commands is True:
             logcap = DEFAULT_LOG_CAPACITY
@@ -497,9 +498,7 @@ class Engine:
         P, d = self.P, self.device
         nch, nr, bpr, bpg = (int(P[P_NCH]), int(P[P_NRANK]), int(P[P_BPR]), int(P[P_BPG]))
         nb = nch * nr * bpr
-        pool, logcap = int(P[P_POOL]), int(P[P_LOGCAP])
-        sbuf, bufsz = int(P[P_SBUF]), int(P[P_BUFSZ])
-        qcap = 2 * bufsz if sbuf == BUF_READWRITE else bufsz  # a bank queue's capacity
+        pool, logcap, qcap = int(P[P_POOL]), int(P[P_LOGCAP]), self._queue_capacity
         S = np.zeros(N_S, np.int64)
         S[S_NFREE] = pool
         S[S_LAST_INIT_ACC] = -1
