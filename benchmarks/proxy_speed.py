@@ -15,15 +15,24 @@ rounds on the same fresh random designs, each round times per design:
   call), ``sklearn_row`` (the same fitted scikit-learn models, one ``predict`` per metric on
   one row: what predicting through scikit-learn costs; on ``--sklearn-designs`` designs) and
   ``env_step`` (``env.step`` of ``gym.make("archgym/DRAM-v0", simulator=proxy, cache=False)``
-  with a design dict).
+  with a design dict);
+* per model, on a copy of the proxy that has tabulated its whole design space
+  (:meth:`ProxySimulator.tabulate`: all 663,552 DRAM-v0 designs predicted once):
+  ``tabulated_evaluate``, ``tabulated_batch`` and ``tabulated_env_step``, as above. The
+  table's build time (on one thread and on every CPU, before the rounds), its size and the
+  break-even -- single predictions after which the build has paid for itself -- are reported.
+  The untabulated proxies have their automatic tabulation turned off;
+* ``contract_floor``: what a single prediction costs through the Simulator contract with no
+  model at all -- the design dict to its number, and a metrics dict of constants back: the
+  part of ``evaluate`` no predictor can remove.
 
 Reported: the median over rounds of wall-clock and CPU time per design, and speed-ups against
 the real simulator. Raw per-round figures go to ``--json``
 (default ``benchmarks/results/proxy_speed.json``). The machine is whatever this runs on
 (shared 2-core machine for the committed results; its load average is recorded).
 
-Run: ``python benchmarks/proxy_speed.py`` (about 5 minutes with a cached dataset: mostly
-fitting the forest).
+Run: ``python benchmarks/proxy_speed.py`` (about 7 minutes with a cached dataset: mostly
+fitting the forest and tabulating it).
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import pickle  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
@@ -102,12 +112,28 @@ def main() -> None:
         print(f"{kind}: trained on {proxies[kind].training['designs']} designs in {fit_s[kind]:.0f} s"
               + (f" ({size:,} tree nodes)" if size else ""), flush=True)
 
+    tabulated: dict[str, ProxySimulator] = {}
+    tabulate_s: dict[str, dict[str, float]] = {}
+    for kind, proxy in proxies.items():
+        proxy.table_policy.after = None  # the untabulated figures stay untabulated
+        tabulate_s[kind] = {}
+        for threads in (1, len(os.sched_getaffinity(0))):
+            copy = pickle.loads(pickle.dumps(proxy))
+            start = time.perf_counter()
+            copy.tabulate(threads=threads)
+            tabulate_s[kind][f"threads={threads}"] = time.perf_counter() - start
+        tabulated[kind] = copy
+        print(f"{kind}: tabulated {len(copy.table):,} designs ({copy.table.nbytes / 2**20:.1f} MiB) in "
+              + ", ".join(f"{s:.2f} s ({t})" for t, s in tabulate_s[kind].items()), flush=True)
+
     real_env = gym.make(ENV_ID, workload=WORKLOAD, cache=False)
     real, space = real_env.unwrapped.simulator, real_env.unwrapped.design_space
     rng = np.random.default_rng(args.seed + 1)
     designs = [space.sample(rng) for _ in range(max(args.designs, args.batch, args.real_designs))]
     envs = {kind: gym.make(ENV_ID, workload=WORKLOAD, simulator=proxy, cache=False) for kind, proxy in proxies.items()}
-    for env in envs.values():
+    tabulated_envs = {kind: gym.make(ENV_ID, workload=WORKLOAD, simulator=proxy, cache=False)
+                      for kind, proxy in tabulated.items()}
+    for env in [*envs.values(), *tabulated_envs.values()]:
         env.reset(seed=args.seed)
 
     def real_run() -> None:
@@ -133,6 +159,14 @@ def main() -> None:
             for design in chosen:
                 env.step(design)
 
+        def tabulated_steps() -> None:
+            for design in chosen:
+                tabulated_env.step(design)
+
+        table_proxy, tabulated_env = tabulated[kind], tabulated_envs[kind]
+        names, number_of = proxy.metric_names, proxy.encoder.choice_number_one
+        constants = [1.0] * len(names)
+
         predictor = proxy.predictor
         result = {}
         if getattr(predictor, "_choice_masks", None) is not None:
@@ -149,6 +183,10 @@ def main() -> None:
             "evaluate_batch": per_design(lambda: proxy.evaluate_batch(designs[: args.batch], WORKLOAD), args.batch),
             "sklearn_row": per_design(sklearn_rows, len(few)),
             "env_step": per_design(steps, len(chosen)),
+            "tabulated_evaluate": per_design(lambda: [table_proxy.evaluate(d, WORKLOAD) for d in chosen], len(chosen)),
+            "tabulated_batch": per_design(lambda: table_proxy.evaluate_batch(designs[: args.batch], WORKLOAD), args.batch),
+            "tabulated_env_step": per_design(tabulated_steps, len(chosen)),
+            "contract_floor": per_design(lambda: [dict(zip(names, constants)) for _ in map(number_of, chosen)], len(chosen)),
         }
 
     first_call_s = {}
@@ -157,6 +195,7 @@ def main() -> None:
         proxies[kind].evaluate(designs[0], WORKLOAD)
         first_call_s[kind] = time.perf_counter() - start  # numba: load from its cache (or compile, when cold)
         envs[kind].step(designs[0])
+        tabulated_envs[kind].step(designs[0])
     rounds: list[dict[str, Any]] = []
     load_before = os.getloadavg()
     for r in range(args.rounds):
@@ -179,7 +218,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for kind in proxies:
         summary[kind] = {}
-        for what in ("evaluate", "choices_row", "walk_row", "evaluate_batch", "env_step", "sklearn_row"):
+        for what in ("evaluate", "choices_row", "walk_row", "evaluate_batch", "env_step", "sklearn_row",
+                     "tabulated_evaluate", "tabulated_batch", "tabulated_env_step", "contract_floor"):
             if what not in rounds[0][kind]:
                 continue
             wall, cpu = median(kind, what, 0), median(kind, what, 1)
@@ -187,6 +227,14 @@ def main() -> None:
                                    "speedup_cpu": real_cpu / cpu if cpu > 0 else None}
             print(f"| {kind} | {what} | {1e6 * wall:,.1f} | {1e6 * cpu:,.1f} | {real_wall / wall:,.0f}× | "
                   + (f"{real_cpu / cpu:,.0f}× |" if cpu > 0 else "n/a |"))
+    for kind in proxies:
+        saved = summary[kind]["evaluate"]["wall_s"] - summary[kind]["tabulated_evaluate"]["wall_s"]
+        build = min(tabulate_s[kind].values())
+        summary[kind]["table"] = {"designs": len(tabulated[kind].table), "bytes": tabulated[kind].table.nbytes,
+                                  "build_s": tabulate_s[kind], "break_even_predictions": build / saved if saved > 0 else None}
+        print(f"{kind}: the table ({len(tabulated[kind].table):,} designs, {tabulated[kind].table.nbytes / 2**20:.1f} MiB) "
+              f"took {build:.2f} s on {len(os.sched_getaffinity(0))} threads"
+              + (f"; it pays for itself after {build / saved:,.0f} single predictions" if saved > 0 else ""))
     result = {
         "benchmark": "proxy_speed",
         "env": ENV_ID, "workload": WORKLOAD, "dataset_rows": len(frame),

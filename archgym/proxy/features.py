@@ -243,6 +243,32 @@ class FeatureEncoder:
         """Each parameter's number of :meth:`choice_rows` (``None`` where :meth:`choice_rows` is)."""
         return None if self._choice_index is None else tuple(map(len, self._choice_index))
 
+    @property
+    def n_designs(self) -> int | None:
+        """How many designs the space holds when :meth:`choice_number_one` numbers them (every
+        parameter has a table and there are fewer than 2**62 designs); ``None`` otherwise."""
+        sizes = self.choice_sizes
+        if sizes is None:
+            return None
+        count = math.prod(sizes)
+        return count if count < 2**62 else None
+
+    def number_features(self, numbers: np.ndarray) -> np.ndarray:
+        """The encodings (``(len(numbers), n_features)``) of the designs numbered ``numbers``
+        (:meth:`choice_number_one`'s numbering): equal to :meth:`encode_one` of each design."""
+        if self.n_designs is None:
+            raise ValueError("this design space has no design numbers (a parameter without a finite table, "
+                             "or 2**62 designs or more)")
+        numbers = np.asarray(numbers, dtype=np.int64).reshape(-1)
+        if numbers.size and (numbers.min() < 0 or numbers.max() >= self.n_designs):
+            raise ValueError(f"design numbers must lie in 0..{self.n_designs - 1}")
+        sizes = np.array(self.choice_sizes, dtype=np.int64)
+        places = np.array([math.prod(self.choice_sizes[p + 1:]) for p in range(len(sizes))], dtype=np.int64)  # type: ignore[index]
+        first_row = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        picked = self.choice_rows()[(numbers[:, None] // places) % sizes + first_row]  # type: ignore[index]
+        # each feature column is set (not NaN) in exactly one of a design's choice rows
+        return np.fmax.reduce(picked, axis=1)
+
     def choice_index_one(self, design: Mapping[str, Any]) -> tuple[int, ...] | None:
         """The :meth:`choice_rows` of one design's values, or ``None`` when the design is not in the
         common form :meth:`encode_one` looks up directly (then encode it with :meth:`encode_one`).

@@ -56,6 +56,7 @@ from archgym.proxy.predictors import (
     from_parts,
     from_sklearn,
 )
+from archgym.proxy.table import AUTO_TABLE_BYTES, TablePolicy, build_table, table_bytes
 from archgym.simulator import Metric, Metrics, Simulator
 from archgym.spaces import Categorical, DesignSpace, Integer, Real, Values
 
@@ -66,6 +67,8 @@ FORMAT = "archgym-proxy"
 #: version 2: models as validated plain arrays (version 1 held skops-serialised scikit-learn objects)
 FORMAT_VERSION = 2
 DEFAULT_MAX_BYTES = archive.DEFAULT_MAX_BYTES
+#: the largest prediction table :meth:`ProxySimulator.tabulate` builds unless told otherwise
+DEFAULT_TABLE_BYTES = 256 * 2**20
 
 
 class ProxyError(UserError):
@@ -162,6 +165,53 @@ class ProxySimulator(Simulator):
         self._choice_number_values = getattr(self._predictor, "choice_number_values", None)
         #: the fitted scikit-learn estimators (only when ``fit_proxy(..., keep_estimators=True)``; never saved)
         self.estimators: dict[str, Any] | None = None
+        #: every design's predictions by design number once :meth:`tabulate` ran, else ``None``
+        self.table: np.ndarray | None = None
+        #: when the proxy tabulates itself (:class:`archgym.proxy.table.TablePolicy`: after answering as many
+        #: designs as its space holds, if the table fits 64 MiB); ``table_policy.after = None`` turns it off
+        self.table_policy = TablePolicy.for_space(self.encoder.n_designs, len(self.targets))
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A pickled copy (e.g. for a worker process) leaves the table behind and counts afresh."""
+        state = self.__dict__.copy()
+        state["table"] = None
+        state["table_policy"] = TablePolicy.for_space(self.encoder.n_designs, len(self.targets))
+        return state
+
+    # -- tabulation ---------------------------------------------------------------------
+    def tabulate(self, max_bytes: int = DEFAULT_TABLE_BYTES, *, threads: int | None = None) -> np.ndarray:
+        """Predict every design of the space now, and answer every later design from that table.
+
+        Single predictions then cost a row lookup (see :mod:`archgym.proxy.table`); the rows
+        equal the untabulated predictions bit for bit. ``threads``: threads predicting the table
+        (default: the CPUs this process may use). Raises :class:`ProxyError` when the space has
+        no design numbers (a :class:`~archgym.spaces.Real` parameter, or 2**62 designs or more)
+        or the table would exceed ``max_bytes``. Returns the table (rows: design numbers,
+        :meth:`~archgym.proxy.features.FeatureEncoder.choice_number_one`; columns: :attr:`metrics`).
+        """
+        if self.table is not None:
+            return self.table
+        n_designs, n_metrics = self.encoder.n_designs, len(self.targets)
+        if n_designs is None:
+            raise ProxyError("this proxy's design space cannot be tabulated: a parameter has no finite table of "
+                             "choices, or the space holds 2**62 designs or more")
+        needed = table_bytes(n_designs, n_metrics)
+        if needed > max_bytes:
+            raise ProxyError(f"a table of {n_designs:,} designs x {n_metrics} metrics takes {needed / 2**20:,.1f} MiB, "
+                             f"over max_bytes={max_bytes:,} ({max_bytes / 2**20:,.1f} MiB)")
+        if self._by_number:
+            predict = self._predictor._predict_numbers
+        else:
+            def predict(numbers: np.ndarray) -> np.ndarray:
+                return self._predictor.predict(self.encoder.number_features(numbers))
+        self.table = build_table(predict, n_designs, n_metrics, threads=threads)
+        self.table_policy.after = None
+        return self.table
+
+    def _tabulate_on_schedule(self, designs: int) -> None:
+        """Count ``designs`` answered untabulated; build the table when :attr:`table_policy` says so."""
+        if self.table_policy.count(designs):
+            self.tabulate(AUTO_TABLE_BYTES)
 
     # -- the Simulator contract ---------------------------------------------------------
     def workload_key(self, workload: str) -> str:
@@ -175,6 +225,15 @@ class ProxySimulator(Simulator):
     def evaluate(self, design: Mapping[str, Any], workload: str) -> Metrics:
         if workload != self._workload:
             self.workload_key(workload)  # raises unless equal as a string
+        table = self.table
+        if table is not None:
+            number = self._choice_number_one(design)
+            if number is None:  # another form of a value (numpy scalar, ...), or a bad design: validation says which
+                number = self._choice_number_one(self.design_space.validate(design))
+            if number is not None:
+                return dict(zip(self._names, table[number].tolist()))
+        elif self.table_policy.after is not None:
+            self._tabulate_on_schedule(1)
         if self._by_number:
             number = self._choice_number_one(design)
             if number is not None:
@@ -188,6 +247,15 @@ class ProxySimulator(Simulator):
 
     def evaluate_batch(self, designs: Sequence[Mapping[str, Any]], workload: str) -> list[Metrics]:
         self.workload_key(workload)
+        if self.table is None and designs and self.table_policy.after is not None:
+            self._tabulate_on_schedule(len(designs))
+        if self.table is not None and designs:
+            numbers = list(map(self._choice_number_one, designs))
+            if None in numbers:
+                validate = self.design_space.validate
+                numbers = [self._choice_number_one(validate(d)) if n is None else n for n, d in zip(numbers, designs)]
+            if None not in numbers:
+                return [dict(zip(self._names, row)) for row in self.table[numbers].tolist()]
         if self._by_number and designs:
             numbers = list(map(self._choice_number_one, designs))
             if None not in numbers:

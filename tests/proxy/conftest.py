@@ -103,3 +103,15 @@ def source() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def dram_kwargs() -> dict[str, Any]:
     return dict(DRAM_KWARGS)
+
+
+@pytest.fixture
+def discrete(space, known_frame):
+    """The known space with 'clock' made discrete (a Real has no table of choices; 2,160 designs),
+    and matching rows."""
+    from archgym.spaces import DesignSpace, Values
+
+    discrete = DesignSpace([p if p.name != "clock" else Values("clock", (0.5, 1.0, 1.5, 2.0)) for p in space])
+    frame = known_frame.copy()
+    frame["design.clock"] = np.round(frame["design.clock"] * 2) / 2
+    return discrete, frame

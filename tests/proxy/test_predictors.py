@@ -190,17 +190,6 @@ def test_one_design_encoding_equals_the_batch_encoding(space):
 
 
 
-@pytest.fixture
-def discrete(space, known_frame):
-    """The known space with 'clock' made discrete (a Real has no table of choices), and matching rows."""
-    from archgym.spaces import DesignSpace, Values
-
-    discrete = DesignSpace([p if p.name != "clock" else Values("clock", (0.5, 1.0, 1.5, 2.0)) for p in space])
-    frame = known_frame.copy()
-    frame["design.clock"] = np.round(frame["design.clock"] * 2) / 2
-    return discrete, frame
-
-
 @pytest.mark.parametrize("kind, params", [("gbt", {"max_iter": 40}), ("rf", {"n_estimators": 10, "max_leaf_nodes": 40})])
 def test_choice_masks_give_the_walks_predictions(kind, params, discrete, known_metrics):
     """Designs looked up by their choices (QuickScorer masks) get exactly the walk's numbers."""
