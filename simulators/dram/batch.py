@@ -14,6 +14,7 @@ A design-space search evaluates a population of designs on one workload. This dr
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
@@ -74,18 +75,24 @@ def _limited(chunks: Iterable["TraceChunk"], max_requests: int | None) -> Iterab
 WINDOW_REQUESTS = 1 << 20
 
 
-def _decoded_windows(device: "DeviceSpec", mapping: "AddressMapping",
-                     chunks: Iterable["TraceChunk"], max_requests: int | None
-                     ) -> Iterator[list[tuple[np.ndarray, ...]]]:
-    """The trace's chunks, checked and decoded once, grouped into windows of at most
-    :data:`WINDOW_REQUESTS` requests (a chunk larger than that is a window of its own)."""
-    window: list[tuple[np.ndarray, ...]] = []
-    size, last = 0, -1
+def _decoded(device: "DeviceSpec", mapping: "AddressMapping", chunks: Iterable["TraceChunk"],
+             max_requests: int | None) -> Iterator[tuple[np.ndarray, ...]]:
+    """The trace's non-empty chunks (at most ``max_requests`` requests), checked and decoded, in order."""
+    last = -1
     for chunk in _limited(chunks, max_requests):
         if chunk.cycle.shape[0] == 0:
             continue
         arrays = decode_chunk(device, mapping, chunk, last)
         last = int(arrays[0][-1])
+        yield arrays
+
+
+def _windows(decoded: Iterable[tuple[np.ndarray, ...]]) -> Iterator[list[tuple[np.ndarray, ...]]]:
+    """Decoded chunks grouped into windows of at most :data:`WINDOW_REQUESTS` requests (a chunk
+    larger than that is a window of its own)."""
+    window: list[tuple[np.ndarray, ...]] = []
+    size = 0
+    for arrays in decoded:
         if window and size + arrays[0].size > WINDOW_REQUESTS:
             yield window
             window, size = [], 0
@@ -97,14 +104,26 @@ def _decoded_windows(device: "DeviceSpec", mapping: "AddressMapping",
 def decode_trace(device: "DeviceSpec", mapping: "AddressMapping", chunks: Iterable["TraceChunk"],
                  max_requests: int | None = None) -> list[tuple[np.ndarray, ...]]:
     """Every chunk of a trace (at most ``max_requests`` requests) checked and decoded, in order."""
-    return [arrays for window in _decoded_windows(device, mapping, chunks, max_requests)
-            for arrays in window]
+    return list(_decoded(device, mapping, chunks, max_requests))
 
 
-def _run_engines(device: "DeviceSpec", engines: list[Engine], mapping: "AddressMapping",
-                 chunks: Iterable["TraceChunk"], max_requests: int | None, workers: int,
+_POOLS: dict[int, tuple[int, ThreadPoolExecutor]] = {}
+
+
+def _thread_pool(workers: int) -> ThreadPoolExecutor:
+    """This process's pool of ``workers`` threads, started on first use and kept: starting and
+    joining two threads costs about half a millisecond, 1 % of a 32-design batch. A pool
+    inherited through ``fork`` has no threads, so each process makes its own."""
+    pid = os.getpid()
+    entry = _POOLS.get(workers)
+    if entry is None or entry[0] != pid:
+        entry = _POOLS[workers] = (pid, ThreadPoolExecutor(workers, thread_name_prefix=f"archgym-dram-{workers}"))
+    return entry[1]
+
+
+def _run_engines(engines: list[Engine], windows: Iterator[list[tuple[np.ndarray, ...]]], workers: int,
                  finalize: Callable[[EngineResult], Any] | None = None) -> list[Any]:
-    """Run every engine over the whole trace on ``workers`` threads and finish it.
+    """Run every engine over the whole trace (its decoded ``windows``) on ``workers`` threads and finish it.
 
     Each engine is one task per window (no barrier per chunk), so the threads stay busy and
     pull designs as they free up; ``finalize`` (e.g. metrics from the counters) runs in the
@@ -129,24 +148,19 @@ def _run_engines(device: "DeviceSpec", engines: list[Engine], mapping: "AddressM
             results[i], live[i] = exc, None
 
     workers = max(1, min(int(workers), len(engines)))
-    pool = ThreadPoolExecutor(workers) if workers > 1 else None
-    try:
-        windows = _decoded_windows(device, mapping, chunks, max_requests)
-        window = next(windows)
-        while True:
-            following = next(windows, None)  # look ahead: the last window also finishes
-            final = following is None
-            if pool is None:
-                for i in range(len(engines)):
-                    step(i, window, final)
-            else:
-                list(pool.map(lambda i: step(i, window, final), range(len(engines))))
-            if final:
-                return results
-            window = following
-    finally:
-        if pool is not None:
-            pool.shutdown()
+    pool = _thread_pool(workers) if workers > 1 else None
+    window = next(windows)
+    while True:
+        following = next(windows, None)  # look ahead: the last window also finishes
+        final = following is None
+        if pool is None:
+            for i in range(len(engines)):
+                step(i, window, final)
+        else:
+            list(pool.map(lambda i: step(i, window, final), range(len(engines))))
+        if final:
+            return results
+        window = following
 
 
 def simulate_batch(device: "DeviceSpec", configs: "list[ControllerConfig]",
@@ -154,7 +168,8 @@ def simulate_batch(device: "DeviceSpec", configs: "list[ControllerConfig]",
                    max_requests: int | None = None, workers: int = 1,
                    write_drain: tuple[int, int] | None = None, dedupe: bool = True,
                    kernel: str = "auto",
-                   finalize: Callable[[EngineResult], Any] | None = None) -> list[Any]:
+                   finalize: Callable[[EngineResult], Any] | None = None,
+                   decoded: list[tuple[np.ndarray, ...]] | None = None) -> list[Any]:
     """Simulate many controller configurations on one trace; results in ``configs`` order.
 
     Each chunk is checked and decoded once and fed to every engine; ``workers`` threads
@@ -178,9 +193,13 @@ def simulate_batch(device: "DeviceSpec", configs: "list[ControllerConfig]",
     wants (metrics, say) inside the worker thread that ran it, and its value takes the
     result's place (shared by merged configurations like the result itself); a
     :class:`SimulationError` it raises becomes the entry.
+
+    ``decoded``: the trace already decoded (:func:`decode_trace` of ``chunks`` for this device,
+    mapping and ``max_requests``, e.g. kept by the simulator across calls); ``chunks`` is then
+    not read.
     """
     engines = [Engine(device, c, mapping, write_drain=write_drain, kernel=kernel) for c in configs]
-    reiterable = isinstance(chunks, (list, tuple))
+    reiterable = decoded is not None or isinstance(chunks, (list, tuple))
     groups: dict[bytes, list[int]] = {}
     for i, engine in enumerate(engines):
         key = i.to_bytes(8, "little")
@@ -190,12 +209,16 @@ def simulate_batch(device: "DeviceSpec", configs: "list[ControllerConfig]",
                 key += engine.P[P_WATCHDOG].tobytes()
         groups.setdefault(key, []).append(i)
     leaders = [min(g, key=lambda i: int(engines[i].P[P_WATCHDOG])) for g in groups.values()]
-    requests = known_requests(chunks, max_requests)
+    requests = (sum(int(arrays[0].size) for arrays in decoded) if decoded is not None
+                else known_requests(chunks, max_requests))
     resolved = resolve_kernel(kernel, None if requests is None else requests * len(leaders))
     for engine in engines:
         engine.kernel = resolved
-    first = _run_engines(device, [engines[i] for i in leaders], mapping, chunks, max_requests,
-                         workers, finalize)
+
+    def windows() -> Iterator[list[tuple[np.ndarray, ...]]]:
+        return _windows(decoded if decoded is not None else _decoded(device, mapping, chunks, max_requests))
+
+    first = _run_engines([engines[i] for i in leaders], windows(), workers, finalize)
     results: list[Any] = [None] * len(configs)
     retry: list[int] = []
     for group, leader, result in zip(groups.values(), leaders, first):
@@ -208,8 +231,7 @@ def simulate_batch(device: "DeviceSpec", configs: "list[ControllerConfig]",
             else:
                 results[i] = result
     if retry:
-        again = _run_engines(device, [engines[i] for i in retry], mapping, chunks, max_requests,
-                             workers, finalize)
+        again = _run_engines([engines[i] for i in retry], windows(), workers, finalize)
         for i, result in zip(retry, again):
             results[i] = result
     return results  # type: ignore[return-value]

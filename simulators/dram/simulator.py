@@ -224,7 +224,8 @@ class DRAMSimulator(Simulator):
             outcomes = simulate_batch(self.device, configs, self.mapping, chunks,
                                       max_requests=self.max_requests, workers=self.workers,
                                       write_drain=self.write_drain, kernel=self.kernel,
-                                      finalize=lambda raw: self._raw_metrics(raw, workload))
+                                      finalize=lambda raw: self._raw_metrics(raw, workload),
+                                      decoded=self._decoded_arrays(workload))
             for i, outcome in zip(index, outcomes):
                 if isinstance(outcome, SimulationError):
                     results[i] = SimulationError(f"design {i}: {outcome}")

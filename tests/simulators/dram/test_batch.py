@@ -68,6 +68,27 @@ def test_deduplicated_batch_equals_unduplicated_and_single_runs(setup):
     assert plain[0] is not plain[1]
 
 
+def test_a_batch_on_a_decoded_trace_equals_one_on_its_chunks(setup, monkeypatch):
+    """decoded= (the simulator's decoded-trace cache) replaces decoding: same results, chunks
+    never read, and a failed leader's group re-runs on the same decoded arrays."""
+    d, m, chunks = setup
+    configs = population()
+    decoded = B.decode_trace(d, m, chunks)
+    expected = [state(r) for r in B.simulate_batch(d, configs, m, chunks, workers=2)]
+    monkeypatch.setattr(B, "decode_chunk", lambda *a, **k: pytest.fail("decoded again"))
+    assert [state(r) for r in B.simulate_batch(d, configs, m, None, workers=2, decoded=decoded)] == expected
+    assert [state(r) for r in B.simulate_batch(d, configs, m, iter(()), decoded=decoded)] == expected
+
+
+def test_the_thread_pool_is_kept_per_process_and_size(setup):
+    d, m, chunks = setup
+    B.simulate_batch(d, population()[:4], m, chunks, workers=2)
+    pool = B._thread_pool(2)
+    assert B._thread_pool(2) is pool and B._thread_pool(3) is not pool
+    B._POOLS[2] = (-1, pool)  # as a forked child inherits it: that process starts its own
+    assert B._thread_pool(2) is not pool
+
+
 def test_failed_leader_falls_back_to_individual_runs(setup, monkeypatch):
     """The member with the smallest watchdog runs for its group; if it fails, the others are
     simulated on their own and keep their own (successful) results."""
