@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -158,6 +159,9 @@ class FeatureEncoder:
         # per parameter: {accepted value: its row in choice_rows()}, when every parameter has a table
         self._choice_index: tuple[dict[Any, int], ...] | None = None
         self._names = space.names
+        # a design dict's values in parameter order (a tuple, or the value itself for one parameter)
+        self._values_of = operator.itemgetter(*self._names)
+        self._one_parameter = len(self._names) == 1
         # per parameter: {accepted value: its digit times its place} in the design's number
         self._choice_number: tuple[dict[Any, int], ...] | None = None
         if all(t is not None for t in self._tables):
@@ -297,16 +301,18 @@ class FeatureEncoder:
         except (KeyError, TypeError):
             return None
 
-    def _plain_values(self, design: Mapping[str, Any]) -> list[Any] | None:
+    def _plain_values(self, design: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The design's values in parameter order when it is a dict of exactly the parameters' names
         with str/int/float values and every parameter has a table; ``None`` otherwise."""
         index = self._choice_index
         if index is None or type(design) is not dict or len(design) != len(index):
             return None
         try:
-            values = list(map(design.__getitem__, self._names))
+            values = self._values_of(design)  # one C-level call for every parameter
         except KeyError:
             return None
+        if self._one_parameter:
+            values = (values,)
         if not _PLAIN_TYPES.issuperset(map(type, values)):  # bool, numpy scalars, ...: not looked up
             return None
         return values

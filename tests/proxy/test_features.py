@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -66,3 +68,11 @@ def test_split_rejects_bad_fractions(space, known_frame, fraction):
     x = FeatureEncoder(space).transform_frame(known_frame)
     with pytest.raises(ValueError, match="test_fraction"):
         split_by_design(x, fraction)
+
+
+def test_a_one_parameter_space_numbers_its_designs_and_pickles():
+    encoder = pickle.loads(pickle.dumps(FeatureEncoder(DesignSpace([Values("a", (1, 2, 4))]))))
+    assert [encoder.choice_number_one({"a": v}) for v in (1, 2, 4)] == [0, 1, 2]
+    assert encoder.choice_index_one({"a": 2}) == (1,)
+    for other in ({"b": 4}, {"a": True}, {"a": 3}, {"a": 1, "b": 1}):
+        assert encoder.choice_number_one(other) is None
