@@ -182,8 +182,9 @@ class ProxySimulator(Simulator):
     def tabulate(self, max_bytes: int = DEFAULT_TABLE_BYTES, *, threads: int | None = None) -> np.ndarray:
         """Predict every design of the space now, and answer every later design from that table.
 
-        Single predictions then cost a row lookup (see :mod:`archgym.proxy.table`); the rows
-        equal the untabulated predictions bit for bit. ``threads``: threads predicting the table
+        Single predictions then cost a row lookup (see :mod:`archgym.proxy.table`). A tree
+        proxy's rows equal its untabulated predictions bit for bit (the same compiled kernel);
+        an MLP's come from batched matrix products and may differ in the last bit. ``threads``: threads predicting the table
         (default: the CPUs this process may use). Raises :class:`ProxyError` when the space has
         no design numbers (a :class:`~archgym.spaces.Real` parameter, or 2**62 designs or more)
         or the table would exceed ``max_bytes``. Returns the table (rows: design numbers,

@@ -6,7 +6,8 @@ stores every architecture's result. That costs the space's size in batched predi
 (about 1 s for DRAM-v0's gradient-boosted proxy on two cores) and ``designs x metrics x 8``
 bytes (27 MB for DRAM-v0's five metrics); afterwards a design's prediction is the table row at
 its number, a few hundred nanoseconds instead of a compiled walk over every tree. The rows are
-computed by the same predictor, so they equal the untabulated predictions bit for bit.
+computed by the same predictor: a tree proxy's equal its untabulated predictions bit for bit
+(the same compiled kernel), an MLP's may differ in the last bit (batched matrix products).
 
 Whether that pays depends on how many predictions follow, so :class:`TablePolicy` decides as a
 ski-rental rule: a proxy answers untabulated until it has answered as many designs as its space
