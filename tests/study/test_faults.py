@@ -295,7 +295,10 @@ def test_ctrl_c_ends_a_lottery_with_130_and_no_partial_run(tmp_path):
         [sys.executable, "-m", "archgym.cli", "lottery", "--env", "archgym/Synthetic-v0", "--agents", "ga",
          "--draws", "2", "--seeds", "2", "--budget", "400", "--workers", "2", "--dataset", str(folder),
          "--report", str(tmp_path / "r"), "--no-progress"],
-        stderr=subprocess.PIPE, text=True, start_new_session=True)
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+        # as an interactive shell starts it: a test run launched in the background by a shell
+        # without job control ignores SIGINT, and a child would inherit that
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list(folder.glob("part-*.parquet")) and proc.poll() is None:
         time.sleep(0.01)
