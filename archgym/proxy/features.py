@@ -164,6 +164,9 @@ class FeatureEncoder:
         self._one_parameter = len(self._names) == 1
         # per parameter: {accepted value: its digit times its place} in the design's number
         self._choice_number: tuple[dict[Any, int], ...] | None = None
+        # per parameter: its first row in choice_rows() and its place in the design's number
+        self._first_rows: np.ndarray | None = None
+        self._places: np.ndarray | None = None
         if all(t is not None for t in self._tables):
             offsets = np.cumsum([0] + [len(t) for t in self._tables])  # type: ignore[arg-type]
             self._choice_index = tuple({v: int(o) + i for i, v in enumerate(t)}  # type: ignore[union-attr]
@@ -171,6 +174,8 @@ class FeatureEncoder:
             places = [math.prod(len(t) for t in self._tables[p + 1:]) for p in range(len(self._tables))]  # type: ignore[arg-type]
             self._choice_number = tuple({v: i * place for i, v in enumerate(t)}  # type: ignore[union-attr]
                                         for place, t in zip(places, self._tables))
+            self._first_rows = offsets[:-1].astype(np.int64)
+            self._places = np.array([min(place, 2**62) for place in places], dtype=np.int64)  # unused past 2**62
 
     def _table(self, p: Any, column: _Column) -> dict[Any, tuple[float, ...]] | None:
         if isinstance(p, Real) or p.n > self.TABLE_LIMIT:
@@ -260,16 +265,16 @@ class FeatureEncoder:
     def number_features(self, numbers: np.ndarray) -> np.ndarray:
         """The encodings (``(len(numbers), n_features)``) of the designs numbered ``numbers``
         (:meth:`choice_number_one`'s numbering): equal to :meth:`encode_one` of each design."""
-        if self.n_designs is None:
+        n_designs = self.n_designs
+        if n_designs is None:
             raise ValueError("this design space has no design numbers (a parameter without a finite table, "
                              "or 2**62 designs or more)")
         numbers = np.asarray(numbers, dtype=np.int64).reshape(-1)
-        if numbers.size and (numbers.min() < 0 or numbers.max() >= self.n_designs):
-            raise ValueError(f"design numbers must lie in 0..{self.n_designs - 1}")
+        if numbers.size and (numbers.min() < 0 or numbers.max() >= n_designs):
+            raise ValueError(f"design numbers must lie in 0..{n_designs - 1}")
         sizes = np.array(self.choice_sizes, dtype=np.int64)
-        places = np.array([math.prod(self.choice_sizes[p + 1:]) for p in range(len(sizes))], dtype=np.int64)  # type: ignore[index]
-        first_row = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        picked = self.choice_rows()[(numbers[:, None] // places) % sizes + first_row]  # type: ignore[index]
+        digits = (numbers[:, None] // self._places) % sizes  # type: ignore[operator]
+        picked = self.choice_rows()[digits + self._first_rows]  # type: ignore[index, operator]
         # each feature column is set (not NaN) in exactly one of a design's choice rows
         return np.fmax.reduce(picked, axis=1)
 
